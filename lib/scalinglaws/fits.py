@@ -1,0 +1,91 @@
+"""Analysis of learning curves: power-law fits, local slopes, plateau and transition detection.
+
+All fits state their window explicitly; an exponent is returned with its standard error from the
+least-squares fit of log y against log x (the residual scatter, not a statistical error of the
+underlying data, which the caller must add when the curve itself is noisy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["PowerLawFit", "fit_power_law", "local_slope", "first_crossing"]
+
+
+@dataclass(frozen=True)
+class PowerLawFit:
+    """Result of a straight-line fit of ``log y = log A + slope * log x`` on ``[lo, hi]``."""
+
+    slope: float
+    slope_se: float
+    amplitude: float
+    lo: float
+    hi: float
+    npoints: int
+
+    def __call__(self, x):
+        return self.amplitude * np.asarray(x, dtype=float) ** self.slope
+
+
+def fit_power_law(x, y, window: tuple[float, float] | None = None) -> PowerLawFit:
+    """Fit ``y = A x**slope`` by least squares in log-log coordinates over ``window``.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Positive data; points with non-positive or non-finite y are ignored.
+    window : (lo, hi), optional
+        Inclusive range of x used for the fit (default: all points).
+
+    Raises
+    ------
+    ValueError
+        If fewer than 3 usable points lie in the window.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same shape, got {x.shape} and {y.shape}")
+    lo, hi = (np.min(x), np.max(x)) if window is None else window
+    if not lo < hi:
+        raise ValueError(f"window must satisfy lo < hi, got {window!r}")
+    m = (x >= lo) & (x <= hi) & np.isfinite(y) & (y > 0) & (x > 0)
+    if m.sum() < 3:
+        raise ValueError(f"need at least 3 positive points in window {window!r}, got {int(m.sum())}")
+    res = stats.linregress(np.log(x[m]), np.log(y[m]))
+    return PowerLawFit(float(res.slope), float(res.stderr), float(np.exp(res.intercept)),
+                       float(lo), float(hi), int(m.sum()))
+
+
+def local_slope(x, y):
+    """Local exponent ``d log y / d log x`` by centred differences on a (log-spaced) grid."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    return np.gradient(np.log(y), np.log(x))
+
+
+def first_crossing(t, y, level: float, direction: str = "down") -> float:
+    """First time at which ``y`` crosses ``level`` (linear interpolation in log t).
+
+    ``direction="down"`` finds the first ``y <= level`` after being above it, ``"up"`` the reverse.
+    Returns ``nan`` if there is no crossing.
+    """
+    t = np.asarray(t, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if direction not in ("down", "up"):
+        raise ValueError(f"direction must be 'down' or 'up', got {direction!r}")
+    hit = y <= level if direction == "down" else y >= level
+    idx = np.flatnonzero(hit)
+    if idx.size == 0:
+        return float("nan")
+    i = int(idx[0])
+    if i == 0:
+        return float(t[0])
+    y0, y1 = y[i - 1], y[i]
+    f = (level - y0) / (y1 - y0) if y1 != y0 else 1.0
+    if t[i - 1] > 0 and t[i] > 0:
+        return float(np.exp(np.log(t[i - 1]) + f * (np.log(t[i]) - np.log(t[i - 1]))))
+    return float(t[i - 1] + f * (t[i] - t[i - 1]))

@@ -1,0 +1,81 @@
+"""One house style for every figure of the book.
+
+Theory is drawn as lines, simulations as markers with error bars, log-log axes where scaling is
+the point, and colours from a colour-blind-safe palette (Okabe & Ito 2008).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["PALETTE", "use_style", "color", "theory", "simulation", "loglog", "figure"]
+
+#: Okabe--Ito colour-blind-safe palette (black last).
+PALETTE: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
+                            "#F0E442", "#000000")
+
+
+def use_style() -> None:
+    """Apply the house rcParams (call once per chapter)."""
+    mpl.rcParams.update({
+        "figure.figsize": (6.4, 4.2),
+        "figure.dpi": 100,
+        "savefig.dpi": 150,
+        "axes.prop_cycle": mpl.cycler(color=PALETTE),
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "legend.frameon": False,
+        "legend.fontsize": 9,
+        "font.size": 11,
+        "lines.linewidth": 1.8,
+        "lines.markersize": 5,
+    })
+
+
+def color(i: int) -> str:
+    """The i-th palette colour (cycling)."""
+    return PALETTE[i % len(PALETTE)]
+
+
+def figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float = 4.2, **kw):
+    """A figure with ``nrows x ncols`` axes of the house size per panel."""
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False,
+                        constrained_layout=True, **kw)
+
+
+def theory(ax, x, y, label: str | None = None, i: int = 0, **kw):
+    """Draw a theory curve (solid line)."""
+    kw.setdefault("color", color(i))
+    kw.setdefault("lw", 1.8)
+    return ax.plot(np.asarray(x), np.asarray(y), "-", label=label, **kw)
+
+
+def simulation(ax, x, y, yerr=None, label: str | None = None, i: int = 0, **kw):
+    """Draw simulation points (open markers with error bars, e.g. standard errors over seeds)."""
+    kw.setdefault("color", color(i))
+    kw.setdefault("fmt", "o")
+    kw.setdefault("ms", 4.5)
+    kw.setdefault("mfc", "white")
+    kw.setdefault("capsize", 2)
+    kw.setdefault("elinewidth", 1)
+    return ax.errorbar(np.asarray(x), np.asarray(y), yerr=None if yerr is None else np.asarray(yerr),
+                       label=label, **kw)
+
+
+def loglog(ax, xlabel: str | None = None, ylabel: str | None = None,
+           title: str | None = None) -> None:
+    """Log-log axes with labels."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
