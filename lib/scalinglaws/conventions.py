@@ -1,0 +1,122 @@
+r"""Normalisation conventions of the two-layer student--teacher literature, in one place.
+
+Every module of the library takes its normalisations from here.  The model is
+
+.. math::
+
+    \hat y(\xi) = c_s \sum_{i=1}^{K} g(x_i),\qquad y(\xi) = c_t \sum_{n=1}^{M} g(y_n) + \sigma\,\epsilon,
+    \qquad x_i = \frac{J_i\cdot\xi}{\sqrt N},\quad y_n = \frac{B_n\cdot\xi}{\sqrt N},
+
+with inputs :math:`\xi\sim\mathcal N(0,\Sigma)`, second layers fixed, and the output factors
+:math:`c_s, c_t` set by :attr:`Conventions.output_norm`:
+
+==============  ==================  ==================  =====================================
+output_norm     :math:`c_s`          :math:`c_t`          used by
+==============  ==================  ==================  =====================================
+``"none"``      1                   1                   Saad & Solla 1995, Biehl & Schwarze 1995
+``"sqrtK"``     :math:`1/\sqrt K`   :math:`1/\sqrt M`   Worschech & Rosenow 2024, Goldt et al.
+``"K"``         :math:`1/K`         :math:`1/M`         mean-field / "normalise" option of pyscm
+==============  ==================  ==================  =====================================
+
+Fixed across all presets (the library's single convention set):
+
+* preactivations carry :math:`1/\sqrt N`;
+* one online-SGD step on a fresh sample, gradient of :math:`\tfrac12(y-\hat y)^2`:
+  :math:`J_i \leftarrow J_i + \frac{\eta}{\sqrt N}\, c_s\, g'(x_i)\,(y-\hat y)\,\xi
+  - \frac{\eta\kappa}{N} J_i` (:math:`\kappa` = weight decay);
+* generalisation error **with** the ½: :math:`\varepsilon_g = \tfrac12\,\mathbb E[(y_0-\hat y)^2]`
+  (:math:`y_0` the noiseless teacher output);
+* time :math:`\alpha = \text{steps}/N`.
+
+Converting between presets is exact only when :math:`c_s = c_t` (e.g. ``K == M``): then the
+``"sqrtK"`` dynamics at rate :math:`\eta` equal the ``"none"`` dynamics at :math:`\eta/K` with
+:math:`\varepsilon_g^{\rm none} = K\varepsilon_g^{\rm sqrtK}` (see :func:`convert`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import require
+
+__all__ = ["Conventions", "SAAD_SOLLA", "WORSCHECH_ROSENOW", "MEAN_FIELD", "PRESETS", "get",
+           "convert"]
+
+_NORMS = ("none", "sqrtK", "K")
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """A normalisation convention (see module docstring).
+
+    Parameters
+    ----------
+    output_norm : {"none", "sqrtK", "K"}
+        Second-layer factor of student and teacher outputs.
+    name : str
+        Label used in output metadata.
+    """
+
+    output_norm: str = "sqrtK"
+    name: str = "custom"
+
+    def __post_init__(self) -> None:
+        require(self.output_norm in _NORMS, "output_norm", self.output_norm, f"one of {_NORMS}")
+
+    def c_student(self, K: int) -> float:
+        """Student output factor :math:`c_s`."""
+        return {"none": 1.0, "sqrtK": 1.0 / math.sqrt(K), "K": 1.0 / K}[self.output_norm]
+
+    def c_teacher(self, M: int) -> float:
+        """Teacher output factor :math:`c_t`."""
+        return {"none": 1.0, "sqrtK": 1.0 / math.sqrt(M), "K": 1.0 / M}[self.output_norm]
+
+
+#: Saad & Solla (1995): summed outputs, no normalisation.
+SAAD_SOLLA = Conventions("none", "saad-solla-1995")
+#: Worschech & Rosenow (2024): outputs (1/sqrt K) sum g.
+WORSCHECH_ROSENOW = Conventions("sqrtK", "worschech-rosenow-2024")
+#: Mean-field style 1/K outputs.
+MEAN_FIELD = Conventions("K", "mean-field-1/K")
+
+PRESETS = {"saad-solla": SAAD_SOLLA, "saad-solla-1995": SAAD_SOLLA,
+           "worschech-rosenow": WORSCHECH_ROSENOW, "worschech-rosenow-2024": WORSCHECH_ROSENOW,
+           "mean-field": MEAN_FIELD}
+
+
+def get(conv: str | Conventions) -> Conventions:
+    """Return a :class:`Conventions` from a preset name, an ``output_norm`` value or an instance."""
+    if isinstance(conv, Conventions):
+        return conv
+    if conv in PRESETS:
+        return PRESETS[conv]
+    if conv in _NORMS:
+        return Conventions(conv, conv)
+    raise ValueError(f"conventions={conv!r} is invalid: use a Conventions instance, one of "
+                     f"{sorted(PRESETS)} or an output_norm in {_NORMS}")
+
+
+def convert(eta: float, eps_g: float | None, K: int, M: int, source: str | Conventions,
+            target: str | Conventions) -> tuple[float, float | None]:
+    """Map a learning rate (and optionally an error value) between two conventions.
+
+    With output factors :math:`c` (student = teacher, required), the SGD step in convention ``a``
+    at rate :math:`\\eta_a` equals the step in ``b`` at :math:`\\eta_b = \\eta_a c_a^2 / c_b^2`, and
+    :math:`\\varepsilon_b = \\varepsilon_a c_b^2 / c_a^2`.
+
+    Returns
+    -------
+    (eta_target, eps_target)
+    """
+    a, b = get(source), get(target)
+    require(K >= 1 and int(K) == K, "K", K, "a positive integer")
+    require(M >= 1 and int(M) == M, "M", M, "a positive integer")
+    require(eta > 0, "eta", eta, "must be > 0")
+    ca_s, ca_t = a.c_student(K), a.c_teacher(M)
+    cb_s, cb_t = b.c_student(K), b.c_teacher(M)
+    if not (math.isclose(ca_s, ca_t) and math.isclose(cb_s, cb_t)):
+        raise ValueError(f"conversion {a.name} -> {b.name} is exact only when the student and "
+                         f"teacher output factors agree (K == M for 'sqrtK' and 'K'); got K={K}, M={M}")
+    r = (ca_s / cb_s) ** 2
+    return eta * r, (None if eps_g is None else eps_g / r)

@@ -1,0 +1,297 @@
+"""Mean-field (DMFT) theory of linear random-feature regression trained by gradient flow.
+
+Model (Bordelon, Atanasov & Pehlevan 2024, "A dynamical model of neural scaling laws", ICML; paper
+(B) of ``/work/shared/papers/bordelon2024_feature_learning_and_dmft.md``): features ψ ∈ R^M with
+covariance Λ = diag(λ_k), target y = w*·ψ + σ ε, student f = (1/√N) w·Aψ with a frozen Gaussian
+projection A ∈ R^{N×M}, P training points. With the error vector v = w* − A^T w/√N,
+F = A^T A/N and Σ̂ = Ψ^T Ψ/P, gradient flow on the *half* empirical squared error (time unit: the
+gradient-flow time t; discrete GD with step η has t = steps × η) reads
+
+    dv/dt = −(κ + F Σ̂) v + κ w* + F Ψ^T ε σ/P                       (weight decay κ, label noise σ)
+
+and the test loss is L(t) = E_x[(f − y_clean)²] = v^T Λ v (no ½; add σ² for noisy test labels).
+
+Mean-field equations (paper (B) Eqs. 10–11, explicit scalar form derived and checked in the notes,
+§3.2): with R = R_1 R_3 the product of the data and width responses,
+
+    H_k(s) = 1/(s + λ_k R(s)),   q = Σ_k λ_k R H_k,   R = (1 − q/P)(1 − q/N).
+
+The full expected loss (not just the bias of the ensembled predictor) is the two-point formula of
+the notes §3.2 (our derivation; the paper's own C_0 equations were not available), extended here to
+label noise and weight decay [derived in the chapter, validated against simulation]:
+
+    L(s, s') = [Num + σ² D_1/(s s')] / (1 − D_1),
+
+inverted in both Laplace variables on a fixed-Talbot contour (Abate & Valkó 2004; Talbot 1979).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import require
+
+__all__ = ["power_law_task", "talbot_contour", "invert_laplace", "response", "transfer",
+           "loss_laplace", "DMFTLoss", "dmft_loss", "langevin_variance"]
+
+
+def _inv(x: float) -> float:
+    return 0.0 if np.isinf(x) else 1.0 / x
+
+
+def _check_sizes(N: float, P: float) -> None:
+    require(np.isinf(N) or (N >= 1), "N", N, "a width N >= 1 or numpy.inf")
+    require(np.isinf(P) or (P >= 1), "P", P, "a number of data P >= 1 or numpy.inf")
+
+
+def power_law_task(M: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """Power-law spectrum λ_k = k^−b and task power λ_k w*_k² = k^−a, k = 1..M (paper (B) notation).
+
+    Returns ``(lam, w2)`` with ``w2 = w*_k² = k^(b−a)``. In the notation of the feature-learning
+    paper (A), α = b and β = (a − 1)/b.
+    """
+    require(isinstance(M, (int, np.integer)) and M >= 1, "M", M, "an integer >= 1")
+    require(b > 0, "b", b, "b > 0")
+    require(a > 1, "a", a, "a > 1 (finite total task power)")
+    k = np.arange(1, M + 1, dtype=float)
+    return k ** (-b), k ** (b - a)
+
+
+def talbot_contour(t: np.ndarray, n: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    """Upper-half fixed-Talbot nodes and weights (Abate & Valkó 2004).
+
+    For each time t the nodes are s_j = r θ_j (cot θ_j + i), θ_j = jπ/n, j = 0..n−1, r = 2n/(5t),
+    and the weights d_j = ω_j (r/(2n)) e^{s_j t} (1 + i σ_j), σ(θ) = θ + (θ cot θ − 1) cot θ,
+    ω_0 = 1/2, ω_{j>0} = 1, so that f(t) ≈ Re Σ_j 2 d_j F(s_j) for a real-analytic transform F
+    (F(s̄) = conj F(s)).
+
+    Returns ``(s, d)`` of shape ``(len(t), n)``.
+    """
+    t = np.atleast_1d(np.asarray(t, dtype=float))
+    require(np.all(t > 0), "t", t.min() if t.size else t, "all times > 0")
+    require(isinstance(n, (int, np.integer)) and 2 <= n <= 200, "n", n, "an integer in [2, 200]")
+    theta = np.arange(n) * np.pi / n
+    cot = np.ones_like(theta)
+    cot[1:] = 1.0 / np.tan(theta[1:])
+    tc = np.ones_like(theta)          # θ cot θ with its limit 1 at θ = 0
+    tc[1:] = theta[1:] * cot[1:]
+    z = (2 * n / 5) * (tc + 1j * theta)          # s·t on the contour
+    sig = np.zeros_like(theta)
+    sig[1:] = theta[1:] + (tc[1:] - 1.0) * cot[1:]
+    w = np.ones(n)
+    w[0] = 0.5
+    r = (2 * n / 5) / t
+    s = z[None, :] / t[:, None]
+    d = (w * (1 + 1j * sig) * np.exp(z))[None, :] * (r / (2 * n))[:, None]
+    return s, d
+
+
+def invert_laplace(F, t, n: int = 24) -> np.ndarray:
+    """Fixed-Talbot inverse Laplace transform of a vectorised real-analytic ``F(s)``.
+
+    ``F`` receives a complex array of shape ``(len(t), n)`` and must return the same shape (or
+    that shape plus trailing axes, which are kept). Returns f(t) (real).
+    """
+    s, d = talbot_contour(t, n)
+    Fs = np.asarray(F(s))
+    extra = Fs.ndim - 2
+    dd = d.reshape(d.shape + (1,) * extra)
+    return 2.0 * np.real(np.sum(dd * Fs, axis=1))
+
+
+def response(s, lam: np.ndarray, N: float = np.inf, P: float = np.inf, *, tol: float = 1e-13,
+             maxiter: int = 200) -> np.ndarray:
+    """Solve R(s) = (1 − q/P)(1 − q/N), q = Σ_k λ_k R/(s + λ_k R), for complex s (Newton from R=1).
+
+    Paper (B) Eq. 11 (R = R_1 R_3; R_1 the data response, R_3 the width response). The physical
+    root is the one continuously connected to R = 1 at large |s|, which Newton from R = 1 finds;
+    the caller can check it against Monte Carlo (tests/test_dmft.py).
+    """
+    _check_sizes(N, P)
+    lam = np.asarray(lam, dtype=float)
+    require(lam.ndim == 1 and np.all(lam > 0), "lam", "array", "a 1-d array of positive eigenvalues")
+    s = np.asarray(s, dtype=complex)
+    iP, iN = _inv(P), _inv(N)
+    shape = s.shape
+    sf = s.reshape(-1)
+    x = np.ones_like(sf)
+    if iP == 0.0 and iN == 0.0:
+        return x.reshape(shape)
+    active = np.ones(sf.shape, dtype=bool)
+    for _ in range(maxiter):
+        sa, xa = sf[active], x[active]
+        den = sa[:, None] + lam[None, :] * xa[:, None]
+        h = 1.0 / den
+        q = xa * (h @ lam)
+        dq = sa * ((h * h) @ lam)
+        f = xa - (1 - q * iP) * (1 - q * iN)
+        fp = 1 + dq * ((1 - q * iN) * iP + (1 - q * iP) * iN)
+        step = f / fp
+        # damp steps that would move R by more than half its modulus (keeps the physical branch)
+        big = np.abs(step) > 0.5 * np.abs(xa)
+        step[big] *= 0.5 * np.abs(xa[big]) / np.abs(step[big])
+        xa = xa - step
+        x[active] = xa
+        done = np.abs(step) <= tol * np.maximum(1.0, np.abs(xa))
+        idx = np.flatnonzero(active)
+        active[idx[done]] = False
+        if not active.any():
+            break
+    else:
+        raise RuntimeError(f"response(): Newton did not converge for {int(active.sum())} nodes")
+    return x.reshape(shape)
+
+
+def transfer(s, lam: np.ndarray, N: float = np.inf, P: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """Transfer functions H_k(s) = 1/(s + λ_k R(s)) (paper (B) Eq. 10); returns ``(H, R)``.
+
+    ``H`` has shape ``s.shape + (M,)``. H_k(s) is the deterministic equivalent of
+    E[(s + F Σ̂)^{-1}]_kk.
+    """
+    R = response(s, lam, N, P)
+    H = 1.0 / (np.asarray(s, dtype=complex)[..., None] + lam * R[..., None])
+    return H, R
+
+
+def _pair_sums(H1, H2, lam, w2):
+    """Σ_k over modes for all node pairs: returns dict of (n1, n2) matrices."""
+    A = H1 * lam
+    return {
+        "lw": (H1 * (lam * w2)) @ H2.T,
+        "l2w": (A * (lam * w2)) @ H2.T,
+        "l": A @ H2.T,
+        "l2": (A * lam) @ H2.T,
+    }
+
+
+def _two_point(S, s1, s2, R1, R2, N, P, sigma2):
+    iN, iP = _inv(N), _inv(P)
+    RR = R1[:, None] * R2[None, :]
+    ss = s1[:, None] * s2[None, :]
+    D3 = RR * iN * S["l2"]
+    num = S["lw"] + RR * S["l2w"] * iN * S["l"] / (1 - D3)
+    D1 = RR * iP * (S["l2"] + ss * iN * S["l"] ** 2 / (1 - D3))
+    return num, D1
+
+
+def loss_laplace(s1, s2, lam, w2, N: float = np.inf, P: float = np.inf,
+                 sigma2: float = 0.0) -> np.ndarray:
+    """Double Laplace transform L(s, s') of the expected test loss, for all pairs of ``s1 × s2``.
+
+    L(s,s') = [Num + σ² D_1/(s s')]/(1 − D_1) (notes §3.2; the σ² term is our extension, see the
+    chapter). Equals E[w*^T (s+FΣ̂)^{-T} Λ (s'+FΣ̂)^{-1} w*] + label-noise part, to leading order.
+    """
+    s1 = np.atleast_1d(np.asarray(s1, dtype=complex))
+    s2 = np.atleast_1d(np.asarray(s2, dtype=complex))
+    H1, R1 = transfer(s1, lam, N, P)
+    H2, R2 = transfer(s2, lam, N, P)
+    S = _pair_sums(H1, H2, lam, np.asarray(w2, dtype=float))
+    num, D1 = _two_point(S, s1, s2, R1, R2, N, P, sigma2)
+    return (num + sigma2 * D1 / (s1[:, None] * s2[None, :])) / (1 - D1)
+
+
+@dataclass(frozen=True)
+class DMFTLoss:
+    """Expected test loss of the random-feature model from the DMFT, on a time grid.
+
+    ``loss`` is the full expected excess loss E[v^T Λ v] of one model; ``bias`` is the loss of the
+    infinitely ensembled predictor, Σ_k λ_k ⟨v_k(t)⟩²; ``variance = loss − bias``.
+    Time unit: gradient-flow time t.
+    """
+
+    t: np.ndarray
+    loss: np.ndarray
+    bias: np.ndarray
+
+    @property
+    def variance(self) -> np.ndarray:
+        return self.loss - self.bias
+
+
+def dmft_loss(t, lam, w2, N: float = np.inf, P: float = np.inf, *, sigma2: float = 0.0,
+              kappa: float = 0.0, n: int = 24, bias: bool = True) -> DMFTLoss:
+    """Full expected test loss L(t) (no ½) of gradient flow from zero, by double fixed-Talbot inversion.
+
+    Parameters
+    ----------
+    t : array_like
+        Gradient-flow times (> 0).
+    lam, w2 : arrays
+        Eigenvalues λ_k and target weights w*_k² (see :func:`power_law_task`).
+    N, P : float
+        Width and number of training points (``numpy.inf`` for the limits).
+    sigma2 : float
+        Label-noise variance σ² (the returned loss excludes the irreducible σ² of noisy test labels).
+    kappa : float
+        Weight decay κ ≥ 0 on the readout w: dw/dt = −∇(L̂/2) − κ w.
+    n : int
+        Talbot nodes per variable (upper half-contour); n = 24 gives ~1e-6 relative accuracy.
+
+    Notes
+    -----
+    With u = s + κ: L_κ(s,s') = (u u'/(s s')) Num(u,u')/(1−D_1(u,u')) + σ² D_1(u,u')/(s s' (1−D_1)).
+    For each t the Talbot sum uses L(s̄,s̄') = conj L(s,s'): 2 Re[dᵀ X d + dᵀ Y d̄] with
+    X = L(s_j, s_j'), Y = L(s_j, s̄_j'); cost O(n² M) per time point.
+    """
+    t = np.atleast_1d(np.asarray(t, dtype=float))
+    lam = np.asarray(lam, dtype=float)
+    w2 = np.asarray(w2, dtype=float)
+    _check_sizes(N, P)
+    require(lam.shape == w2.shape, "w2", w2.shape, f"same shape as lam {lam.shape}")
+    require(sigma2 >= 0, "sigma2", sigma2, "sigma2 >= 0")
+    require(kappa >= 0, "kappa", kappa, "kappa >= 0")
+    s, d = talbot_contour(t, n)
+    u = s + kappa
+    H, R = transfer(u, lam, N, P)                       # (T, n, M), (T, n)
+    out = np.empty(t.size)
+    for i in range(t.size):
+        Hi, Ri, ui, si, di = H[i], R[i], u[i], s[i], d[i]
+        fac = ui / si
+        vals = []
+        for conj in (False, True):
+            H2 = np.conj(Hi) if conj else Hi
+            R2 = np.conj(Ri) if conj else Ri
+            u2 = np.conj(ui) if conj else ui
+            s2 = np.conj(si) if conj else si
+            S = _pair_sums(Hi, H2, lam, w2)
+            num, D1 = _two_point(S, ui, u2, Ri, R2, N, P, sigma2)
+            L = (fac[:, None] * (u2 / s2)[None, :] * num
+                 + sigma2 * D1 / (si[:, None] * s2[None, :])) / (1 - D1)
+            d2 = np.conj(di) if conj else di
+            vals.append(di @ L @ d2)
+        out[i] = 2.0 * np.real(vals[0] + vals[1])
+    b = np.full(t.size, np.nan)
+    if bias:
+        # ⟨v_k⟩(s) = H_k(s+κ) (s+κ)/s w*_k ; bias = Σ λ_k ⟨v_k(t)⟩²
+        vk = 2.0 * np.real(np.einsum("tj,tjk->tk", d * (u / s), H))
+        b = (vk ** 2) @ (lam * w2)
+    return DMFTLoss(t=t, loss=out, bias=b)
+
+
+def langevin_variance(t, lam, P: float = np.inf, *, T: float, kappa: float = 0.0, n: int = 24,
+                      ngrid: int = 400) -> np.ndarray:
+    """Extra expected test loss from Langevin noise of temperature T (infinite width, N = ∞).
+
+    For dw = [−∇(L̂/2) − κ w] dt + √(2T) dB (features ψ directly, N = ∞), the Langevin part of the
+    error vector is an Ornstein–Uhlenbeck integral, and its contribution to the loss is
+    [derived, chapter sec. 4.1.5]
+
+        V_T(t) = 2T ∫_0^t e^{−2κτ} L_iso(τ) dτ,   L_iso(τ) = E tr[Λ e^{−2τΣ̂}],
+
+    where L_iso is the noiseless DMFT loss with an isotropic target (w*_k² = 1), obtained here
+    with :func:`dmft_loss` and integrated by the trapezoid rule on a log grid.
+    """
+    t = np.atleast_1d(np.asarray(t, dtype=float))
+    require(T >= 0, "T", T, "T >= 0")
+    require(kappa >= 0, "kappa", kappa, "kappa >= 0")
+    tau_min = min(1e-4, t.min() * 1e-3) / max(1.0, lam.max())
+    tau = np.concatenate([[0.0], np.geomspace(tau_min, t.max(), ngrid)])
+    Liso = np.empty_like(tau)
+    Liso[0] = np.sum(lam)
+    Liso[1:] = dmft_loss(tau[1:], lam, np.ones_like(lam), np.inf, P, n=n, bias=False).loss
+    g = np.exp(-2 * kappa * tau) * Liso
+    from scipy.integrate import cumulative_trapezoid
+    G = cumulative_trapezoid(g, tau, initial=0.0)
+    return 2 * T * np.interp(t, tau, G)

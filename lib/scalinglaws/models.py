@@ -1,0 +1,311 @@
+r"""Setup objects shared by theory (ODE) and simulation (SGD), and the common result type.
+
+* :class:`Setup` -- everything that defines a learning problem: K, M, activation, spectrum,
+  conventions, learning rate, output noise, weight decay.
+* :class:`Overlaps` -- the eigen-group-resolved order parameters
+
+  .. math:: Q^{[l]}_{ik} = J_i P_l J_k/N,\quad R^{[l]}_{in} = J_i P_l B_n/N,\quad
+            T^{[l]}_{nm} = B_n P_l B_m/N,
+
+  (:math:`P_l` the projector on eigen-group l) from which the physical preactivation covariances
+  are :math:`Q = \sum_l\lambda_l Q^{[l]}`, etc.  With L = 1 and :math:`\Sigma = 1` these are the
+  Saad--Solla overlaps.
+* :class:`Trajectory` -- times + observables (+ metadata), returned by both the ODE and SGD.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .activations import Activation, get_activation
+from .conventions import Conventions, get as get_conventions
+from .errors import require
+from .spectra import Spectrum
+
+__all__ = ["Setup", "Overlaps", "Trajectory", "physical", "eps_g_from_physical", "csv_header"]
+
+
+@dataclass(frozen=True, eq=False)
+class Setup:
+    """A two-layer student--teacher learning problem (see :mod:`scalinglaws.conventions`).
+
+    Parameters
+    ----------
+    K, M : int
+        Student and teacher hidden units.
+    eta : float
+        Learning rate (in the chosen conventions).
+    activation : {"erf", "linear"} or Activation
+    spectrum : Spectrum, optional
+        Input covariance spectrum (default isotropic, L = 1).
+    conventions : Conventions or preset name
+        Default ``"worschech-rosenow"`` (1/sqrt K outputs).
+    sigma : float
+        Output-noise standard deviation on the teacher label (>= 0).
+    weight_decay : float
+        kappa >= 0; each step shrinks J by eta*kappa/N.
+    """
+
+    K: int
+    M: int
+    eta: float
+    activation: Any = "erf"
+    spectrum: Spectrum = field(default_factory=Spectrum.isotropic)
+    conventions: Any = "worschech-rosenow"
+    sigma: float = 0.0
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("K", "M"):
+            v = getattr(self, name)
+            require(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1,
+                    name, v, "an integer >= 1")
+        require(np.isfinite(self.eta) and self.eta > 0, "eta", self.eta, "a finite number > 0")
+        require(np.isfinite(self.sigma) and self.sigma >= 0, "sigma", self.sigma, ">= 0")
+        require(np.isfinite(self.weight_decay) and self.weight_decay >= 0, "weight_decay",
+                self.weight_decay, ">= 0")
+        require(isinstance(self.spectrum, Spectrum), "spectrum", type(self.spectrum).__name__,
+                "a scalinglaws.spectra.Spectrum")
+        object.__setattr__(self, "activation", get_activation(self.activation))
+        object.__setattr__(self, "conventions", get_conventions(self.conventions))
+
+    @property
+    def L(self) -> int:
+        return self.spectrum.L
+
+    @property
+    def c_s(self) -> float:
+        return self.conventions.c_student(self.K)
+
+    @property
+    def c_t(self) -> float:
+        return self.conventions.c_teacher(self.M)
+
+    def weights_vector(self) -> np.ndarray:
+        """Signs times output factors of the K + M units in the error y - yhat: (-c_s.., +c_t..)."""
+        return np.concatenate([np.full(self.K, -self.c_s), np.full(self.M, self.c_t)])
+
+    def eps_g(self, C: np.ndarray) -> float:
+        """Generalisation error 1/2 E[(y0 - yhat)^2] from the physical covariance C ((K+M)^2)."""
+        return eps_g_from_physical(self, C)
+
+    def describe(self) -> dict:
+        return {"K": self.K, "M": self.M, "eta": self.eta, "activation": self.activation.name,
+                "L": self.L, "conventions": self.conventions.name, "sigma": self.sigma,
+                "weight_decay": self.weight_decay}
+
+
+def eps_g_from_physical(setup: Setup, C: np.ndarray) -> float:
+    r""":math:`\varepsilon_g = \tfrac12 \sum_{ab} w_a w_b I_2(a,b)`, w = (-c_s, ..., c_t, ...).
+
+    For erf with output_norm ``"sqrtK"`` this is Worschech & Rosenow's Eq. (§2.5 of our notes);
+    with ``"none"`` it is the classic Saad--Solla formula.
+    """
+    w = setup.weights_vector()
+    return float(0.5 * w @ setup.activation.i2(C) @ w)
+
+
+def physical(G: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """Physical covariance :math:`C = \\sum_l \\lambda_l G^{[l]}` from group blocks (..., L, n, n)."""
+    return np.einsum("l,...lab->...ab", lam, G)
+
+
+@dataclass(eq=False)
+class Overlaps:
+    """Group-resolved order parameters: ``Q`` (L,K,K), ``R`` (L,K,M), ``T`` (L,M,M)."""
+
+    Q: np.ndarray
+    R: np.ndarray
+    T: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.Q = np.asarray(self.Q, dtype=float)
+        self.R = np.asarray(self.R, dtype=float)
+        self.T = np.asarray(self.T, dtype=float)
+        if self.Q.ndim == 2:
+            self.Q, self.R, self.T = self.Q[None], self.R[None], self.T[None]
+        require(self.Q.ndim == 3 and self.Q.shape[1] == self.Q.shape[2], "Q", self.Q.shape,
+                "shape (L, K, K)")
+        L, K = self.Q.shape[:2]
+        require(self.R.ndim == 3 and self.R.shape[:2] == (L, K), "R", self.R.shape,
+                f"shape (L={L}, K={K}, M)")
+        M = self.R.shape[2]
+        require(self.T.shape == (L, M, M), "T", self.T.shape, f"shape ({L}, {M}, {M})")
+        for name in ("Q", "R", "T"):
+            require(bool(np.all(np.isfinite(getattr(self, name)))), name, "contains NaN/inf",
+                    "finite entries")
+
+    @property
+    def L(self) -> int:
+        return self.Q.shape[0]
+
+    @property
+    def K(self) -> int:
+        return self.Q.shape[1]
+
+    @property
+    def M(self) -> int:
+        return self.R.shape[2]
+
+    def blocks(self) -> np.ndarray:
+        """Group blocks G^[l] = [[Q, R], [R^T, T]], shape (L, K+M, K+M)."""
+        top = np.concatenate([self.Q, self.R], axis=2)
+        bot = np.concatenate([np.swapaxes(self.R, 1, 2), self.T], axis=2)
+        return np.concatenate([top, bot], axis=1)
+
+    def physical(self, spectrum: Spectrum) -> np.ndarray:
+        """Physical covariance C of (x_1..x_K, y_1..y_M), shape (K+M, K+M)."""
+        require(spectrum.L == self.L, "spectrum", f"L={spectrum.L}",
+                f"must match the overlaps' L={self.L}")
+        return physical(self.blocks(), spectrum.eigenvalues)
+
+    def validate(self, setup: Setup, tol: float = 1e-10) -> None:
+        """Check shapes against ``setup`` and that every group block is positive semi-definite."""
+        require((self.K, self.M, self.L) == (setup.K, setup.M, setup.L), "overlaps",
+                f"K={self.K}, M={self.M}, L={self.L}",
+                f"must match setup K={setup.K}, M={setup.M}, L={setup.L}")
+        G = self.blocks()
+        require(bool(np.allclose(G, np.swapaxes(G, 1, 2), atol=1e-12)), "overlaps",
+                "non-symmetric Q or T", "symmetric group blocks")
+        ev = np.linalg.eigvalsh(G)
+        scale = max(1.0, float(np.abs(G).max()))
+        require(bool(np.all(ev > -tol * scale)), "overlaps",
+                f"min eigenvalue {ev.min():.3g} of a group block [[Q,R],[R^T,T]]",
+                "every block must be positive semi-definite (realisable by weights)")
+
+    # --- constructors -------------------------------------------------------------------------
+    @classmethod
+    def from_weights(cls, J, B, spectrum: Spectrum) -> "Overlaps":
+        """Overlaps of actual weights J (K, N), B (M, N) with groups as contiguous coordinate blocks."""
+        J = np.atleast_2d(np.asarray(J, dtype=float))
+        B = np.atleast_2d(np.asarray(B, dtype=float))
+        require(J.shape[1] == B.shape[1], "J, B", f"{J.shape}, {B.shape}",
+                "the same number of columns N")
+        N = J.shape[1]
+        sizes = spectrum.group_sizes(N)
+        edges = np.concatenate([[0], np.cumsum(sizes)])
+        W = np.concatenate([J, B], axis=0)
+        G = np.stack([W[:, a:b] @ W[:, a:b].T / N for a, b in zip(edges[:-1], edges[1:])])
+        K = J.shape[0]
+        return cls(G[:, :K, :K], G[:, :K, K:], G[:, K:, K:])
+
+    @classmethod
+    def from_physical(cls, Q, R, T, spectrum: Spectrum | None = None) -> "Overlaps":
+        """Group overlaps that spread given physical Q, R, T isotropically over the groups:
+        :math:`X^{[l]} = f_l X/\\langle\\lambda\\rangle` (exact for L = 1)."""
+        spectrum = spectrum or Spectrum.isotropic()
+        f = spectrum.fractions / spectrum.moment(1)
+        Q, R, T = (np.atleast_2d(np.asarray(x, dtype=float)) for x in (Q, R, T))
+        return cls(f[:, None, None] * Q, f[:, None, None] * R, f[:, None, None] * T)
+
+    @classmethod
+    def random(cls, setup: Setup, N: int, seed: int | np.random.Generator = 0,
+               sigma_J: float = 1.0, teacher: str = "gaussian") -> "Overlaps":
+        """Overlaps of one random draw of weights (see :func:`draw_weights`)."""
+        J, B = draw_weights(setup, N, seed, sigma_J, teacher)
+        return cls.from_weights(J, B, setup.spectrum)
+
+
+def draw_weights(setup: Setup, N: int, seed: int | np.random.Generator = 0, sigma_J: float = 1.0,
+                 teacher: str = "gaussian") -> tuple[np.ndarray, np.ndarray]:
+    """Draw student J_ik ~ N(0, sigma_J^2) and teacher B (K x N, M x N).
+
+    ``teacher="gaussian"``: B_nk ~ N(0, 1) (Worschech--Rosenow); ``"orthonormal"``: rows
+    orthogonal with norm sqrt(N) (so T = identity for isotropic inputs, up to the spectrum).
+    Student draws come first from the generator, then the teacher.
+    """
+    require(isinstance(N, (int, np.integer)) and N >= 1, "N", N, "an integer >= 1")
+    require(np.isfinite(sigma_J) and sigma_J >= 0, "sigma_J", sigma_J, ">= 0")
+    require(teacher in ("gaussian", "orthonormal"), "teacher", teacher,
+            "'gaussian' or 'orthonormal'")
+    setup.spectrum.group_sizes(N)
+    rng = np.random.default_rng(seed)
+    J = sigma_J * rng.standard_normal((setup.K, N))
+    B = rng.standard_normal((setup.M, N))
+    if teacher == "orthonormal":
+        require(setup.M <= N, "M", setup.M, f"<= N={N} for an orthonormal teacher")
+        q, _ = np.linalg.qr(B.T)
+        B = np.sqrt(N) * q.T
+    return J, B
+
+
+def csv_header(K: int, M: int) -> list[str]:
+    """``t,eps_g,Q11,Q12,..(upper triangle)..,R11,..,R1M,..`` -- physical overlaps, 1-based."""
+    h = ["t", "eps_g"]
+    h += [f"Q{i + 1}{k + 1}" for i in range(K) for k in range(i, K)]
+    h += [f"R{i + 1}{n + 1}" for i in range(K) for n in range(M)]
+    return h
+
+
+@dataclass(eq=False)
+class Trajectory:
+    """Times and observables of a learning run (theory or simulation).
+
+    Attributes
+    ----------
+    t : (n_t,) time alpha = steps / N
+    eps_g : (n_t,) generalisation error (1/2 E[(y0-yhat)^2]; for SGD the mean over seeds)
+    Q, R : (n_t, K, K), (n_t, K, M) physical overlaps (seed mean for SGD)
+    T : (M, M) physical teacher overlaps (seed mean for SGD)
+    eps_g_se : (n_t,) standard error over seeds, or None
+    eps_g_seeds : (n_seeds, n_t) per-seed values, or None
+    groups : Overlaps-like dict of group-resolved arrays (n_t, L, ...) or None
+    meta : dict  (setup description, method, N, seeds, ...)
+    """
+
+    t: np.ndarray
+    eps_g: np.ndarray
+    Q: np.ndarray
+    R: np.ndarray
+    T: np.ndarray
+    eps_g_se: np.ndarray | None = None
+    eps_g_seeds: np.ndarray | None = None
+    groups: dict | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def K(self) -> int:
+        return self.Q.shape[1]
+
+    @property
+    def M(self) -> int:
+        return self.R.shape[2]
+
+    def rows(self) -> np.ndarray:
+        """Table rows matching :func:`csv_header` (plus eps_g_se if present)."""
+        iu = np.triu_indices(self.K)
+        cols = [self.t[:, None], self.eps_g[:, None], self.Q[:, iu[0], iu[1]],
+                self.R.reshape(len(self.t), -1)]
+        if self.eps_g_se is not None:
+            cols.append(self.eps_g_se[:, None])
+        return np.concatenate(cols, axis=1)
+
+    def header(self) -> list[str]:
+        h = csv_header(self.K, self.M)
+        if self.eps_g_se is not None:
+            h.append("eps_g_se")
+        return h
+
+    def to_csv(self, path: str | Path | None = None) -> str:
+        """Write (or return) CSV with a ``#`` metadata comment line and the standard header."""
+        buf = io.StringIO()
+        buf.write("# " + ", ".join(f"{k}={v}" for k, v in self.meta.items()) + "\n")
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(self.header())
+        for r in self.rows():
+            w.writerow([f"{x:.12g}" for x in r])
+        s = buf.getvalue()
+        if path is not None:
+            Path(path).write_text(s)
+        return s
+
+    def at(self, t) -> np.ndarray:
+        """eps_g interpolated (log-log where positive) at times t."""
+        t = np.asarray(t, dtype=float)
+        return np.interp(t, self.t, self.eps_g)

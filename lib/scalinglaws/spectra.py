@@ -1,0 +1,126 @@
+r"""Input-covariance spectra with L distinct eigenvalues.
+
+A :class:`Spectrum` holds the distinct eigenvalues :math:`\lambda_l` of the input covariance
+:math:`\Sigma` and the fraction :math:`f_l` of the N input coordinates in each eigen-group
+(:math:`\sum_l f_l = 1`).  The power law of Worschech & Rosenow (2024) is
+
+.. math:: \lambda_l = \lambda_+\, l^{-(1+\beta)},\quad l = 1..L,\qquad f_l = 1/L,
+
+normalised so that :math:`(1/N)\,\mathrm{tr}\,\Sigma = \sum_l f_l\lambda_l = 1`, i.e.
+:math:`\lambda_+ = L / H_L^{(1+\beta)}` with the generalised harmonic number
+:math:`H_L^{(s)} = \sum_{l\le L} l^{-s}`.  (This normalisation is our reconstruction; see
+``shared/papers/worschech_rosenow.md`` §1.2.)  Groups are contiguous blocks of coordinates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import require
+
+__all__ = ["Spectrum"]
+
+
+@dataclass(frozen=True, eq=False)
+class Spectrum:
+    """Distinct eigenvalues and the fraction of coordinates carrying each.
+
+    Parameters
+    ----------
+    eigenvalues : array (L,)
+        Distinct eigenvalues, all > 0 and finite.
+    fractions : array (L,), optional
+        Fractions f_l > 0 of the N coordinates in each group; default 1/L each.
+    """
+
+    eigenvalues: np.ndarray
+    fractions: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        lam = np.atleast_1d(np.asarray(self.eigenvalues, dtype=float))
+        require(lam.ndim == 1 and lam.size >= 1, "eigenvalues", f"shape {lam.shape}",
+                "a non-empty 1-d array")
+        require(bool(np.all(np.isfinite(lam))), "eigenvalues", "contains NaN/inf",
+                "finite values > 0")
+        require(bool(np.all(lam > 0)), "eigenvalues", f"min {lam.min():.3g}", "all must be > 0")
+        if self.fractions is None:
+            f = np.full(lam.size, 1.0 / lam.size)
+        else:
+            f = np.atleast_1d(np.asarray(self.fractions, dtype=float))
+            require(f.shape == lam.shape, "fractions", f"shape {f.shape}",
+                    f"same shape as eigenvalues {lam.shape}")
+            require(bool(np.all(np.isfinite(f)) and np.all(f > 0)), "fractions", f,
+                    "finite values > 0")
+            require(abs(f.sum() - 1.0) < 1e-10, "fractions", f"sum {f.sum()}", "must sum to 1")
+        lam.setflags(write=False)
+        f.setflags(write=False)
+        object.__setattr__(self, "eigenvalues", lam)
+        object.__setattr__(self, "fractions", f)
+
+    # --- constructors -------------------------------------------------------------------------
+    @classmethod
+    def isotropic(cls) -> "Spectrum":
+        """Sigma = identity (L = 1): the classic Saad--Solla setting."""
+        return cls(np.array([1.0]))
+
+    @classmethod
+    def power_law(cls, L: int, beta: float, normalisation: str = "mean-one") -> "Spectrum":
+        r"""Power law :math:`\lambda_l \propto l^{-(1+\beta)}`, L groups of equal size.
+
+        ``normalisation="mean-one"``: :math:`(1/N)\mathrm{tr}\Sigma = 1` (default);
+        ``"top-one"``: :math:`\lambda_1 = 1`.
+        """
+        require(isinstance(L, (int, np.integer)) and L >= 1, "L", L, "an integer >= 1")
+        require(np.isfinite(beta) and beta > -1, "beta", beta, "a finite number > -1")
+        require(normalisation in ("mean-one", "top-one"), "normalisation", normalisation,
+                "'mean-one' or 'top-one'")
+        lam = np.arange(1, L + 1, dtype=float) ** (-(1.0 + beta))
+        if normalisation == "mean-one":
+            lam = lam / lam.mean()
+        return cls(lam)
+
+    @classmethod
+    def from_diagonal(cls, variances) -> tuple["Spectrum", np.ndarray]:
+        """Group the per-coordinate variances of a diagonal covariance into distinct eigenvalues.
+
+        Returns the spectrum and the group index of each coordinate.
+        """
+        v = np.asarray(variances, dtype=float)
+        lam, inv, counts = np.unique(v, return_inverse=True, return_counts=True)
+        order = np.argsort(-lam)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        return cls(lam[order], counts[order] / v.size), rank[inv]
+
+    # --- properties ---------------------------------------------------------------------------
+    @property
+    def L(self) -> int:
+        return int(self.eigenvalues.size)
+
+    def moment(self, p: int) -> float:
+        r""":math:`(1/N)\mathrm{tr}\Sigma^p = \sum_l f_l \lambda_l^p`."""
+        return float(np.sum(self.fractions * self.eigenvalues ** p))
+
+    def group_sizes(self, N: int) -> np.ndarray:
+        """Number of coordinates per group; raises ValueError unless every f_l N is an integer."""
+        require(isinstance(N, (int, np.integer)) and N >= 1, "N", N, "an integer >= 1")
+        sizes = self.fractions * N
+        r = np.rint(sizes)
+        require(bool(np.all(np.abs(sizes - r) < 1e-9) and np.all(r >= 1)), "N", N,
+                f"N * fraction must be a positive integer for every group (L={self.L} groups; "
+                "for equal groups L must divide N)")
+        return r.astype(int)
+
+    def diagonal(self, N: int) -> np.ndarray:
+        """Per-coordinate variances (length N), groups as contiguous blocks, largest first."""
+        return np.repeat(self.eigenvalues, self.group_sizes(N))
+
+    def group_index(self, N: int) -> np.ndarray:
+        """Group label of each of the N coordinates."""
+        return np.repeat(np.arange(self.L), self.group_sizes(N))
+
+    def __repr__(self) -> str:
+        return (f"Spectrum(L={self.L}, lambda_1={self.eigenvalues[0]:.4g}, "
+                f"lambda_L={self.eigenvalues[-1]:.4g}, mean={self.moment(1):.4g})")
