@@ -34,7 +34,7 @@ import numpy as np
 from .errors import require
 
 __all__ = ["power_law_task", "talbot_contour", "invert_laplace", "response", "transfer",
-           "loss_laplace", "DMFTLoss", "dmft_loss", "langevin_variance"]
+           "loss_laplace", "DMFTLoss", "dmft_loss", "langevin_variance", "early_stopping_optimum"]
 
 
 def _inv(x: float) -> float:
@@ -101,36 +101,18 @@ def invert_laplace(F, t, n: int = 24) -> np.ndarray:
     return 2.0 * np.real(np.sum(dd * Fs, axis=1))
 
 
-def response(s, lam: np.ndarray, N: float = np.inf, P: float = np.inf, *, tol: float = 1e-13,
-             maxiter: int = 200) -> np.ndarray:
-    """Solve R(s) = (1 − q/P)(1 − q/N), q = Σ_k λ_k R/(s + λ_k R), for complex s (Newton from R=1).
-
-    Paper (B) Eq. 11 (R = R_1 R_3; R_1 the data response, R_3 the width response). The physical
-    root is the one continuously connected to R = 1 at large |s|, which Newton from R = 1 finds;
-    the caller can check it against Monte Carlo (tests/test_dmft.py).
-    """
-    _check_sizes(N, P)
-    lam = np.asarray(lam, dtype=float)
-    require(lam.ndim == 1 and np.all(lam > 0), "lam", "array", "a 1-d array of positive eigenvalues")
-    s = np.asarray(s, dtype=complex)
-    iP, iN = _inv(P), _inv(N)
-    shape = s.shape
-    sf = s.reshape(-1)
-    x = np.ones_like(sf)
-    if iP == 0.0 and iN == 0.0:
-        return x.reshape(shape)
+def _newton(sf, x, lam, iP, iN, tol, maxiter):
+    """Vectorised Newton iterations for x = R at the nodes ``sf`` starting from ``x``."""
     active = np.ones(sf.shape, dtype=bool)
     for _ in range(maxiter):
         sa, xa = sf[active], x[active]
-        den = sa[:, None] + lam[None, :] * xa[:, None]
-        h = 1.0 / den
+        h = 1.0 / (sa[:, None] + lam[None, :] * xa[:, None])
         q = xa * (h @ lam)
         dq = sa * ((h * h) @ lam)
         f = xa - (1 - q * iP) * (1 - q * iN)
         fp = 1 + dq * ((1 - q * iN) * iP + (1 - q * iP) * iN)
         step = f / fp
-        # damp steps that would move R by more than half its modulus (keeps the physical branch)
-        big = np.abs(step) > 0.5 * np.abs(xa)
+        big = np.abs(step) > 0.5 * np.abs(xa)       # damp steps larger than half of |R|
         step[big] *= 0.5 * np.abs(xa[big]) / np.abs(step[big])
         xa = xa - step
         x[active] = xa
@@ -138,9 +120,43 @@ def response(s, lam: np.ndarray, N: float = np.inf, P: float = np.inf, *, tol: f
         idx = np.flatnonzero(active)
         active[idx[done]] = False
         if not active.any():
-            break
-    else:
-        raise RuntimeError(f"response(): Newton did not converge for {int(active.sum())} nodes")
+            return x
+    raise RuntimeError(f"response(): Newton did not converge for {int(active.sum())} nodes")
+
+
+def response(s, lam: np.ndarray, N: float = np.inf, P: float = np.inf, *, tol: float = 1e-12,
+             maxiter: int = 100) -> np.ndarray:
+    """Solve R(s) = (1 − q/P)(1 − q/N), q = Σ_k λ_k R/(s + λ_k R), for complex s.
+
+    Paper (B) Eq. 11 (R = R_1 R_3; R_1 the data response, R_3 the width response). The physical
+    root is the one continuously connected to R = 1 at large |s| (for real s > 0 it has
+    0 < q < min(N, P)); for small |s| Newton from R = 1 can land on a spurious root with q > min(N,P),
+    so we follow the branch by continuation along the ray s·c, c = c_0 → 1 in factors of 2, starting
+    where |s c_0| ≥ 10 (1/N + 1/P) Σ_k λ_k (there R ≈ 1 − O(0.1)).
+    """
+    _check_sizes(N, P)
+    lam = np.asarray(lam, dtype=float)
+    require(lam.ndim == 1 and lam.size >= 1 and np.all(lam > 0), "lam", "array",
+            "a non-empty 1-d array of positive eigenvalues")
+    s = np.asarray(s, dtype=complex)
+    require(np.all(np.isfinite(s)) and np.all((s.real > 0) | (s.imag != 0)), "s", "array",
+            "finite values off the closed negative real axis")
+    iP, iN = _inv(P), _inv(N)
+    shape = s.shape
+    sf = s.reshape(-1)
+    x = np.ones_like(sf)
+    if iP == 0.0 and iN == 0.0:
+        return x.reshape(shape)
+    s0 = 10.0 * (iP + iN) * lam.sum()
+    c0 = np.maximum(1.0, s0 / np.abs(sf))
+    K = int(np.ceil(np.log2(c0.max()))) if c0.max() > 1 else 0
+    for k in range(K, 0, -1):
+        sel = c0 > 2.0 ** (k - 1)
+        if not sel.any():
+            continue
+        ck = np.minimum(c0[sel], 2.0 ** k)
+        x[sel] = _newton(sf[sel] * ck, x[sel], lam, iP, iN, tol ** 0.5, maxiter)
+    x = _newton(sf, x, lam, iP, iN, tol, maxiter)
     return x.reshape(shape)
 
 
@@ -295,3 +311,21 @@ def langevin_variance(t, lam, P: float = np.inf, *, T: float, kappa: float = 0.0
     from scipy.integrate import cumulative_trapezoid
     G = cumulative_trapezoid(g, tau, initial=0.0)
     return 2 * T * np.interp(t, tau, G)
+
+
+def early_stopping_optimum(t, loss) -> tuple[float, float]:
+    """Minimum of a sampled loss curve: (t*, L*) by a parabola in log t through the grid minimum.
+
+    The grid must be log-spaced near the minimum; an interior minimum is required.
+    """
+    t = np.asarray(t, dtype=float)
+    loss = np.asarray(loss, dtype=float)
+    i = int(np.argmin(loss))
+    require(0 < i < t.size - 1, "loss", "curve", "an interior minimum on the time grid")
+    x = np.log(t[i - 1:i + 2])
+    y = loss[i - 1:i + 2]
+    c2, c1, c0 = np.polyfit(x, y, 2)
+    if c2 <= 0:
+        return float(t[i]), float(loss[i])
+    xs = -c1 / (2 * c2)
+    return float(np.exp(xs)), float(c0 - c1 ** 2 / (4 * c2))

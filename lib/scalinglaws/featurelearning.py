@@ -1,0 +1,209 @@
+"""The solvable two-layer linear model with feature learning (Bordelon, Atanasov & Pehlevan 2024, (A)).
+
+Model (notes ``bordelon2024_feature_learning_and_dmft.md`` §2.1): features ψ ∈ R^M with covariance
+Λ = diag(λ_k), target y = w*·ψ, student f = (1/N) w^T A ψ with w ∈ R^N, A ∈ R^{N×M}, w(0) = 0,
+A_ij(0) ~ N(0,1). Error vector v = w* − A^T w/N, test loss L = v^T Λ v (no ½). Population GD
+(B = ∞) with step η (time t = steps × η) and the *projected* feature update:
+
+    w ← w + η A Λ v,            A ← A + η γ w v^T Λ F_0,       F_0 = A(0)^T A(0)/N.
+
+γ = 0 is the lazy (random-feature) model of :mod:`scalinglaws.dmft` with P = ∞.
+
+Order parameters β̂ = A^T w/N, G = A^T A/N, c = |w|²/N close the dynamics exactly (for any N) once
+F_0 is given; at N = ∞, F_0 = I on any fixed set of modes and one obtains the reconstructed
+infinite-width system of the notes §2.4 [derived there, not from the paper]:
+
+    dβ̂/dt = (G + γ c I) Λ v,   dG/dt = γ (Λ v β̂^T + β̂ v^T Λ),   dc/dt = 2 β̂^T Λ v.
+
+Its mode-diagonal version (only G_kk kept) is cheap for M ~ 10^5 and reproduces
+χ = 2β/(1+β) for hard tasks (notes §2.4, "[checked]").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import DivergenceError, require
+from .progress import progress
+
+__all__ = ["source_task", "FLResult", "infinite_width_diagonal", "infinite_width_full",
+           "simulate_projected", "width_floor"]
+
+
+def source_task(M: int, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """λ_k = k^−α and w*_k² with per-mode task power λ_k w*_k² = k^−(αβ+1) (paper (A) notation).
+
+    Equivalent to :func:`scalinglaws.dmft.power_law_task` with b = α, a = αβ + 1.
+    """
+    require(isinstance(M, (int, np.integer)) and M >= 1, "M", M, "an integer >= 1")
+    require(alpha > 0, "alpha", alpha, "alpha > 0")
+    require(beta > 0, "beta", beta, "beta > 0")
+    k = np.arange(1, M + 1, dtype=float)
+    lam = k ** (-alpha)
+    return lam, k ** (-alpha * beta - 1) / lam
+
+
+@dataclass(frozen=True)
+class FLResult:
+    """Loss trajectories: ``t`` (time = steps × η, or gradient-flow time) and ``loss`` [..., time]."""
+
+    t: np.ndarray
+    loss: np.ndarray
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.loss.mean(axis=0) if self.loss.ndim > 1 else self.loss
+
+    @property
+    def sem(self) -> np.ndarray:
+        if self.loss.ndim == 1 or self.loss.shape[0] < 2:
+            return np.zeros(self.t.size)
+        return self.loss.std(axis=0, ddof=1) / np.sqrt(self.loss.shape[0])
+
+
+def _check_common(lam, w2, gamma, t):
+    lam = np.asarray(lam, dtype=float)
+    w2 = np.asarray(w2, dtype=float)
+    t = np.atleast_1d(np.asarray(t, dtype=float))
+    require(lam.ndim == 1 and np.all(lam > 0), "lam", "array", "1-d positive eigenvalues")
+    require(lam.shape == w2.shape, "w2", w2.shape, f"same shape as lam {lam.shape}")
+    require(gamma >= 0, "gamma", gamma, "gamma >= 0")
+    require(np.all(np.diff(t) > 0) and t[0] > 0, "t", "grid", "increasing positive times")
+    return lam, w2, t
+
+
+def infinite_width_diagonal(lam, w2, gamma: float, t, *, rel_step: float = 0.01) -> FLResult:
+    """Mode-diagonal infinite-width rich dynamics (notes §2.4), population gradient flow.
+
+    dβ̂_k/dt = (G_kk + γc) λ_k v_k,  dG_kk/dt = 2γ λ_k v_k β̂_k,  dc/dt = 2 Σ_k λ_k β̂_k v_k,
+    v = w* − β̂, G_kk(0) = 1, c(0) = 0. Exponential integrator: over each step the error decays
+    exactly for the frozen kernel, v_k ← v_k e^{−(G_kk+γc) λ_k Δt}, then G and c take a
+    midpoint-rule step. Step Δt = rel_step · max(t, 1), so the cost is O(M log t_max / rel_step).
+    γ = 0 is exact: L = Σ λ_k w*_k² e^{−2λ_k t}.
+    """
+    lam, w2, t = _check_common(lam, w2, gamma, t)
+    require(0 < rel_step <= 0.1, "rel_step", rel_step, "0 < rel_step <= 0.1")
+    ws = np.sqrt(w2)
+    if gamma == 0:
+        return FLResult(t, (w2 * lam) @ np.exp(-2 * np.outer(lam, t)))
+    v = ws.copy()
+    G = np.ones_like(lam)
+    c = 0.0
+    now = 0.0
+    out = np.empty(t.size)
+    for i, te in enumerate(t):
+        while now < te:
+            dt = min(rel_step * max(now, 1.0), te - now)
+            K = G + gamma * c
+            v_new = v * np.exp(-K * lam * dt)
+            vm = 0.5 * (v + v_new)
+            bm = ws - vm
+            G = G + dt * 2 * gamma * lam * vm * bm
+            c = c + dt * 2 * np.dot(lam * bm, vm)
+            v = v_new
+            now += dt
+        out[i] = np.dot(lam * v, v)
+    return FLResult(t, out)
+
+
+def _gd_map(bh, G, c, lam, ws, gamma, eta, F0=None):
+    """One exact population-GD step of the projected model in order parameters (any N, F_0)."""
+    v = ws - bh
+    Lv = lam * v
+    u = Lv if F0 is None else F0 @ Lv
+    g = G @ Lv
+    s = bh @ Lv
+    bh_new = bh + eta * g + eta * gamma * c * u + eta ** 2 * gamma * s * u
+    G_new = G + eta * gamma * (np.outer(u, bh) + np.outer(bh, u)) + (eta * gamma) ** 2 * c * np.outer(u, u)
+    c_new = c + 2 * eta * s + eta ** 2 * (Lv @ g)
+    return bh_new, G_new, c_new
+
+
+def infinite_width_full(lam, w2, gamma: float, t, *, eta: float = 0.05) -> FLResult:
+    """Infinite-width dynamics with the full M×M kernel G (notes §2.4), discrete population GD.
+
+    Exact image of the GD map of the projected model on (β̂, G, c) with F_0 = I (N = ∞):
+    β̂ ← β̂ + η(G + γcI)Λv + η²γ(β̂ᵀΛv)Λv, G ← G + ηγ(Λvβ̂ᵀ + β̂vᵀΛ) + η²γ²c ΛvvᵀΛ,
+    c ← c + 2ηβ̂ᵀΛv + η² vᵀΛGΛv. Times are rounded to whole steps (t = steps × η). O(M²) per step.
+    """
+    lam, w2, t = _check_common(lam, w2, gamma, t)
+    require(eta > 0, "eta", eta, "eta > 0")
+    ws = np.sqrt(w2)
+    bh = np.zeros_like(lam)
+    G = np.eye(lam.size)
+    c = 0.0
+    steps = np.maximum(1, np.round(t / eta).astype(int))
+    out = np.empty(t.size)
+    n = 0
+    for i, ns in enumerate(steps):
+        while n < ns:
+            bh, G, c = _gd_map(bh, G, c, lam, ws, gamma, eta)
+            n += 1
+        v = ws - bh
+        out[i] = v @ (lam * v)
+        if not np.isfinite(out[i]) or out[i] > 1e6 * (w2 @ lam):
+            raise DivergenceError(f"infinite_width_full diverged at t={ns * eta:.3g}; reduce eta={eta}")
+    return FLResult(steps * eta, out)
+
+
+def simulate_projected(lam, w2, N: int, gamma: float, t, *, eta: float = 0.05, seeds: int = 4,
+                       seed: int = 0) -> FLResult:
+    """Direct simulation of the projected two-layer linear model: trainable w ∈ R^N and A ∈ R^{N×M}.
+
+    Population gradients (B = ∞), GD step η, from w = 0, A(0) ~ N(0,1):
+    w ← w + η A Λ v, A ← A + η γ w (F_0 Λ v)^T with F_0 Λ v = A(0)^T (A(0) Λ v)/N,
+    v = w* − A^T w/N. Returns the test loss v^T Λ v per seed on the step grid t/η (rounded).
+    """
+    lam, w2, t = _check_common(lam, w2, gamma, t)
+    require(isinstance(N, (int, np.integer)) and N >= 1, "N", N, "an integer >= 1")
+    require(eta > 0, "eta", eta, "eta > 0")
+    require(isinstance(seeds, (int, np.integer)) and seeds >= 1, "seeds", seeds, "an integer >= 1")
+    ws = np.sqrt(w2)
+    steps = np.maximum(1, np.round(t / eta).astype(int))
+    out = np.empty((seeds, t.size))
+    for r in progress(range(seeds), desc="seeds"):
+        rng = np.random.default_rng([seed, r])
+        A0 = rng.standard_normal((N, lam.size))
+        A = A0.copy()
+        w = np.zeros(N)
+        n = 0
+        for i, ns in enumerate(steps):
+            while n < ns:
+                v = ws - A.T @ w / N
+                Lv = lam * v
+                ALv = A @ Lv
+                u = A0.T @ (A0 @ Lv) / N
+                A += (eta * gamma) * np.outer(w, u)      # uses w before its update (simultaneous GD)
+                w += eta * ALv
+                n += 1
+            v = ws - A.T @ w / N
+            out[r, i] = v @ (lam * v)
+            if not np.isfinite(out[r, i]) or out[r, i] > 1e6 * (w2 @ lam):
+                raise DivergenceError(f"simulate_projected diverged at t={ns * eta:.3g}; reduce eta={eta}")
+    return FLResult(steps * eta, out)
+
+
+def width_floor(lam, w2, N: int, *, draws: int = 8, seed: int = 0) -> np.ndarray:
+    """Best loss reachable in the row space of A(0): min_u (w* − A0ᵀu)ᵀ Λ (w* − A0ᵀu), per draw.
+
+    The projected update keeps the row space of A(t) equal to that of A(0) for every γ, so this is
+    the t → ∞ loss of both the lazy and the rich model at width N (population gradients):
+    L_floor = w*ᵀΛw* − bᵀ K⁻¹ b with K = A0 Λ A0ᵀ, b = A0 Λ w*.
+    """
+    lam = np.asarray(lam, dtype=float)
+    w2 = np.asarray(w2, dtype=float)
+    require(isinstance(N, (int, np.integer)) and 1 <= N < lam.size, "N", N,
+            f"an integer in [1, M) with M = {lam.size}")
+    from scipy import linalg
+    rng = np.random.default_rng(seed)
+    ws = np.sqrt(w2)
+    out = np.empty(draws)
+    for i in range(draws):
+        A0 = rng.standard_normal((N, lam.size))
+        B = A0 * lam
+        K = B @ A0.T
+        b = B @ ws
+        out[i] = ws @ (lam * ws) - b @ linalg.solve(K, b, assume_a="pos")
+    return out
