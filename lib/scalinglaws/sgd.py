@@ -1,0 +1,586 @@
+r"""Online SGD for two-layer student--teacher networks, batched over seeds.
+
+Model and conventions: :mod:`scalinglaws.conventions` (the same :class:`~scalinglaws.models.Setup`
+the ODE takes).  Inputs :math:`\xi = \sqrt\lambda\odot z`, :math:`z\sim\mathcal N(0, 1_N)`, with the
+per-coordinate variances ``spectrum.diagonal(N)`` (eigen-groups are contiguous blocks).  One step
+on a fresh sample (gradient of :math:`\tfrac12(y-\hat y)^2`):
+
+.. math::
+
+    x_i = J_i\cdot\xi/\sqrt N,\quad y_n = B_n\cdot\xi/\sqrt N,\quad
+    \hat y = c_s\sum_i g(x_i),\quad y = c_t\sum_n g(y_n) + \sigma\epsilon,
+
+    J_i \leftarrow J_i + \frac{\eta}{\sqrt N} c_s\, g'(x_i)\,(y-\hat y)\,\xi
+          - \frac{\eta\kappa}{N} J_i ,
+
+(Saad & Solla 1995 for ``"none"`` outputs and isotropic inputs; Worschech & Rosenow 2024, our notes
+§1.2, for :math:`1/\sqrt K` outputs and power-law spectra).  Time :math:`\alpha` = steps/N.
+
+Observables are computed only at the recording times, from the exact current weights: the
+group-resolved overlaps :math:`Q^{[l]} = J P_l J^T/N` etc. (:meth:`Overlaps.from_weights`), the
+physical :math:`Q = \sum_l\lambda_l Q^{[l]}` and the closed-form population error
+:math:`\varepsilon_g = \tfrac12 E[(y_0-\hat y)^2]` (:meth:`Setup.eps_g`); optionally a Monte-Carlo
+test error on fresh samples.
+
+Randomness.  Seed ``s`` owns ``np.random.SeedSequence(s).spawn(3)`` = (initialisation, training
+inputs, Monte-Carlo test inputs).  Training inputs are drawn in blocks of ``block`` samples
+(``z`` block of shape (block, N), then, if :math:`\sigma>0`, the (block,) label noise), so a seed's
+trajectory depends only on ``(s, block)`` -- not on which other seeds run with it, on the
+recording times or on the code path.  A batch of S seeds therefore equals the same seeds run one
+by one (bit-identical for the NumPy path, to round-off for the compiled path).
+
+Two code paths give the same dynamics:
+
+* ``method="numpy"`` -- reference: all S seeds advance together, one vectorised step of shape
+  (S, K, N) per sample (teacher outputs precomputed per block with one batched matmul);
+* ``method="numba"`` -- compiled per-seed loop over the samples of a block; seeds run in parallel
+  threads (NumPy's generators and the compiled kernel release the GIL).  Default when numba is
+  importable.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from .activations import Erf, Linear
+from .errors import DivergenceError, require
+from .models import Overlaps, Setup, Trajectory, draw_weights
+from .progress import progress
+
+__all__ = ["simulate", "initial_weights", "realise_overlaps", "seed_streams", "record_steps",
+           "HAVE_NUMBA"]
+
+try:  # optional compiled fast path
+    import numba as _numba
+
+    HAVE_NUMBA = True
+except Exception:  # pragma: no cover - numba missing
+    _numba = None
+    HAVE_NUMBA = False
+
+_ACT_CODES = {Erf: 0, Linear: 1}
+_SQRT_2_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# random streams and initial weights
+# ----------------------------------------------------------------------------------------------
+def seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
+    """The three independent generators of one seed: (initialisation, training data, test data).
+
+    ``np.random.SeedSequence(seed).spawn(3)``, each wrapped in ``np.random.default_rng`` (PCG64).
+    """
+    require(isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0,
+            "seed", seed, "an integer >= 0")
+    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(3))
+
+
+def realise_overlaps(init: Overlaps, spectrum, N: int, rng: np.random.Generator | int = 0
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    r"""Weights J (K, N), B (M, N) whose group overlaps equal ``init`` exactly (to round-off).
+
+    For each eigen-group l (the contiguous block of :math:`n_l = f_l N` coordinates of
+    ``spectrum.group_sizes(N)``) the stacked weights restricted to the block are
+    :math:`W_l = \sqrt N\, F_l O_l^T`, with :math:`F_l` a factor of the group block
+    :math:`G^{[l]} = F_l F_l^T` (Cholesky; eigen-decomposition if :math:`G^{[l]}` is only positive
+    semi-definite) and :math:`O_l` an :math:`n_l\times(K+M)` matrix of random orthonormal columns
+    (QR of a Gaussian matrix drawn from ``rng``), so :math:`W_l W_l^T/N = G^{[l]}`.
+    Requires :math:`n_l \ge K+M`.
+
+    This is the classic way to start SGD from given order parameters (e.g. Saad--Solla's
+    :math:`Q_0 = \mathrm{diag}(.5,.5)`, :math:`R_0 = [[1.01, .99],[.99, 1.01]]\cdot 10^{-3}`,
+    :math:`T = 1`), so that ODE and SGD start alike.  Use :meth:`Overlaps.from_physical` to turn
+    physical overlaps into group overlaps.
+    """
+    require(isinstance(init, Overlaps), "init", type(init).__name__, "a scalinglaws Overlaps")
+    require(init.L == spectrum.L, "init", f"L={init.L}", f"must match the spectrum's L={spectrum.L}")
+    sizes = spectrum.group_sizes(N)
+    K, M, L = init.K, init.M, init.L
+    n = K + M
+    require(bool(np.all(sizes >= n)), "N", N,
+            f"every eigen-group must hold >= K+M = {n} coordinates to realise given overlaps "
+            f"(group sizes {sizes.min()}..{sizes.max()})")
+    rng = np.random.default_rng(rng)
+    G = init.blocks()
+    W = np.empty((n, N))
+    start = 0
+    for l in range(L):
+        Fl = _psd_factor(G[l], f"group block l={l}")
+        O, _ = np.linalg.qr(rng.standard_normal((sizes[l], n)))
+        W[:, start:start + sizes[l]] = math.sqrt(N) * Fl @ O.T
+        start += sizes[l]
+    return W[:K].copy(), W[K:].copy()
+
+
+def _psd_factor(G: np.ndarray, what: str) -> np.ndarray:
+    """F with F F^T = G for a symmetric positive semi-definite G."""
+    try:
+        return np.linalg.cholesky(G)
+    except np.linalg.LinAlgError:
+        w, V = np.linalg.eigh(G)
+        scale = max(1.0, float(np.abs(G).max()))
+        require(bool(w.min() > -1e-10 * scale), "init", f"{what} has eigenvalue {w.min():.3g}",
+                "positive semi-definite group blocks (realisable by weights)")
+        return V * np.sqrt(np.clip(w, 0.0, None))
+
+
+def initial_weights(setup: Setup, N: int, seeds, *, init: Overlaps | None = None,
+                    sigma_J: float = 1.0, teacher: str = "gaussian", J0=None, B0=None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Initial weights of every seed: J (S, K, N), B (S, M, N).
+
+    Exactly one of three modes:
+
+    * ``J0`` (and optionally ``B0``): given weights, shape (K, N) shared by all seeds or (S, K, N);
+      without ``B0`` the teacher is drawn from each seed's initialisation stream
+      (:func:`scalinglaws.models.draw_weights`' convention);
+    * ``init``: :func:`realise_overlaps` of the group overlaps with the seed's initialisation
+      stream (overlaps identical for all seeds, weights different);
+    * otherwise random: :func:`scalinglaws.models.draw_weights` (student :math:`J_{ik}\\sim
+      \\mathcal N(0,\\sigma_J^2)`, then teacher ``"gaussian"`` or ``"orthonormal"``).
+    """
+    seeds = _check_seeds(seeds)
+    S, K, M = len(seeds), setup.K, setup.M
+    setup.spectrum.group_sizes(N)
+    J = np.empty((S, K, N))
+    B = np.empty((S, M, N))
+    if J0 is not None:
+        require(init is None, "init", "given together with J0", "give either J0/B0 or init")
+        J0 = np.asarray(J0, dtype=float)
+        require(J0.shape in ((K, N), (S, K, N)), "J0", f"shape {J0.shape}",
+                f"shape ({K}, {N}) or ({S}, {K}, {N})")
+        require(bool(np.all(np.isfinite(J0))), "J0", "contains NaN/inf", "finite entries")
+        J[:] = J0
+        if B0 is not None:
+            B0 = np.asarray(B0, dtype=float)
+            require(B0.shape in ((M, N), (S, M, N)), "B0", f"shape {B0.shape}",
+                    f"shape ({M}, {N}) or ({S}, {M}, {N})")
+            require(bool(np.all(np.isfinite(B0))), "B0", "contains NaN/inf", "finite entries")
+            B[:] = B0
+        else:
+            for s, seed in enumerate(seeds):
+                B[s] = draw_weights(setup, N, seed_streams(seed)[0], 0.0, teacher)[1]
+        return J, B
+    require(B0 is None, "B0", "given without J0", "give J0 together with B0")
+    if init is not None:
+        require(isinstance(init, Overlaps), "init", type(init).__name__, "a scalinglaws Overlaps")
+        init.validate(setup)
+        for s, seed in enumerate(seeds):
+            J[s], B[s] = realise_overlaps(init, setup.spectrum, N, seed_streams(seed)[0])
+        return J, B
+    for s, seed in enumerate(seeds):
+        J[s], B[s] = draw_weights(setup, N, seed_streams(seed)[0], sigma_J, teacher)
+    return J, B
+
+
+def _check_seeds(seeds) -> list[int]:
+    seeds = [seeds] if isinstance(seeds, (int, np.integer)) else list(seeds)
+    require(len(seeds) >= 1, "seeds", seeds, "a non-empty list of integers >= 0")
+    for s in seeds:
+        require(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0,
+                "seeds", s, "integers >= 0")
+    require(len(set(int(s) for s in seeds)) == len(seeds), "seeds", seeds, "distinct integers")
+    return [int(s) for s in seeds]
+
+
+def record_steps(times, N: int) -> np.ndarray:
+    """Step numbers at which times ``alpha`` are recorded: ``rint(alpha * N)`` (round half to even).
+
+    Duplicates after rounding (several alphas inside one step) are dropped, so the reported times
+    ``steps / N`` are strictly increasing and within ``1/(2N)`` of the requested ones.
+    """
+    t = np.asarray(times, dtype=float)
+    require(t.ndim == 1 and t.size >= 1, "times", f"shape {t.shape}", "a non-empty 1-d array")
+    require(bool(np.all(np.isfinite(t)) and np.all(t >= 0)), "times", "negative or NaN entries",
+            "finite values >= 0")
+    require(bool(np.all(np.diff(t) > 0)), "times", "not increasing", "strictly increasing")
+    return np.unique(np.rint(t * N).astype(np.int64))
+
+
+# ----------------------------------------------------------------------------------------------
+# observables
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class _Groups:
+    edges: np.ndarray  # (L+1,) coordinate block edges
+    lam: np.ndarray    # (L,)
+
+    def overlaps(self, A: np.ndarray, Bm: np.ndarray, N: int) -> np.ndarray:
+        """Group blocks of A (..., a, N) with Bm (..., b, N): (..., L, a, b)."""
+        prod = A[..., :, None, :] * Bm[..., None, :, :]
+        G = np.add.reduceat(prod, self.edges[:-1], axis=-1) / N
+        return np.moveaxis(G, -1, -3)
+
+
+def _eps_g_batch(setup: Setup, C: np.ndarray) -> np.ndarray:
+    return np.array([setup.eps_g(c) for c in C.reshape(-1, *C.shape[-2:])]).reshape(C.shape[:-2])
+
+
+def _stability_message(setup: Setup, alpha: float, what: str) -> str:
+    lam1 = setup.spectrum.moment(1)
+    bound = 2.0 / (setup.K * setup.c_s ** 2 * lam1)
+    return (f"SGD diverged at alpha={alpha:.4g} ({what}). Likely cause: learning rate "
+            f"eta={setup.eta} above the stability bound (for linear units eta_c = "
+            f"2/(K c_s^2 (1/N) tr Sigma) = {bound:.4g} in these conventions); reduce eta.")
+
+
+# ----------------------------------------------------------------------------------------------
+# compiled kernel
+# ----------------------------------------------------------------------------------------------
+def _make_kernel():
+    nb = _numba
+
+    @nb.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
+    def kernel(J, B, Xi, noise, start, stop, a, decay, c_s, c_t, sigma, act, x, yt, coef
+               ):  # pragma: no cover - jit
+        """Advance J (K, N) in place over samples start..stop-1 of the block Xi (block, N), teacher
+        B (M, N), label noise ``noise`` (block,).  a = eta c_s / sqrt(N); decay = 1 - eta kappa/N;
+        act 0 = erf, 1 = linear.  Returns False if the error became non-finite."""
+        K, N = J.shape
+        M = B.shape[0]
+        inv_sqrt_n = 1.0 / math.sqrt(N)
+        for t in range(start, stop):
+            for i in range(K):
+                s = 0.0
+                for j in range(N):
+                    s += J[i, j] * Xi[t, j]
+                x[i] = s * inv_sqrt_n
+            for n in range(M):
+                s = 0.0
+                for j in range(N):
+                    s += B[n, j] * Xi[t, j]
+                yt[n] = s * inv_sqrt_n
+            yhat = 0.0
+            y = 0.0
+            if act == 0:
+                for i in range(K):
+                    yhat += math.erf(x[i] * 0.7071067811865476)
+                for n in range(M):
+                    y += math.erf(yt[n] * 0.7071067811865476)
+            else:
+                for i in range(K):
+                    yhat += x[i]
+                for n in range(M):
+                    y += yt[n]
+            err = c_t * y + sigma * noise[t] - c_s * yhat
+            for i in range(K):
+                if act == 0:
+                    d = 0.7978845608028654 * math.exp(-0.5 * x[i] * x[i])
+                else:
+                    d = 1.0
+                coef[i] = a * d * err
+            if decay != 1.0:
+                for i in range(K):
+                    ci = coef[i]
+                    for j in range(N):
+                        J[i, j] = decay * J[i, j] + ci * Xi[t, j]
+            else:
+                for i in range(K):
+                    ci = coef[i]
+                    for j in range(N):
+                        J[i, j] += ci * Xi[t, j]
+            if not math.isfinite(err):
+                return False
+        return True
+
+    return kernel
+
+
+_KERNEL = None
+
+
+def _kernel():
+    global _KERNEL
+    if _KERNEL is None:
+        _KERNEL = _make_kernel()
+    return _KERNEL
+
+
+# ----------------------------------------------------------------------------------------------
+# the simulator
+# ----------------------------------------------------------------------------------------------
+class _Block:
+    """Per-seed buffer of training samples drawn ``size`` at a time from one generator."""
+
+    def __init__(self, rng, size, N, sqrt_lam, B, setup):
+        self.rng, self.size, self.N = rng, size, N
+        self.sqrt_lam, self.B, self.setup = sqrt_lam, B, setup
+        self.pos = size  # empty
+        self.Xi = self.Y = None
+
+    def refill(self, labels: bool = True) -> None:
+        """Draw the next block: z (size, N), then the label noise (size,) if sigma > 0.  With
+        ``labels`` also compute the labels y = c_t sum_n g(y_n) + sigma eps (NumPy path)."""
+        s = self.setup
+        Z = self.rng.standard_normal((self.size, self.N))
+        self.noise = (self.rng.standard_normal(self.size) if s.sigma > 0
+                      else np.zeros(self.size))
+        self.Xi = Z if self.sqrt_lam is None else Z * self.sqrt_lam
+        if labels:
+            yb = self.Xi @ self.B.T / math.sqrt(self.N)                  # (size, M)
+            self.Y = s.c_t * s.activation.g(yb).sum(axis=1) + s.sigma * self.noise
+        self.pos = 0
+
+
+def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_times: int = 100,
+             t_min: float = 1e-2, seeds=None, n_seeds: int = 1, seed: int = 0,
+             init: Overlaps | None = None, sigma_J: float = 1.0, teacher: str = "gaussian",
+             J0=None, B0=None, method: str = "auto", block: int = 256, mc_samples: int = 0,
+             n_jobs: int | None = None, keep_seeds: bool = True,
+             divergence_limit: float = 1e6, show_progress: bool = True) -> Trajectory:
+    r"""Online SGD of S seeds of the ``setup`` at input dimension N, recorded on an alpha grid.
+
+    Parameters
+    ----------
+    setup : Setup
+        K, M, activation, spectrum, conventions, eta, sigma, weight decay (as for the ODE).
+    N : int
+        Input dimension (every eigen-group size ``f_l N`` must be an integer).
+    t_max : float
+        Final time alpha = steps/N; with ``n_times``/``t_min`` gives the ODE's grid
+        :func:`scalinglaws.ode.log_times` (0 plus ``n_times`` log-spaced points).
+    times : array, optional
+        Explicit recording times alpha (strictly increasing, >= 0).  Time ``alpha`` is recorded
+        after ``rint(alpha N)`` steps (:func:`record_steps`); reported times are ``steps/N``.
+    seeds : sequence of int, optional
+        Seeds (default ``range(seed, seed + n_seeds)``).  See the module docstring for streams.
+    init : Overlaps, optional
+        Start from weights that realise these group overlaps exactly (:func:`realise_overlaps`).
+    sigma_J, teacher
+        Random initialisation (when neither ``init`` nor ``J0``): :func:`draw_weights`.
+    J0, B0 : arrays, optional
+        Given initial weights, (K, N)/(M, N) or per seed (S, K, N)/(S, M, N).
+    method : {"auto", "numpy", "numba"}
+        Code path (same dynamics).  ``"auto"``: numba when available.
+    block : int
+        Samples drawn per generator call (part of the stream definition, default 256).
+    mc_samples : int
+        If > 0, also a Monte-Carlo test error :math:`\tfrac12\langle(y_0-\hat y)^2\rangle` on this
+        many fresh samples per record (seed's test stream), stored as ``traj.eps_g_mc``
+        (n_t,) with ``traj.eps_g_mc_se``.
+    n_jobs : int, optional
+        Threads over seeds for ``"numba"`` (default: number of CPUs).
+    keep_seeds : bool
+        Keep per-seed arrays (``eps_g_seeds`` and ``traj.Q_seeds``, ``traj.R_seeds``,
+        ``traj.T_seeds``).
+    divergence_limit : float
+        Raise :class:`DivergenceError` when a physical overlap exceeds this (or is NaN/inf).
+
+    Returns
+    -------
+    Trajectory
+        ``t`` (steps/N), seed-mean ``eps_g`` (closed form from the exact overlaps), ``eps_g_se``
+        (standard error over seeds, NaN for one seed), seed-mean physical ``Q``, ``R``, ``T``,
+        ``eps_g_seeds`` (S, n_t), ``groups = {"Q": (n_t, L, K, K), "R": (n_t, L, K, M),
+        "T": (L, M, M)}`` (seed means), ``meta``; extra attributes ``init_overlaps`` (seed-mean
+        initial group overlaps, an :class:`Overlaps`) and ``seeds``.
+
+    Raises
+    ------
+    ValueError
+        Bad parameters (before any work).
+    DivergenceError
+        Non-finite or runaway weights (typically eta above the stability bound).
+    """
+    # ---------------- validation (no work before this is done) ----------------
+    if not isinstance(setup, Setup):
+        raise ValueError(f"setup must be a scalinglaws.models.Setup, got {type(setup).__name__}")
+    require(isinstance(N, (int, np.integer)) and not isinstance(N, bool) and N >= 1, "N", N,
+            "an integer >= 1")
+    N = int(N)
+    setup.spectrum.group_sizes(N)
+    require(type(setup.activation) in _ACT_CODES, "activation", setup.activation.name,
+            "erf or linear")
+    require(method in ("auto", "numpy", "numba"), "method", method, "'auto', 'numpy' or 'numba'")
+    if method == "numba":
+        require(HAVE_NUMBA, "method", method, "'numpy' (numba is not installed)")
+    if method == "auto":
+        method = "numba" if HAVE_NUMBA else "numpy"
+    require(isinstance(block, (int, np.integer)) and block >= 1, "block", block, "an integer >= 1")
+    require(isinstance(mc_samples, (int, np.integer)) and mc_samples >= 0, "mc_samples",
+            mc_samples, "an integer >= 0")
+    require(isinstance(n_seeds, (int, np.integer)) and n_seeds >= 1, "n_seeds", n_seeds,
+            "an integer >= 1")
+    if seeds is None:
+        require(isinstance(seed, (int, np.integer)) and seed >= 0, "seed", seed, "an integer >= 0")
+        seeds = list(range(int(seed), int(seed) + int(n_seeds)))
+    seeds = _check_seeds(seeds)
+    require(teacher in ("gaussian", "orthonormal"), "teacher", teacher, "'gaussian' or 'orthonormal'")
+    require(np.isfinite(sigma_J) and sigma_J >= 0, "sigma_J", sigma_J, ">= 0")
+    if times is None:
+        require(t_max is not None, "t_max", t_max, "give t_max or times")
+        require(np.isfinite(t_max) and t_max > 0, "t_max", t_max, "a finite number > 0")
+        from .ode import log_times
+        times = log_times(float(t_max), n=n_times, t_min=t_min)
+    steps = record_steps(times, N)
+    if n_jobs is None:
+        n_jobs = os.cpu_count() or 1
+    require(isinstance(n_jobs, (int, np.integer)) and n_jobs >= 1, "n_jobs", n_jobs,
+            "an integer >= 1")
+    J, B = initial_weights(setup, N, seeds, init=init, sigma_J=sigma_J, teacher=teacher,
+                           J0=J0, B0=B0)
+
+    # ---------------- run ----------------
+    S = len(seeds)
+    lam_diag = setup.spectrum.diagonal(N)
+    sqrt_lam = None if np.all(lam_diag == 1.0) else np.sqrt(lam_diag)
+    sizes = setup.spectrum.group_sizes(N)
+    grp = _Groups(np.concatenate([[0], np.cumsum(sizes)]), setup.spectrum.eigenvalues)
+    streams = [seed_streams(s) for s in seeds]
+    bufs = [_Block(st[1], int(block), N, sqrt_lam, B[s], setup) for s, st in enumerate(streams)]
+    n_t = len(steps)
+    K, M, L = setup.K, setup.M, setup.L
+    Qg = np.empty((S, n_t, L, K, K))
+    Rg = np.empty((S, n_t, L, K, M))
+    Tg = grp.overlaps(B, B, N)                                         # (S, L, M, M)
+    mc = np.full((S, n_t), np.nan) if mc_samples else None
+
+    def record(k, idx, Jr):
+        """Record seeds ``idx`` (weights Jr (len(idx), K, N)) at record index k."""
+        Qg[idx, k] = grp.overlaps(Jr, Jr, N)
+        Rg[idx, k] = grp.overlaps(Jr, B[idx], N)
+        Qp = np.einsum("l,slik->sik", grp.lam, Qg[idx, k])
+        if not (np.all(np.isfinite(Qp)) and np.max(np.abs(Qp)) <= divergence_limit):
+            raise DivergenceError(_stability_message(setup, steps[k] / N,
+                                                     f"|Q| > {divergence_limit:g} or non-finite"))
+        if mc is not None:
+            for a, s in enumerate(idx):
+                mc[s, k] = _mc_error(setup, Jr[a], B[s], streams[s][2], mc_samples, sqrt_lam)
+
+    a = setup.eta * setup.c_s / math.sqrt(N)
+    decay = 1.0 - setup.eta * setup.weight_decay / N
+    n_steps = int(steps[-1])
+    Q0g = grp.overlaps(J, J, N).mean(axis=0)
+    R0g = grp.overlaps(J, B, N).mean(axis=0)
+    bar = progress(total=n_steps * S, desc=f"SGD N={N} S={S}", unit="step",
+                   **({} if show_progress else {"disable": True}))
+    try:
+        if method == "numpy":
+            _run_numpy(J, bufs, steps, record, setup, a, decay, N, bar)
+        else:
+            _run_numba(J, bufs, steps, record, setup, a, decay, N, bar, n_jobs)
+    finally:
+        bar.close()
+
+    # ---------------- assemble ----------------
+    lam = grp.lam
+    Qs = np.einsum("l,stlik->stik", lam, Qg)
+    Rs = np.einsum("l,stlin->stin", lam, Rg)
+    Ts = np.einsum("l,slnm->snm", lam, Tg)
+    top = np.concatenate([Qs, Rs], axis=3)
+    bot = np.concatenate([np.swapaxes(Rs, 2, 3), np.broadcast_to(Ts[:, None], (S, n_t, M, M))],
+                         axis=3)
+    eps_seeds = _eps_g_batch(setup, np.concatenate([top, bot], axis=2))   # (S, n_t)
+    se = (eps_seeds.std(axis=0, ddof=1) / math.sqrt(S)) if S > 1 else np.full(n_t, np.nan)
+    meta = dict(setup.describe(), method=f"sgd-{method}", source="sgd", N=N, n_seeds=S,
+                seeds=f"{seeds[0]}..{seeds[-1]}" if S > 1 else seeds[0], block=int(block))
+    traj = Trajectory(steps / N, eps_seeds.mean(axis=0), Qs.mean(axis=0), Rs.mean(axis=0),
+                      Ts.mean(axis=0), eps_g_se=se,
+                      eps_g_seeds=eps_seeds if keep_seeds else None,
+                      groups={"Q": Qg.mean(axis=0), "R": Rg.mean(axis=0), "T": Tg.mean(axis=0)},
+                      meta=meta)
+    traj.seeds = list(seeds)
+    traj.steps = steps
+    if keep_seeds:
+        traj.Q_seeds, traj.R_seeds, traj.T_seeds = Qs, Rs, Ts
+    if mc is not None:
+        traj.eps_g_mc = mc.mean(axis=0)
+        traj.eps_g_mc_se = (mc.std(axis=0, ddof=1) / math.sqrt(S)) if S > 1 else np.full(n_t, np.nan)
+        traj.eps_g_mc_seeds = mc
+    traj.init_overlaps = Overlaps(Q0g, R0g, Tg.mean(axis=0))
+    return traj
+
+
+def _mc_error(setup, J, B, rng, n, sqrt_lam) -> float:
+    N = J.shape[1]
+    Z = rng.standard_normal((n, N))
+    Xi = Z if sqrt_lam is None else Z * sqrt_lam
+    g = setup.activation.g
+    y0 = setup.c_t * g(Xi @ B.T / math.sqrt(N)).sum(axis=1)
+    yh = setup.c_s * g(Xi @ J.T / math.sqrt(N)).sum(axis=1)
+    return float(0.5 * np.mean((y0 - yh) ** 2))
+
+
+def _segments(steps):
+    """(record index, steps to advance before recording it)."""
+    prev = 0
+    for k, s in enumerate(steps):
+        yield k, int(s) - prev
+        prev = int(s)
+
+
+def _run_numpy(J, bufs, steps, record, setup, a, decay, N, bar) -> None:
+    """Reference path: all seeds together, one vectorised (S, K, N) step per sample."""
+    S = J.shape[0]
+    idx = np.arange(S)
+    g, dg, c_s = setup.activation.g, setup.activation.dg, setup.c_s
+    inv = 1.0 / math.sqrt(N)
+    pos = bufs[0].pos
+    for k, n in _segments(steps):
+        while n > 0:
+            if pos >= bufs[0].size:
+                for b in bufs:
+                    b.refill()
+                Xi = np.stack([b.Xi for b in bufs])        # (S, block, N)
+                Y = np.stack([b.Y for b in bufs])          # (S, block)
+                pos = 0
+            m = min(n, bufs[0].size - pos)
+            for t in range(pos, pos + m):
+                xi = Xi[:, t, :]                           # (S, N)
+                x = np.matmul(J, xi[:, :, None])[:, :, 0] * inv
+                err = Y[:, t] - c_s * g(x).sum(axis=1)
+                coef = a * dg(x) * err[:, None]            # (S, K)
+                if decay != 1.0:
+                    J *= decay
+                J += coef[:, :, None] * xi[:, None, :]
+            if not np.all(np.isfinite(J)):
+                raise DivergenceError(_stability_message(setup, (int(steps[k]) - n + m) / N,
+                                                         "non-finite weights"))
+            pos += m
+            n -= m
+            bar.update(m * S)
+        record(k, idx, J)
+
+
+def _run_numba(J, bufs, steps, record, setup, a, decay, N, bar, n_jobs) -> None:
+    """Compiled path: each seed runs its own loop; seeds in parallel threads."""
+    kern = _kernel()
+    act = _ACT_CODES[type(setup.activation)]
+    c_s, c_t, sigma = setup.c_s, setup.c_t, setup.sigma
+    S, K = J.shape[:2]
+
+    def run_seed(s):
+        b = bufs[s]
+        Js = J[s]
+        Bs = np.ascontiguousarray(b.B)
+        x = np.empty(K)
+        yt = np.empty(Bs.shape[0])
+        coef = np.empty(K)
+        for k, n in _segments(steps):
+            while n > 0:
+                if b.pos >= b.size:
+                    b.refill(labels=False)
+                m = min(n, b.size - b.pos)
+                ok = kern(Js, Bs, b.Xi, b.noise, b.pos, b.pos + m, a, decay, c_s, c_t, sigma, act,
+                          x, yt, coef)
+                if not ok or not np.all(np.isfinite(x)):
+                    raise DivergenceError(_stability_message(setup, (int(steps[k]) - n + m) / N,
+                                                             "non-finite preactivations"))
+                b.pos += m
+                n -= m
+                bar.update(m)
+            record(k, [s], Js[None])
+
+    if n_jobs == 1 or S == 1:
+        for s in range(S):
+            run_seed(s)
+    else:
+        with ThreadPoolExecutor(max_workers=min(n_jobs, S)) as ex:
+            for f in [ex.submit(run_seed, s) for s in range(S)]:
+                f.result()
