@@ -1,0 +1,142 @@
+"""Tests of scalinglaws.sweep: caching, resume after a kill, hash invalidation, Dask == local."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scalinglaws import sweep as sw
+
+HERE = Path(__file__).resolve().parent
+
+
+def work(x, y=0.0, marker_dir=None, delay=0.0):
+    """Test task: leaves one marker file per call (to count evaluations) and returns numbers
+    drawn from a seeded generator (so equality across executors is a real check)."""
+    if marker_dir is not None:
+        Path(marker_dir, f"{x}_{y}_{uuid.uuid4().hex}").touch()
+    if delay:
+        time.sleep(delay)
+    rng = np.random.default_rng([int(x), int(10 * y)])
+    return {"x": x, "y": y, "v": float(x) ** 2 + y, "draw": rng.standard_normal(3)}
+
+
+def calls(marker_dir) -> dict:
+    out: dict = {}
+    for p in Path(marker_dir).iterdir():
+        k = "_".join(p.name.split("_")[:2])
+        out[k] = out.get(k, 0) + 1
+    return out
+
+
+def test_grid_points_and_bad_input():
+    pts = sw.grid_points({"x": [1, 2], "y": [0.0, 0.5, 1.0]})
+    assert len(pts) == 6 and pts[1] == {"x": 1, "y": 0.5}
+    with pytest.raises(ValueError, match="grid"):
+        sw.grid_points({"x": []})
+    with pytest.raises(ValueError, match="canonical"):
+        sw.cache_key(work, {"x": object()}, "h")
+    with pytest.raises(ValueError, match="max_workers"):
+        sw.sweep(work, {"x": [1]}, max_workers=-1)
+
+
+def test_cache_reuse_and_hash_invalidation(tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    grid = {"x": [1, 2, 3], "y": [0.0, 1.0], "marker_dir": [str(marks)]}
+    r1 = sw.sweep(work, grid, cache_dir=tmp_path / "c", max_workers=0, code_hash="A")
+    assert [r["v"] for r in r1] == [1, 2, 4, 5, 9, 10]
+    assert sum(calls(marks).values()) == 6
+    r2 = sw.sweep(work, grid, cache_dir=tmp_path / "c", max_workers=0, code_hash="A")
+    assert sum(calls(marks).values()) == 6, "cached results must be reused"
+    assert all(np.array_equal(a["draw"], b["draw"]) for a, b in zip(r1, r2))
+    # library change -> recompute everything
+    sw.sweep(work, grid, cache_dir=tmp_path / "c", max_workers=0, code_hash="B")
+    assert sum(calls(marks).values()) == 12
+    assert sw.clear_stale(tmp_path / "c", code_hash="B") == 6
+    assert len(list((tmp_path / "c").glob("*.pkl"))) == 6
+    # parameter change -> only the new points run
+    sw.sweep(work, {"x": [1, 4], "y": [0.0], "marker_dir": [str(marks)]},
+             cache_dir=tmp_path / "c", max_workers=0, code_hash="B")
+    assert sum(calls(marks).values()) == 13
+
+
+def test_library_hash_tracks_source(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "a.py").write_text("x = 1\n")
+    h1 = sw.library_hash(pkg)
+    assert sw.library_hash(pkg) == h1
+    (pkg / "a.py").write_text("x = 2\n")
+    assert sw.library_hash(pkg) != h1
+    assert len(sw.library_hash()) == 64  # the installed package
+
+
+def test_local_processes_equal_serial(tmp_path):
+    grid = {"x": [1, 2, 3], "y": [0.0, 1.0]}
+    a = sw.sweep(work, grid, max_workers=0)
+    b = sw.sweep(work, grid, max_workers=2)
+    assert all(np.array_equal(u["draw"], v["draw"]) and u["v"] == v["v"] for u, v in zip(a, b))
+
+
+def test_killed_sweep_resumes(tmp_path):
+    """Run a slow sweep in a subprocess, SIGKILL it after some points are cached, resume here:
+    every point cached before the kill is not recomputed, and results are complete."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    cache = tmp_path / "cache"
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(HERE)!r})
+        from test_sweep import work
+        from scalinglaws.sweep import sweep
+        sweep(work, {{"x": list(range(8)), "marker_dir": [{str(marks)!r}], "delay": [0.3]}},
+              cache_dir={str(cache)!r}, max_workers=0, code_hash="K", show_progress=False)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and len(list(cache.glob("*.pkl"))) < 3:
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    done_before = len(list(cache.glob("*.pkl")))
+    assert 3 <= done_before < 8, "the kill should interrupt the sweep midway"
+    before = calls(marks)
+    res = sw.sweep(work, {"x": list(range(8)), "marker_dir": [str(marks)], "delay": [0.3]},
+                   cache_dir=cache, max_workers=0, code_hash="K")
+    assert [r["v"] for r in res] == [float(x) ** 2 for x in range(8)]
+    after = calls(marks)
+    n_new = sum(after.values()) - sum(before.values())
+    # the point in flight at the kill may have left a marker but no cache file: it is redone
+    assert n_new == 8 - done_before
+    assert len(list(cache.glob("*.pkl"))) == 8
+
+
+def test_dask_matches_local(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    grid = {"x": [1, 2, 3], "y": [0.0, 0.5]}
+    local = sw.sweep(work, grid, max_workers=0)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        remote = sw.sweep(work, grid, client=client, cache_dir=tmp_path / "c", code_hash="D")
+        # and through the standard environment variable
+        os.environ["DASK_SCHEDULER_ADDRESS"] = cluster.scheduler_address
+        try:
+            env = sw.sweep(work, grid, code_hash="D")
+        finally:
+            del os.environ["DASK_SCHEDULER_ADDRESS"]
+    for a, b, c in zip(local, remote, env):
+        assert a["v"] == b["v"] == c["v"]
+        assert np.array_equal(a["draw"], b["draw"]) and np.array_equal(a["draw"], c["draw"])
