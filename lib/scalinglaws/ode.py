@@ -186,6 +186,7 @@ class _Problem:
 
     def f(self, t, y) -> np.ndarray:
         self.nfev += 1
+        _check_finite(self, t, y)
         Qg, Rg = self.split(y)
         dQ, dR = rhs(self.setup, Qg, Rg, self.Tg)
         return self.pk.pack(dQ, dR).ravel()
@@ -398,6 +399,7 @@ def bdf_structured(prob: _Problem, times: np.ndarray, rtol: float = 1e-7, atol: 
 
     def fun(t, ya):
         prob.nfev += 1
+        _check_finite(prob, t, ya)
         X = ya[:nX].reshape(L, p)
         co = _Coefficients(s, C_of(ya[nX:]))
         F = groups_f(X, co)
@@ -529,6 +531,8 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
                           sol.y[:, -1] if sol.y.size else prob.y0)
             raise DivergenceError(f"solve_ivp({method}) failed: {sol.message}")
         Y = sol.y.T
+        for k in range(Y.shape[0]):
+            _check_finite(prob, float(times[k]), Y[k])
     return _trajectory(prob, times, Y, method, keep_groups)
 
 
