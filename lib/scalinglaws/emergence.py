@@ -1,0 +1,659 @@
+"""Emergence in the additive Hermite multi-index model (Ren, Nichani, Wu & Lee 2025).
+
+Model
+-----
+Teacher ``f*(x) = sum_p a_p h_k(<x, e_p>)`` with ``x ~ N(0, I_d)``, orthonormal directions taken
+as the first ``P`` basis vectors (rotation invariance), the normalised Hermite polynomial
+``h_k = He_k / sqrt(k!)`` (information exponent ``k``; the paper needs even ``k >= 4``) and
+``a_p ∝ p^{-beta}`` normalised to ``sum_p a_p^2 = 1``.  Student (2-homogeneous, tied second layer)
+``f(x; V) = sum_j ||v_j||^2 h_k(<v_j / ||v_j||, x>)`` with ``V`` of shape ``(m, d)``.
+
+Conventions
+-----------
+* Reported loss: the population MSE ``L = E[(f - f*)^2]`` (no 1/2; it starts at ``sum a_p^2 = 1``).
+* Dynamics: gradient steps on ``L/2`` (the per-sample loss of the paper, eq. 3, has the 1/2).
+* Time: ``steps`` of GD / SGD; gradient-flow (GF) time is ``eta * steps``.
+
+Closed-form population loss (Ren et al. 2025, eq. 4, for a single Hermite component), with
+``c_jp = <v_j, e_p>``, ``n_j = ||v_j||^2``, ``G = V V^T`` and ``q = k/2 - 1``::
+
+    L(V) = sum_p a_p^2 - 2 sum_{j,p} a_p c_jp^k / n_j^q + sum_{j,l} G_jl^k / (n_j n_l)^q .
+
+Reduced exact dynamics (derived here; verified against full-``d`` GD in the tests).  Write
+``V = [C | V_perp]`` with ``C = V[:, :P]``.  The gradient of ``L/2`` is::
+
+    grad_C    = -k D + diag(gamma) C + k H C ,     grad_perp = diag(gamma) V_perp + k H V_perp ,
+    D_jp = a_p c_jp^{k-1} w_j ,   w_j = n_j^{-q} ,   H_jl = G_jl^{k-1} w_j w_l ,
+    gamma_j = 2 q w_j / n_j ( sum_p a_p c_jp^k - sum_l G_jl^k w_l ) .
+
+The orthogonal part is only ever multiplied from the left by an ``m x m`` matrix, so
+``V_perp(t) = B(t) Q^T`` with ``Q`` the orthonormal factor of ``V_perp(0)^T`` fixed at
+initialisation; only ``B`` (``m x min(m, d - P)``) needs to be evolved.  A step costs
+``O(m^2 (P + m))`` instead of ``O(m^2 d + m P d)``.
+
+Transition times (Ren et al. 2025, Thm 2.1, in ``k`` notation; note sec. 2.2)::
+
+    T_p = 1 / (k (k - 2) sigma_hat^2 a_{pi(p)} eta s_p(0)^{k-2})      [steps],
+
+with the greedy maximum-selection pairing ``pi`` at initialisation (paper eq. 5).
+
+Toy reduction (note sec. 6): one neuron per direction, with ``u = s^2`` and ``rho = ||v||^2/a``::
+
+    du/dt = 2 k a u^{k/2} (1 - u),   drho/dt = 4 a rho (u^{k/2} - rho),
+    ell = 1 - 2 rho u^{k/2} + rho^2   (loss of that direction divided by a^2),
+
+which in ``tau = t / T`` no longer depends on ``a``; hence ``L(t) = sum_p a_p^2 ell(t / T_p)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.integrate import solve_ivp
+from scipy.special import zeta
+
+from .errors import DivergenceError, require
+from .progress import progress
+
+try:  # numba is optional: it speeds up online SGD by ~50x but is not required
+    import numba as _numba
+except Exception:  # pragma: no cover
+    _numba = None
+
+__all__ = [
+    "hermite", "hermite_deriv", "teacher_coefficients", "spherical_init", "population_loss",
+    "population_loss_from_overlaps", "population_grad", "monte_carlo_loss", "greedy_pairing",
+    "transition_time", "GDResult", "population_gd", "online_sgd", "SGDResult",
+    "half_alignment_delay", "toy_curve", "ToyCurve", "toy_sum", "tail_loss", "frontier",
+    "emergence_times",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# Hermite polynomials and teacher
+# ----------------------------------------------------------------------------------------------
+def _check_k(k: int, even: bool = True) -> None:
+    require(isinstance(k, (int, np.integer)) and 2 <= int(k) <= 12 and (not even or k % 2 == 0),
+            "k", k, "an even integer in [2, 12] (information exponent of h_k)")
+
+
+def hermite(k: int, z):
+    """Normalised probabilists' Hermite polynomial ``h_k(z) = He_k(z)/sqrt(k!)`` (E[h_k^2] = 1)."""
+    require(isinstance(k, (int, np.integer)) and 0 <= k <= 20, "k", k, "an integer in [0, 20]")
+    z = np.asarray(z, dtype=float)
+    h0, h1 = np.ones_like(z), z
+    if k == 0:
+        return h0
+    for n in range(1, k):  # He_{n+1} = z He_n - n He_{n-1}
+        h0, h1 = h1, z * h1 - n * h0
+    return h1 / math.sqrt(math.factorial(k))
+
+
+def hermite_deriv(k: int, z):
+    """Derivative of :func:`hermite`: ``h_k' = sqrt(k) h_{k-1}``."""
+    require(isinstance(k, (int, np.integer)) and 1 <= k <= 20, "k", k, "an integer in [1, 20]")
+    return math.sqrt(k) * hermite(k - 1, z)
+
+
+def teacher_coefficients(P: int, beta: float) -> np.ndarray:
+    """``a_p = p^{-beta} / Z`` for ``p = 1..P`` with ``Z = (sum_p p^{-2 beta})^{1/2}`` so that
+    ``sum_p a_p^2 = 1`` (Ren et al. 2025, Prop. 2.2; the printed ``Z`` lacks the square root)."""
+    require(isinstance(P, (int, np.integer)) and P >= 1, "P", P, "an integer >= 1")
+    require(np.isfinite(beta) and 0 <= beta <= 10, "beta", beta, "a number in [0, 10]")
+    a = np.arange(1, P + 1, dtype=float) ** (-float(beta))
+    return a / np.sqrt(np.sum(a * a))
+
+
+def tail_loss(P: int, beta: float) -> float:
+    """Loss carried by the directions ``p > P`` of the infinite-``P`` teacher, in units of the
+    ``P``-direction normalisation: ``sum_{p>P} p^{-2 beta} / sum_{p<=P} p^{-2 beta}`` (Hurwitz zeta).
+
+    Adding it to a finite-``P`` loss curve gives (up to a constant factor) the loss of the teacher
+    with ``P = infinity`` while directions beyond ``P`` are not yet learned (finite-P correction,
+    note sec. 6.3).  Requires ``beta > 1/2``.
+    """
+    require(isinstance(P, (int, np.integer)) and P >= 1, "P", P, "an integer >= 1")
+    require(np.isfinite(beta) and beta > 0.5, "beta", beta, "a number > 1/2 (summable tail)")
+    s = 2.0 * beta
+    head = float(np.sum(np.arange(1, P + 1, dtype=float) ** (-s)))
+    return float(zeta(s, P + 1)) / head
+
+
+def spherical_init(m: int, d: int, sigma0: float, rng: np.random.Generator) -> np.ndarray:
+    """``m`` rows drawn uniformly on the sphere of radius ``sigma0`` in ``R^d`` (paper sec. 2)."""
+    require(isinstance(m, (int, np.integer)) and m >= 1, "m", m, "an integer >= 1")
+    require(isinstance(d, (int, np.integer)) and d >= 2, "d", d, "an integer >= 2")
+    require(np.isfinite(sigma0) and 0 < sigma0 <= 1, "sigma0", sigma0, "a number in (0, 1]")
+    g = rng.standard_normal((m, d))
+    return sigma0 * g / np.linalg.norm(g, axis=1, keepdims=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Closed-form population loss and its gradient
+# ----------------------------------------------------------------------------------------------
+def population_loss_from_overlaps(C: np.ndarray, G: np.ndarray, a: np.ndarray, k: int) -> float:
+    """Closed-form population MSE ``E[(f - f*)^2]`` (module docstring; Ren et al. 2025 eq. 4)
+    from the teacher overlaps ``C = V[:, :P]`` (``m x P``) and the Gram matrix ``G = V V^T``."""
+    n = np.diag(G).copy()
+    q = k // 2 - 1
+    w = n ** (-q)
+    Ck = C ** k
+    cross = float(np.sum((Ck @ a) * w))
+    self_ = float(w @ (G ** k) @ w)
+    return float(np.sum(a * a) - 2.0 * cross + self_)
+
+
+def population_loss(V: np.ndarray, a: np.ndarray, k: int = 4) -> float:
+    """Closed-form population MSE of the student ``V`` (``m x d``) against the teacher with
+    directions ``e_1..e_P`` and coefficients ``a`` (``P = len(a) <= d``); no 1/2."""
+    V = np.asarray(V, dtype=float)
+    a = np.asarray(a, dtype=float)
+    _check_k(k, even=False)
+    require(V.ndim == 2 and a.ndim == 1 and len(a) <= V.shape[1], "a", a.shape,
+            f"a 1-d array of length <= d = {V.shape[1] if V.ndim == 2 else '?'}")
+    return population_loss_from_overlaps(V[:, :len(a)], V @ V.T, a, k)
+
+
+def _ipow(x: np.ndarray, n: int) -> np.ndarray:
+    """``x**n`` for a small integer ``n >= 1`` by repeated multiplication (much faster than pow)."""
+    out = x.copy()
+    for _ in range(n - 1):
+        out *= x
+    return out
+
+
+def _forces(C: np.ndarray, G: np.ndarray, a: np.ndarray, k: int):
+    """Pieces of the gradient of L/2: returns ``(D, gamma, H)`` (module docstring)."""
+    n = np.diag(G).copy()
+    q = k // 2 - 1
+    w = n ** (-q) if q else np.ones_like(n)
+    Ckm1 = _ipow(C, k - 1)
+    D = Ckm1 * a * w[:, None]
+    Gkm1 = _ipow(G, k - 1)
+    H = Gkm1 * np.outer(w, w)
+    if q:
+        cross = np.sum(Ckm1 * C * a, axis=1)
+        self_ = (Gkm1 * G) @ w
+        gamma = 2.0 * q * w / n * (cross - self_)
+    else:
+        gamma = np.zeros_like(n)
+    return D, gamma, H
+
+
+def population_grad(V: np.ndarray, a: np.ndarray, k: int = 4) -> np.ndarray:
+    """Gradient of ``L/2`` (half the closed-form population MSE) with respect to ``V`` (``m x d``)."""
+    V = np.asarray(V, dtype=float)
+    a = np.asarray(a, dtype=float)
+    P = len(a)
+    D, gamma, H = _forces(V[:, :P], V @ V.T, a, k)
+    g = gamma[:, None] * V + k * (H @ V)
+    g[:, :P] -= k * D
+    return g
+
+
+def monte_carlo_loss(V: np.ndarray, a: np.ndarray, k: int, n: int, rng: np.random.Generator,
+                     chunk: int = 20000) -> tuple[float, float]:
+    """Monte Carlo estimate of ``E[(f - f*)^2]`` and its standard error from ``n`` fresh samples
+    (independent check of the closed form)."""
+    V = np.asarray(V, dtype=float)
+    m, d = V.shape
+    P = len(a)
+    nrm2 = np.sum(V * V, axis=1)
+    Vb = V / np.sqrt(nrm2)[:, None]
+    s = s2 = 0.0
+    done = 0
+    while done < n:
+        b = min(chunk, n - done)
+        X = rng.standard_normal((b, d))
+        f = hermite(k, X @ Vb.T) @ nrm2
+        fs = hermite(k, X[:, :P]) @ a
+        e = (f - fs) ** 2
+        s += e.sum()
+        s2 += (e * e).sum()
+        done += b
+    mean = s / n
+    var = s2 / n - mean ** 2
+    return float(mean), float(np.sqrt(max(var, 0.0) / n))
+
+
+# ----------------------------------------------------------------------------------------------
+# Greedy pairing and predicted transition times
+# ----------------------------------------------------------------------------------------------
+def transition_time(a_q, u0, k: int = 4, eta: float = 1.0, sigma_hat: float = 1.0):
+    """Predicted emergence time ``T = 1/(k(k-2) sigma_hat^2 a eta u0^{(k-2)/2})`` in steps
+    (``eta = 1``: GF time).  ``u0`` is the initial squared cosine ``s(0)^2`` (Ren et al. Thm 2.1)."""
+    _check_k(k)
+    require(k >= 4, "k", k, "an even integer >= 4 (for k = 2 there is no finite-time escape)")
+    require(eta > 0, "eta", eta, "a number > 0")
+    return 1.0 / (k * (k - 2) * sigma_hat ** 2 * np.asarray(a_q) * eta
+                  * np.asarray(u0, dtype=float) ** ((k - 2) / 2))
+
+
+def greedy_pairing(V: np.ndarray, a: np.ndarray, k: int = 4):
+    """Greedy maximum selection (Ren et al. 2025 eq. 5): repeatedly pick the unused (student j,
+    teacher p) pair maximising ``a_p u_jp^{(k-2)/2}`` (``u_jp`` = squared cosine at init), i.e.
+    the smallest predicted ``T``.
+
+    Returns ``(students, teachers, u0)``: arrays of length ``min(m, P)`` in emergence order.
+    """
+    V = np.asarray(V, dtype=float)
+    a = np.asarray(a, dtype=float)
+    P = len(a)
+    m = V.shape[0]
+    u = V[:, :P] ** 2 / np.sum(V * V, axis=1, keepdims=True)
+    score = np.log(np.maximum(a, 1e-300))[None, :] + 0.5 * (k - 2) * np.log(np.maximum(u, 1e-300))
+    order = np.argsort(-score, axis=None, kind="stable")
+    used_s = np.zeros(m, bool)
+    used_t = np.zeros(P, bool)
+    st, te = [], []
+    npairs = min(m, P)
+    for idx in order:
+        j, p = divmod(int(idx), P)
+        if used_s[j] or used_t[p]:
+            continue
+        used_s[j] = used_t[p] = True
+        st.append(j)
+        te.append(p)
+        if len(st) == npairs:
+            break
+    st = np.array(st, dtype=int)
+    te = np.array(te, dtype=int)
+    return st, te, u[st, te]
+
+
+# ----------------------------------------------------------------------------------------------
+# Population gradient descent (reduced exact representation)
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class GDResult:
+    """Trajectory of population GD (or online SGD).  Time ``t`` in steps; GF time is ``eta*t``."""
+
+    t: np.ndarray                 # recorded steps
+    loss: np.ndarray              # population MSE (no 1/2) at those steps
+    pair_overlap: np.ndarray      # (len(t), npairs) squared cosine of student st[i] with teacher te[i]
+    norms: np.ndarray             # (len(t), m) ||v_j||^2
+    students: np.ndarray          # greedy pairing at init (emergence order)
+    teachers: np.ndarray
+    u0: np.ndarray                # initial squared cosines of the pairs
+    T_pred: np.ndarray            # predicted transition times of the pairs, steps
+    t_emerge: np.ndarray          # observed first step with pair overlap >= level (nan: not yet)
+    level: float
+    eta: float
+    meta: dict = field(default_factory=dict)
+
+
+def _log_grid(steps: int, n: int) -> np.ndarray:
+    g = np.unique(np.round(np.logspace(0, np.log10(max(steps, 1)), n)).astype(np.int64))
+    return np.concatenate([[0], g[g <= steps]])
+
+
+def population_gd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 0.1, steps: int = 1000,
+                  sigma0: float = 1e-3, seed: int = 0, n_record: int = 200, level: float = 0.5,
+                  reduced: bool = True, V0: np.ndarray | None = None,
+                  show_progress: bool = True) -> GDResult:
+    """Population gradient descent ``V <- V - eta grad(L/2)`` on the closed-form loss.
+
+    Parameters
+    ----------
+    m, d : width and input dimension.  a : teacher coefficients (``P = len(a) <= d``).
+    k : Hermite degree of the activation (information exponent).  eta : step size.
+    steps : number of GD steps.  sigma0 : initial norm of each neuron.  seed : RNG seed of the
+    initialisation.  n_record : number of log-spaced checkpoints.  level : squared-cosine level
+    that defines "emerged" (default 1/2).  reduced : use the exact ``O(m^2(P+m))`` representation
+    (module docstring) instead of the full ``m x d`` weights.  V0 : explicit initial weights.
+
+    Emergence times of the greedy pairs are detected at every step (linear interpolation of the
+    crossing of ``level``), not only at the checkpoints.
+    """
+    a = np.asarray(a, dtype=float)
+    require(isinstance(m, (int, np.integer)) and m >= 1, "m", m, "an integer >= 1")
+    require(isinstance(d, (int, np.integer)) and d >= 2, "d", d, "an integer >= 2")
+    require(a.ndim == 1 and 1 <= len(a) <= d, "a", a.shape, f"a 1-d array with 1 <= len(a) <= d={d}")
+    _check_k(k)
+    require(np.isfinite(eta) and 0 < eta <= 1, "eta", eta, "a number in (0, 1]")
+    require(isinstance(steps, (int, np.integer)) and steps >= 1, "steps", steps, "an integer >= 1")
+    require(0 < level < 1, "level", level, "a number in (0, 1)")
+    P = len(a)
+    if V0 is None:
+        V0 = spherical_init(m, d, sigma0, np.random.default_rng(seed))
+    V0 = np.array(V0, dtype=float)
+    require(V0.shape == (m, d), "V0", V0.shape, f"shape ({m}, {d})")
+    st, te, u0 = greedy_pairing(V0, a, k)
+    T_pred = transition_time(a[te], u0, k, eta) if k >= 4 else np.full(len(st), np.nan)
+    C = V0[:, :P].copy()
+    if reduced:
+        Vp = V0[:, P:]
+        if d - P > m:
+            Q, R = np.linalg.qr(Vp.T)       # Vp = R^T Q^T
+            B = R.T.copy()
+        else:
+            B = Vp.copy()
+    else:
+        B = V0[:, P:].copy()
+    rec = _log_grid(steps, n_record)
+    nrec = len(rec)
+    out_t = np.zeros(nrec, dtype=np.int64)
+    out_L = np.zeros(nrec)
+    out_po = np.zeros((nrec, len(st)))
+    out_n = np.zeros((nrec, m))
+    t_emerge = np.full(len(st), np.nan)
+    prev_po = None
+    ir = 0
+    for t in progress(range(steps + 1), total=steps + 1, desc=f"GD m={m}",
+                      disable=None if show_progress else True):
+        G = C @ C.T + B @ B.T
+        n = np.diag(G).copy()
+        po = C[st, te] ** 2 / n[st]
+        if prev_po is not None:
+            new = np.isnan(t_emerge) & (po >= level)
+            if new.any():
+                f = (level - prev_po[new]) / (po[new] - prev_po[new])
+                t_emerge[new] = t - 1 + f
+        prev_po = po
+        if ir < nrec and t == rec[ir]:
+            L = population_loss_from_overlaps(C, G, a, k)
+            if not np.isfinite(L) or L > 1e3:
+                raise DivergenceError(f"population GD diverged at step {t} (loss {L!r}); "
+                                      f"eta={eta} is probably above the stability bound ~1/(8 a_1)")
+            out_t[ir], out_L[ir], out_po[ir], out_n[ir] = t, L, po, n
+            ir += 1
+        if t == steps:
+            break
+        D, gamma, H = _forces(C, G, a, k)
+        kH = k * H
+        C = C - eta * (gamma[:, None] * C + kH @ C - k * D)
+        B = B - eta * (gamma[:, None] * B + kH @ B)
+    ov = C ** 2 / n[:, None]
+    return GDResult(out_t, out_L, out_po, out_n, st, te, u0, T_pred, t_emerge, level, eta,
+                    dict(m=m, d=d, P=P, k=k, sigma0=sigma0, seed=seed, algo="population GD",
+                         final_best_teacher=np.argmax(ov, axis=1),
+                         final_best_overlap=np.max(ov, axis=1)))
+
+
+def emergence_times(res: GDResult):
+    """Observed/predicted emergence-time ratios of the pairs that emerged within the run."""
+    ok = np.isfinite(res.t_emerge)
+    return res.t_emerge[ok] / res.T_pred[ok], ok
+
+
+# ----------------------------------------------------------------------------------------------
+# Online SGD (batch 1, fresh samples)
+# ----------------------------------------------------------------------------------------------
+def _sgd_chunk_py(V, X, a, k, eta, st, te, level, t0, prev, temerge):  # pragma: no cover - fallback
+    m, d = V.shape
+    P = a.shape[0]
+    nb = X.shape[0]
+    for i in range(nb):
+        x = X[i]
+        nrm2 = np.sum(V * V, axis=1)
+        nrm = np.sqrt(nrm2)
+        z = (V @ x) / nrm
+        hz = hermite(k, z)
+        dz = hermite_deriv(k, z)
+        f = np.dot(nrm2, hz)
+        fs = np.dot(a, hermite(k, x[:P]))
+        r = f - fs
+        coef_v = r * (2.0 * hz - dz * z)
+        coef_x = r * dz * nrm
+        V -= eta * (coef_v[:, None] * V + coef_x[:, None] * x[None, :])
+        nn = np.sum(V[st] * V[st], axis=1)
+        po = V[st, te] ** 2 / nn
+        for j in range(st.shape[0]):
+            if np.isnan(temerge[j]) and po[j] >= level:
+                temerge[j] = t0 + i + (level - prev[j]) / (po[j] - prev[j])
+            prev[j] = po[j]
+    return 0.0
+
+
+def _make_sgd_kernel():
+    if _numba is None:
+        return _sgd_chunk_py
+    nb = _numba
+
+    @nb.njit(cache=True, fastmath=True)
+    def herm(k, z):
+        h0 = 1.0
+        h1 = z
+        if k == 0:
+            return 1.0, 0.0
+        hm1 = 0.0
+        for n in range(1, k):
+            h0, h1 = h1, z * h1 - n * h0
+        # h1 = He_k, h0 = He_{k-1}
+        return h1, h0
+
+    @nb.njit(cache=True, fastmath=True)
+    def kernel(V, X, a, k, eta, st, te, level, t0, prev, temerge):
+        m, d = V.shape
+        P = a.shape[0]
+        nb_ = X.shape[0]
+        nk = 1.0
+        for i in range(2, k + 1):
+            nk *= i
+        sk = np.sqrt(nk)
+        skm1 = np.sqrt(nk / k)
+        nrm2 = np.empty(m)
+        z = np.empty(m)
+        cv = np.empty(m)
+        cx = np.empty(m)
+        for j in range(m):
+            s = 0.0
+            for i in range(d):
+                s += V[j, i] * V[j, i]
+            nrm2[j] = s
+        for b in range(nb_):
+            f = 0.0
+            for j in range(m):
+                s = 0.0
+                for i in range(d):
+                    s += V[j, i] * X[b, i]
+                nr = np.sqrt(nrm2[j])
+                zz = s / nr
+                hk, hkm1 = herm(k, zz)
+                h = hk / sk
+                dh = np.sqrt(k) * hkm1 / skm1
+                z[j] = zz
+                cv[j] = 2.0 * h - dh * zz
+                cx[j] = dh * nr
+                f += nrm2[j] * h
+            fs = 0.0
+            for p in range(P):
+                hk, _ = herm(k, X[b, p])
+                fs += a[p] * hk / sk
+            r = f - fs
+            for j in range(m):
+                av = 1.0 - eta * r * cv[j]
+                ax = eta * r * cx[j]
+                s = 0.0
+                for i in range(d):
+                    v = av * V[j, i] - ax * X[b, i]
+                    V[j, i] = v
+                    s += v * v
+                nrm2[j] = s
+            for jj in range(st.shape[0]):
+                j = st[jj]
+                c = V[j, te[jj]]
+                po = c * c / nrm2[j]
+                if np.isnan(temerge[jj]) and po >= level:
+                    temerge[jj] = t0 + b + (level - prev[jj]) / (po - prev[jj])
+                prev[jj] = po
+            if not np.isfinite(r) or abs(r) > 1e6:
+                return r
+        return 0.0
+
+    return kernel
+
+
+_SGD_KERNEL = None
+
+
+@dataclass
+class SGDResult(GDResult):
+    """Online-SGD trajectory; ``loss`` is the exact population MSE at the checkpoints."""
+
+
+def online_sgd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 1e-6, steps: int = 10000,
+               sigma0: float = 1e-3, seed: int = 0, n_record: int = 100, level: float = 0.5,
+               chunk: int = 4096, show_progress: bool = True) -> SGDResult:
+    """Online SGD, batch 1, one fresh ``x ~ N(0, I_d)`` per step, on the per-sample loss
+    ``(f(x) - f*(x))^2 / 2`` (Ren et al. 2025 sec. 2, eq. 3).  Per-sample gradient (note sec. 9.2)::
+
+        grad_{v_j} = r [ 2 h(z_j) v_j + ||v_j|| h'(z_j) (x - z_j v_j/||v_j||) ],  r = f(x) - f*(x).
+
+    Samples come from ``numpy.random.default_rng(seed)`` (the initialisation from the same
+    generator first).  Emergence of the greedy pairs is detected at every step.  The population
+    MSE is evaluated in closed form at log-spaced checkpoints.
+    """
+    global _SGD_KERNEL
+    a = np.asarray(a, dtype=float)
+    require(isinstance(m, (int, np.integer)) and m >= 1, "m", m, "an integer >= 1")
+    require(isinstance(d, (int, np.integer)) and d >= 2, "d", d, "an integer >= 2")
+    require(a.ndim == 1 and 1 <= len(a) <= d, "a", a.shape, f"a 1-d array with 1 <= len(a) <= d={d}")
+    _check_k(k)
+    require(np.isfinite(eta) and 0 < eta <= 0.1, "eta", eta, "a number in (0, 0.1]")
+    require(isinstance(steps, (int, np.integer)) and steps >= 1, "steps", steps, "an integer >= 1")
+    if _SGD_KERNEL is None:
+        _SGD_KERNEL = _make_sgd_kernel()
+    rng = np.random.default_rng(seed)
+    V = spherical_init(m, d, sigma0, rng)
+    st, te, u0 = greedy_pairing(V, a, k)
+    T_pred = transition_time(a[te], u0, k, eta) if k >= 4 else np.full(len(st), np.nan)
+    rec = _log_grid(steps, n_record)
+    P = len(a)
+    out_L, out_po, out_n = [], [], []
+    prev = V[st, te] ** 2 / np.sum(V[st] ** 2, axis=1)
+    temerge = np.full(len(st), np.nan)
+    t = 0
+    bar = progress(total=steps, desc=f"SGD d={d}", disable=None if show_progress else True)
+
+    def record():
+        G = V @ V.T
+        out_L.append(population_loss_from_overlaps(V[:, :P], G, a, k))
+        out_po.append(V[st, te] ** 2 / np.diag(G)[st])
+        out_n.append(np.diag(G).copy())
+
+    for ir in range(len(rec)):
+        while t < rec[ir]:
+            b = int(min(chunk, rec[ir] - t))
+            X = rng.standard_normal((b, d))
+            r = _SGD_KERNEL(V, X, a, int(k), float(eta), st, te, float(level), float(t), prev,
+                            temerge)
+            if r != 0.0:
+                raise DivergenceError(f"online SGD diverged near step {t} (residual {r!r}); "
+                                      f"eta={eta} is probably too large (use eta ~ c d^(-k/2))")
+            t += b
+            bar.update(b)
+        record()
+    bar.close()
+    return SGDResult(rec.astype(np.int64), np.array(out_L), np.array(out_po), np.array(out_n), st,
+                     te, u0, T_pred, temerge, level, eta,
+                     dict(m=m, d=d, P=P, k=k, sigma0=sigma0, seed=seed, algo="online SGD"))
+
+
+# ----------------------------------------------------------------------------------------------
+# Toy reduction: one direction, universal curve, sum over directions
+# ----------------------------------------------------------------------------------------------
+def half_alignment_delay(u0):
+    """Closed form (k = 4): ``u`` reaches 1/2 at ``t/T = 1 - 2 u0 + u0 ln((1-u0)/u0)``, from
+    ``8 a t = [-1/u + ln(u/(1-u))]_{u0}^{u}`` with ``T = 1/(8 a u0)`` (note sec. 2.4)."""
+    u0 = np.asarray(u0, dtype=float)
+    require(bool(np.all((u0 > 0) & (u0 < 0.5))), "u0", u0, "numbers in (0, 1/2)")
+    return 1.0 - 2.0 * u0 + u0 * np.log((1.0 - u0) / u0)
+
+
+@dataclass
+class ToyCurve:
+    """Universal single-direction emergence curve ``ell(tau)``, ``tau = t/T``."""
+
+    tau: np.ndarray
+    ell: np.ndarray
+    u: np.ndarray
+    rho: np.ndarray
+    k: int
+    u0: float
+    rho0: float
+
+    def __call__(self, tau):
+        """``ell`` at arbitrary ``tau >= 0`` (1 before the grid, 0-limit value after it)."""
+        tau = np.asarray(tau, dtype=float)
+        return np.interp(tau, self.tau, self.ell, left=1.0, right=self.ell[-1])
+
+    def crossing(self, level: float = 0.5) -> float:
+        """First ``tau`` at which ``ell`` drops below ``level``."""
+        i = int(np.flatnonzero(self.ell <= level)[0])
+        x0, x1, y0, y1 = self.tau[i - 1], self.tau[i], self.ell[i - 1], self.ell[i]
+        return float(x0 + (level - y0) * (x1 - x0) / (y1 - y0))
+
+
+def toy_curve(k: int = 4, u0: float = 1 / 4096, rho0: float = 1e-5, tau_max: float = 3.0,
+              n: int = 20001, rtol: float = 1e-10, atol: float = 1e-13) -> ToyCurve:
+    """Integrate the single-direction toy ODE in ``tau = t/T`` (note sec. 6.1-6.2)::
+
+        du/dtau   = (2/(k-2)) u^{k/2} (1-u) / u0^{(k-2)/2},
+        drho/dtau = (4/(k(k-2))) rho (u^{k/2} - rho) / u0^{(k-2)/2},
+        ell       = 1 - 2 rho u^{k/2} + rho^2,
+
+    with ``solve_ivp`` (LSODA) in the variables ``(log u, log rho)``.
+    """
+    _check_k(k)
+    require(k >= 4, "k", k, "an even integer >= 4")
+    require(0 < u0 < 0.5, "u0", u0, "a number in (0, 1/2)")
+    require(0 < rho0 < 1, "rho0", rho0, "a number in (0, 1)")
+    require(tau_max > 1, "tau_max", tau_max, "a number > 1")
+    c = u0 ** (-(k - 2) / 2)
+    h = k / 2
+
+    def rhs(_, y):
+        u, rho = math.exp(y[0]), math.exp(y[1])
+        return [(2 / (k - 2)) * c * u ** (h - 1) * (1 - u),
+                (4 / (k * (k - 2))) * c * (u ** h - rho)]
+
+    # dense output near tau = 1 where everything happens
+    tau = np.unique(np.concatenate([np.linspace(0, 0.9, 200), np.linspace(0.9, 1.1, n),
+                                    np.linspace(1.1, tau_max, 400)]))
+    sol = solve_ivp(rhs, (0, tau_max), [math.log(u0), math.log(rho0)], method="LSODA",
+                    t_eval=tau, rtol=rtol, atol=atol)
+    if not sol.success:  # pragma: no cover
+        raise RuntimeError(f"toy ODE failed: {sol.message}")
+    u, rho = np.exp(sol.y[0]), np.exp(sol.y[1])
+    ell = 1.0 - 2.0 * rho * u ** h + rho ** 2
+    return ToyCurve(sol.t, ell, u, rho, k, u0, rho0)
+
+
+def toy_sum(t, a: np.ndarray, T: np.ndarray, curve: ToyCurve, learnable: int | None = None):
+    """``L(t) = sum_p a_p^2 ell(t/T_p)`` (note sec. 6.2); only the first ``learnable`` directions
+    emerge (width limit), the rest contribute their full ``a_p^2``."""
+    t = np.atleast_1d(np.asarray(t, dtype=float))
+    a = np.asarray(a, dtype=float)
+    T = np.asarray(T, dtype=float)
+    nl = len(a) if learnable is None else int(min(learnable, len(a)))
+    out = np.full(t.shape, float(np.sum(a[nl:] ** 2)))
+    w = a[:nl] ** 2
+    for i, ti in enumerate(t):
+        out[i] += float(w @ curve(ti / T[:nl]))
+    return out
+
+
+def frontier(curves: dict, C_grid) -> tuple[np.ndarray, np.ndarray]:
+    """Compute-optimal frontier: lower envelope over widths of ``L`` at compute ``C = m t``.
+
+    ``curves`` maps width ``m`` to ``(t, L)``; ``L`` is interpolated in log-log coordinates and
+    widths whose run does not reach ``C/m`` are skipped.  Returns ``(L_opt, m_opt)``.
+    """
+    C_grid = np.asarray(C_grid, dtype=float)
+    best = np.full(C_grid.shape, np.inf)
+    arg = np.full(C_grid.shape, np.nan)
+    for m, (t, L) in curves.items():
+        t = np.asarray(t, dtype=float)
+        L = np.asarray(L, dtype=float)
+        ok = t > 0
+        tt = C_grid / m
+        inside = (tt >= t[ok][0]) & (tt <= t[ok][-1])
+        Li = np.full(C_grid.shape, np.inf)
+        Li[inside] = np.exp(np.interp(np.log(tt[inside]), np.log(t[ok]), np.log(L[ok])))
+        better = Li < best
+        best[better] = Li[better]
+        arg[better] = m
+    return best, arg

@@ -1,0 +1,188 @@
+"""Unit tests of scalinglaws.emergence (Ren, Nichani, Wu & Lee 2025 additive Hermite model).
+
+Every comparison is against an independent reference: Monte Carlo (tolerance = 4 standard
+errors), central finite differences (tolerance from the O(h^2) truncation + round-off of a
+float64 loss of size O(1)), the full-``d`` gradient descent (exact algebra: round-off only), the
+closed-form k = 4 toy solution (integrator tolerance) and brute-force enumeration.
+"""
+
+import numpy as np
+import pytest
+
+from scalinglaws import emergence as em
+from scalinglaws.errors import DivergenceError
+
+
+def test_hermite_orthonormal_and_derivative():
+    # Gauss-Hermite quadrature (probabilists') integrates polynomials of degree < 2*60 exactly.
+    z, w = np.polynomial.hermite_e.hermegauss(60)
+    w = w / w.sum()
+    for j in range(7):
+        for k in range(7):
+            ip = np.sum(w * em.hermite(j, z) * em.hermite(k, z))
+            assert abs(ip - (j == k)) < 1e-10
+    x = np.linspace(-2, 2, 7)
+    h = 1e-5
+    for k in (1, 2, 4, 6):
+        fd = (em.hermite(k, x + h) - em.hermite(k, x - h)) / (2 * h)
+        assert np.allclose(em.hermite_deriv(k, x), fd, atol=1e-7)
+    assert np.allclose(em.hermite(4, x), (x**4 - 6 * x**2 + 3) / np.sqrt(24))
+
+
+def test_teacher_coefficients_normalised():
+    a = em.teacher_coefficients(100, 0.8)
+    assert abs(np.sum(a * a) - 1) < 1e-14
+    assert np.all(np.diff(a) < 0)
+    r = a[0] / a[9]
+    assert abs(r - 10 ** 0.8) < 1e-12
+
+
+@pytest.mark.parametrize("k", [2, 4, 6])
+def test_population_loss_vs_monte_carlo(k):
+    rng = np.random.default_rng(1)
+    m, d, P = 4, 10, 3
+    a = em.teacher_coefficients(P, 0.8)
+    V = 0.6 * rng.standard_normal((m, d)) / np.sqrt(d)
+    V[0, 0] += 0.7  # one neuron partly aligned, so cross terms matter
+    L = em.population_loss(V, a, k)
+    mc, se = em.monte_carlo_loss(V, a, k, 200_000, np.random.default_rng(2))
+    # 4 standard errors: a false alarm has probability ~6e-5 per test
+    assert abs(mc - L) < 4 * se, (L, mc, se)
+
+
+@pytest.mark.parametrize("k", [2, 4, 6])
+def test_gradient_vs_finite_differences(k):
+    rng = np.random.default_rng(3)
+    m, d, P = 3, 7, 4
+    a = em.teacher_coefficients(P, 1.0)
+    V = 0.5 * rng.standard_normal((m, d))
+    g = em.population_grad(V, a, k)
+    h = 1e-5
+    fd = np.zeros_like(V)
+    for i in range(m):
+        for j in range(d):
+            E = np.zeros_like(V)
+            E[i, j] = h
+            fd[i, j] = (em.population_loss(V + E, a, k) - em.population_loss(V - E, a, k)) / (4 * h)
+    # central differences: O(h^2) ~ 1e-10 truncation, round-off ~ 1e-16/h ~ 1e-11, relative to |g|
+    assert np.max(np.abs(g - fd)) < 1e-7 * np.max(np.abs(fd))
+
+
+@pytest.mark.parametrize("m,d,P", [(5, 40, 6), (20, 12, 4)])
+def test_reduced_dynamics_equals_full_gd(m, d, P):
+    """The O(m^2 (P+m)) representation is exact algebra: agreement to round-off, both when
+    d - P > m (QR-compressed orthogonal block) and when d - P <= m (kept as is)."""
+    a = em.teacher_coefficients(P, 0.8)
+    kw = dict(k=4, eta=0.1, steps=400, sigma0=0.3, seed=7, show_progress=False)
+    r1 = em.population_gd(m, d, a, reduced=True, **kw)
+    r2 = em.population_gd(m, d, a, reduced=False, **kw)
+    assert r1.loss[-1] < 0.9 * r1.loss[0]  # something actually happened
+    assert np.max(np.abs(r1.loss - r2.loss)) < 1e-10
+    assert np.max(np.abs(r1.pair_overlap - r2.pair_overlap)) < 1e-9
+    assert np.allclose(r1.t_emerge, r2.t_emerge, equal_nan=True)
+
+
+def test_gd_deterministic_and_loss_starts_at_one():
+    a = em.teacher_coefficients(8, 0.8)
+    kw = dict(k=4, eta=0.1, steps=50, sigma0=1e-3, seed=11, show_progress=False)
+    r1 = em.population_gd(6, 64, a, **kw)
+    r2 = em.population_gd(6, 64, a, **kw)
+    assert np.array_equal(r1.loss, r2.loss)
+    assert abs(r1.loss[0] - 1) < 1e-4  # output ~ m sigma0^2 at init
+
+
+def test_greedy_pairing_matches_brute_force():
+    rng = np.random.default_rng(5)
+    m, d, P = 4, 9, 3
+    a = em.teacher_coefficients(P, 0.8)
+    V = rng.standard_normal((m, d))
+    st, te, u0 = em.greedy_pairing(V, a, 4)
+    u = V[:, :P] ** 2 / np.sum(V * V, axis=1, keepdims=True)
+    score = a[None, :] * u  # k = 4: a u^{(k-2)/2}
+    S = score.copy()
+    for j, p in zip(st, te):
+        jj, pp = np.unravel_index(np.argmax(S), S.shape)
+        assert (jj, pp) == (j, p)
+        S[jj, :] = -1
+        S[:, pp] = -1
+    assert len(st) == min(m, P)
+    T = em.transition_time(a[te], u0, 4, eta=0.1)
+    assert np.all(np.diff(T) >= 0)  # greedy order = increasing predicted time
+    assert np.allclose(T, 1 / (8 * a[te] * 0.1 * u0))
+
+
+def test_toy_curve_matches_closed_form_delay():
+    """k = 4 closed form: u = 1/2 at t/T = 1 - 2 u0 + u0 ln((1-u0)/u0)."""
+    for u0 in (0.03, 1 / 512):
+        c = em.toy_curve(4, u0=u0, rho0=1e-4, tau_max=2.0, rtol=1e-11, atol=1e-14)
+        i = np.flatnonzero(c.u >= 0.5)[0]
+        tau_half = np.interp(0.5, c.u[i - 1:i + 1], c.tau[i - 1:i + 1])
+        # grid spacing near tau = 1 is 1e-5 -> linear interpolation error << 1e-5
+        assert abs(tau_half - em.half_alignment_delay(u0)) < 2e-5
+    assert abs(em.half_alignment_delay(0.03) - 1.0443) < 1e-4
+
+
+def test_toy_curve_ends_learned_and_sum_is_weighted():
+    c = em.toy_curve(4, u0=1 / 1024, rho0=1e-5)
+    assert c.ell[0] > 0.999 and c.ell[-1] < 1e-6
+    a = em.teacher_coefficients(5, 1.0)
+    T = np.array([1.0, 2, 3, 4, 5])
+    L = em.toy_sum([0.0, 100.0], a, T, c)
+    assert abs(L[0] - 1) < 1e-3 and L[1] < 1e-6
+    L2 = em.toy_sum([100.0], a, T, c, learnable=2)
+    assert abs(L2[0] - np.sum(a[2:] ** 2)) < 1e-6
+
+
+def test_tail_loss_against_direct_sum():
+    P, beta = 50, 0.8
+    direct = np.sum(np.arange(P + 1, 2_000_001, dtype=float) ** (-1.6))
+    head = np.sum(np.arange(1, P + 1, dtype=float) ** (-1.6))
+    # the direct sum is truncated at 2e6: missing tail ~ (2e6)^{-0.6}/0.6 ~ 3e-4
+    assert abs(em.tail_loss(P, beta) - direct / head) < 5e-4 / head
+
+
+def test_frontier_is_lower_envelope():
+    t = np.array([1.0, 10, 100])
+    curves = {1: (t, np.array([1.0, 0.5, 0.4])), 10: (t, np.array([1.0, 0.3, 0.1]))}
+    L, m = em.frontier(curves, np.array([10.0, 100.0, 1000.0]))
+    assert np.allclose(L, [0.5, 0.3, 0.1]) and np.array_equal(m, [1, 10, 10])
+
+
+def test_online_sgd_small_eta_matches_population_gd_early():
+    """Online SGD with eta ~ c/d^2 is a noisy discretisation of the same gradient flow: before
+    any transition the population loss stays at 1 in both, the run is deterministic per seed."""
+    a = em.teacher_coefficients(2, 0.8)
+    kw = dict(k=4, eta=1e-3, steps=3000, sigma0=1e-2, seed=3, show_progress=False)
+    r1 = em.online_sgd(3, 16, a, **kw)
+    r2 = em.online_sgd(3, 16, a, **kw)
+    assert np.array_equal(r1.loss, r2.loss)
+    assert abs(r1.loss[-1] - 1) < 0.05
+
+
+def test_bad_inputs_raise_valueerror():
+    a = em.teacher_coefficients(4, 0.8)
+    with pytest.raises(ValueError, match="beta"):
+        em.teacher_coefficients(4, -1.0)
+    with pytest.raises(ValueError, match="P"):
+        em.teacher_coefficients(0, 1.0)
+    with pytest.raises(ValueError, match="k"):
+        em.population_gd(4, 16, a, k=3, show_progress=False)
+    with pytest.raises(ValueError, match="eta"):
+        em.population_gd(4, 16, a, eta=-0.1, show_progress=False)
+    with pytest.raises(ValueError, match="a"):
+        em.population_gd(4, 3, a, show_progress=False)
+    with pytest.raises(ValueError, match="sigma0"):
+        em.spherical_init(4, 16, 0.0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="u0"):
+        em.half_alignment_delay(0.7)
+    with pytest.raises(ValueError, match="beta"):
+        em.tail_loss(10, 0.4)
+    with pytest.raises(ValueError, match="k"):
+        em.transition_time(0.5, 0.01, k=2)
+
+
+def test_divergence_is_reported():
+    a = em.teacher_coefficients(2, 0.8)
+    with pytest.raises(DivergenceError, match="eta"):
+        em.population_gd(2, 8, a, k=4, eta=1.0, steps=2000, sigma0=0.9, seed=0,
+                         show_progress=False)
