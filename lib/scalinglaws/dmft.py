@@ -7,7 +7,7 @@ projection A ∈ R^{N×M}, P training points. With the error vector v = w* − A
 F = A^T A/N and Σ̂ = Ψ^T Ψ/P, gradient flow on the *half* empirical squared error (time unit: the
 gradient-flow time t; discrete GD with step η has t = steps × η) reads
 
-    dv/dt = −(κ + F Σ̂) v + κ w* + F Ψ^T ε σ/P                       (weight decay κ, label noise σ)
+    dv/dt = −(κ + F Σ̂) v + κ w* − F Ψ^T ε σ/P                       (weight decay κ, label noise σ)
 
 and the test loss is L(t) = E_x[(f − y_clean)²] = v^T Λ v (no ½; add σ² for noisy test labels).
 
@@ -286,31 +286,30 @@ def dmft_loss(t, lam, w2, N: float = np.inf, P: float = np.inf, *, sigma2: float
     return DMFTLoss(t=t, loss=out, bias=b)
 
 
-def langevin_variance(t, lam, P: float = np.inf, *, T: float, kappa: float = 0.0, n: int = 24,
-                      ngrid: int = 400) -> np.ndarray:
+def langevin_variance(t, lam, P: float = np.inf, *, T: float, kappa: float = 0.0,
+                      n: int = 24) -> np.ndarray:
     """Extra expected test loss from Langevin noise of temperature T (infinite width, N = ∞).
 
-    For dw = [−∇(L̂/2) − κ w] dt + √(2T) dB (features ψ directly, N = ∞), the Langevin part of the
-    error vector is an Ornstein–Uhlenbeck integral, and its contribution to the loss is
+    For dw = [−∇(L̂/2) − κ w] dt + √(2T) dB (features ψ used directly, N = ∞), the Langevin part of
+    the error vector is an Ornstein–Uhlenbeck integral, and its contribution to the loss is
     [derived, chapter sec. 4.1.5]
 
-        V_T(t) = 2T ∫_0^t e^{−2κτ} L_iso(τ) dτ,   L_iso(τ) = E tr[Λ e^{−2τΣ̂}],
+        V_T(t) = 2T ∫_0^t e^{−2κτ} E tr[Λ e^{−2τΣ̂}] dτ,
 
-    where L_iso is the noiseless DMFT loss with an isotropic target (w*_k² = 1), obtained here
-    with :func:`dmft_loss` and integrated by the trapezoid rule on a log grid.
+    a *one-point* quantity: E tr[Λ (u + Σ̂)^{-1}] = Σ_k λ_k H_k(u). Its Laplace transform is
+    V_T(s) = (T/s) Σ_k λ_k H_k((s + 2κ)/2), inverted with fixed Talbot.
     """
     t = np.atleast_1d(np.asarray(t, dtype=float))
+    lam = np.asarray(lam, dtype=float)
     require(T >= 0, "T", T, "T >= 0")
     require(kappa >= 0, "kappa", kappa, "kappa >= 0")
-    tau_min = min(1e-4, t.min() * 1e-3) / max(1.0, lam.max())
-    tau = np.concatenate([[0.0], np.geomspace(tau_min, t.max(), ngrid)])
-    Liso = np.empty_like(tau)
-    Liso[0] = np.sum(lam)
-    Liso[1:] = dmft_loss(tau[1:], lam, np.ones_like(lam), np.inf, P, n=n, bias=False).loss
-    g = np.exp(-2 * kappa * tau) * Liso
-    from scipy.integrate import cumulative_trapezoid
-    G = cumulative_trapezoid(g, tau, initial=0.0)
-    return 2 * T * np.interp(t, tau, G)
+    _check_sizes(np.inf, P)
+
+    def F(s):
+        H, _ = transfer((s + 2 * kappa) / 2, lam, np.inf, P)
+        return (T / s) * (H @ lam)
+
+    return invert_laplace(F, t, n)
 
 
 def early_stopping_optimum(t, loss) -> tuple[float, float]:

@@ -141,6 +141,8 @@ def infinite_width_full(lam, w2, gamma: float, t, *, eta: float = 0.05) -> FLRes
         while n < ns:
             bh, G, c = _gd_map(bh, G, c, lam, ws, gamma, eta)
             n += 1
+            if not (np.isfinite(c) and c < 1e12):
+                raise DivergenceError(f"infinite_width_full diverged at t={n * eta:.3g}; reduce eta={eta}")
         v = ws - bh
         out[i] = v @ (lam * v)
         if not np.isfinite(out[i]) or out[i] > 1e6 * (w2 @ lam):
@@ -178,6 +180,8 @@ def simulate_projected(lam, w2, N: int, gamma: float, t, *, eta: float = 0.05, s
                 A += (eta * gamma) * np.outer(w, u)      # uses w before its update (simultaneous GD)
                 w += eta * ALv
                 n += 1
+                if not np.isfinite(w[0]) or abs(w[0]) > 1e12:
+                    raise DivergenceError(f"simulate_projected diverged at t={n * eta:.3g}; reduce eta={eta}")
             v = ws - A.T @ w / N
             out[r, i] = v @ (lam * v)
             if not np.isfinite(out[r, i]) or out[r, i] > 1e6 * (w2 @ lam):

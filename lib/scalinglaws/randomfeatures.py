@@ -35,14 +35,13 @@ __all__ = ["RFResult", "simulate", "gp_posterior_loss", "euler_maruyama_langevin
 class RFResult:
     """Per-draw test losses ``loss[draw, time]`` (excess over σ², no ½) on times ``t``.
 
-    ``v_mean`` is the draw-average of the error vector (for the bias of the ensembled predictor)
-    and ``v_var`` its per-mode sample variance over draws (ddof=1); ``None`` when not requested.
+    ``v`` holds the per-draw error vectors ``v[draw, time, mode]`` when requested (for the bias of
+    the ensembled predictor); ``None`` otherwise.
     """
 
     t: np.ndarray
     loss: np.ndarray
-    v_mean: np.ndarray | None = None
-    v_var: np.ndarray | None = None
+    v: np.ndarray | None = None
 
     @property
     def mean(self) -> np.ndarray:
@@ -53,12 +52,26 @@ class RFResult:
         d = self.loss.shape[0]
         return self.loss.std(axis=0, ddof=1) / np.sqrt(d) if d > 1 else np.zeros(self.loss.shape[1])
 
-    def bias(self, lam: np.ndarray) -> np.ndarray:
-        """Unbiased estimate of Σ_k λ_k ⟨v_k⟩² (loss of the infinitely ensembled predictor)."""
-        if self.v_mean is None:
+    def bias(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unbiased estimate of Σ_k λ_k ⟨v_k⟩² (loss of the infinitely ensembled predictor) and its
+        jackknife standard error over draws: ``(estimate, se)``.
+
+        Estimator: Σ_k λ_k (v̄_k² − s_k²/D) with the sample mean v̄ and variance s² (ddof=1).
+        """
+        if self.v is None:
             raise ValueError("bias(): simulate(..., keep_v=True) is needed")
-        d = self.loss.shape[0]
-        return (self.v_mean ** 2 - self.v_var / d) @ lam
+        V = self.v
+        D = V.shape[0]
+        require(D >= 3, "draws", D, ">= 3 for the bias estimate and its jackknife error")
+
+        def est(X):
+            d = X.shape[0]
+            return (X.mean(axis=0) ** 2 - X.var(axis=0, ddof=1) / d) @ lam
+
+        full = est(V)
+        loo = np.array([est(np.delete(V, i, axis=0)) for i in range(D)])
+        se = np.sqrt((D - 1) / D * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
+        return full, se
 
 
 def _phi(x, t):
@@ -133,9 +146,9 @@ def simulate(lam, w2, N: float, P: float, t, *, draws: int = 8, seed: int = 0,
         x = kappa + lam
         v = ws[None, :] * (kappa + lam * np.exp(-np.outer(t, x))) / x
         losses[:] = (v ** 2) @ lam
-        return RFResult(t, losses, v if keep_v else None, np.zeros_like(v) if keep_v else None)
+        return RFResult(t, losses, np.broadcast_to(v, (draws,) + v.shape).copy() if keep_v else None)
 
-    for _ in progress(range(draws), desc="draws"):
+    for i in progress(range(draws), desc="draws"):
         if np.isinf(N):                       # w ∈ R^M, w = Ψ^T c / P, K = ΨΨ^T/P
             Psi = rng.standard_normal((int(P), M)) * sl
             eps = rng.standard_normal(int(P))
@@ -180,13 +193,10 @@ def simulate(lam, w2, N: float, P: float, t, *, draws: int = 8, seed: int = 0,
             var = (_phi(2 * (kappa + mu_s)[None, :], t[:, None]) @ diagVLV
                    + rest * _phi(2 * kappa, t))
             loss = loss + 2 * T * var
-        losses[_] = loss
+        losses[i] = loss
         if keep_v:
             vs.append(ws[None, :] - (au @ U.T) @ Z / n)
-    if keep_v:
-        V = np.array(vs)
-        return RFResult(t, losses, V.mean(axis=0), V.var(axis=0, ddof=1) if draws > 1 else np.zeros(V.shape[1:]))
-    return RFResult(t, losses)
+    return RFResult(t, losses, np.array(vs) if keep_v else None)
 
 
 def gp_posterior_loss(lam, w2, P: int, sigma2: float, *, draws: int = 8, seed: int = 0) -> np.ndarray:

@@ -1,0 +1,110 @@
+"""Unit tests of scalinglaws.randomfeatures (exact finite-size simulation)."""
+
+import numpy as np
+import pytest
+from scipy.linalg import expm
+
+from scalinglaws import dmft
+from scalinglaws import randomfeatures as rf
+from scalinglaws.errors import DivergenceError
+
+
+def test_infinite_limits_closed_form():
+    lam, w2 = dmft.power_law_task(50, 2.0, 1.5)
+    t = np.geomspace(0.1, 100, 5)
+    r = rf.simulate(lam, w2, np.inf, np.inf, t, draws=2)
+    np.testing.assert_allclose(r.loss[0], (lam * w2) @ np.exp(-2 * np.outer(lam, t)), rtol=1e-12)
+
+
+def test_gradient_flow_matches_matrix_exponential():
+    """Eigendecomposition solution vs expm of the full M×M dynamics, same draws (exact, 1e-8)."""
+    M, N, P, seed = 40, 15, 25, 3
+    lam, w2 = dmft.power_law_task(M, 2.0, 1.5)
+    ws = np.sqrt(w2)
+    sig2, kap = 0.3, 0.05
+    t = np.array([0.5, 5.0, 50.0])
+    r = rf.simulate(lam, w2, N, P, t, draws=1, seed=seed, sigma2=sig2, kappa=kap)
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((N, M))
+    Psi = rng.standard_normal((P, M)) * np.sqrt(lam)
+    eps = rng.standard_normal(P)
+    F, S = A.T @ A / N, Psi.T @ Psi / P
+    J = kap * np.eye(M) + F @ S
+    h = kap * ws - F @ Psi.T @ eps * np.sqrt(sig2) / P
+    # dv/dt = -J v + h, v(0) = w*  ->  v(t) = e^{-Jt} w* + J^{-1}(I - e^{-Jt}) h
+    ref = []
+    for tt in t:
+        E = expm(-J * tt)
+        v = E @ ws + np.linalg.solve(J, (np.eye(M) - E) @ h)
+        ref.append(v @ (lam * v))
+    np.testing.assert_allclose(r.loss[0], ref, rtol=1e-8)
+
+
+def test_gd_matches_explicit_iteration():
+    M, N, P, seed, eta = 30, 10, 20, 4, 0.2
+    lam, w2 = dmft.power_law_task(M, 2.0, 1.5)
+    r = rf.simulate(lam, w2, N, P, np.array([eta * 7, eta * 30]), draws=1, seed=seed, eta=eta)
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((N, M))
+    Psi = rng.standard_normal((P, M)) * np.sqrt(lam)
+    ws = np.sqrt(w2)
+    w = np.zeros(N)
+    out = []
+    for n in range(1, 31):
+        v = ws - A.T @ w / np.sqrt(N)
+        w = w + eta * A @ (Psi.T @ (Psi @ v) / P) / np.sqrt(N)
+        if n in (7, 30):
+            v = ws - A.T @ w / np.sqrt(N)
+            out.append(v @ (lam * v))
+    np.testing.assert_allclose(r.loss[0], out, rtol=1e-10)
+
+
+def test_gd_divergence():
+    lam, w2 = dmft.power_law_task(20, 2.0, 1.5)
+    with pytest.raises(DivergenceError, match="eta"):
+        rf.simulate(lam, w2, 10, 20, [10.0], draws=1, eta=50.0)
+
+
+def test_langevin_closed_form_vs_euler_maruyama():
+    """Closed-form Langevin expectation vs Euler–Maruyama (400 chains, one data draw).
+
+    Tolerance: 4 standard errors over chains + 2% for the O(dt) Euler–Maruyama bias (dt = 1e-3,
+    λ_max + κ ≈ 1: relative bias ~ dt·λ_max ≲ 0.5%).
+    """
+    M, P, T, kap, s2 = 12, 8, 0.05, 0.05, 0.5
+    lam, w2 = dmft.power_law_task(M, 2.0, 1.5)
+    ts, L = rf.euler_maruyama_langevin(lam, w2, P, 5.0, 1e-3, T=T, kappa=kap, sigma2=s2, chains=400,
+                                       seed=1, data_seed=7)
+    r = rf.simulate(lam, w2, np.inf, P, ts, draws=1, seed=7, sigma2=s2, kappa=kap, T=T)
+    mean, se = L.mean(0), L.std(0, ddof=1) / np.sqrt(L.shape[0])
+    assert np.all(np.abs(mean - r.loss[0]) <= 4 * se + 0.02 * r.loss[0])
+
+
+def test_langevin_long_time_is_gp_posterior():
+    M, P, s2 = 60, 30, 0.4
+    lam, w2 = dmft.power_law_task(M, 2.0, 1.5)
+    T = kap = s2 / P
+    r = rf.simulate(lam, w2, np.inf, P, [1e9], draws=3, seed=11, sigma2=s2, kappa=kap, T=T)
+    gp = rf.gp_posterior_loss(lam, w2, P, s2, draws=3, seed=11)
+    np.testing.assert_allclose(r.loss[:, 0], gp, rtol=1e-8)
+
+
+def test_bias_estimator_unbiased_on_constant():
+    lam, w2 = dmft.power_law_task(20, 2.0, 1.5)
+    r = rf.simulate(lam, w2, np.inf, np.inf, [1.0, 2.0], draws=4, keep_v=True)
+    b, se = r.bias(lam)
+    np.testing.assert_allclose(b, r.mean, rtol=1e-12)
+    assert np.all(se < 1e-12)
+
+
+def test_deviation_ratio_and_bad_inputs():
+    assert rf.deviation_ratio([1.0], [0.1], [1.2], z=2, rel=0.0) == pytest.approx(1.0)
+    lam, w2 = dmft.power_law_task(10, 2.0, 1.5)
+    with pytest.raises(ValueError, match="N="):
+        rf.simulate(lam, w2, 0, 10, [1.0])
+    with pytest.raises(ValueError, match="T="):
+        rf.simulate(lam, w2, 5, 10, [1.0], T=0.1)
+    with pytest.raises(ValueError, match="draws="):
+        rf.simulate(lam, w2, 5, 10, [1.0], draws=0)
+    with pytest.raises(ValueError, match="sigma2="):
+        rf.gp_posterior_loss(lam, w2, 5, 0.0)
