@@ -17,3 +17,23 @@ Modules (one job each):
 """
 
 __version__ = "0.1.0"
+
+# Convenience facade: the objects most users need, importable from the package root.
+from .conventions import SAAD_SOLLA, WORSCHECH_ROSENOW, Conventions  # noqa: E402
+from .errors import DivergenceError  # noqa: E402
+from .models import Overlaps, Setup, Trajectory  # noqa: E402
+from .spectra import Spectrum  # noqa: E402
+
+
+def __getattr__(name):  # lazy: keep `import scalinglaws` light
+    if name in ("integrate", "log_times"):
+        from . import ode
+        return getattr(ode, name)
+    if name == "simulate":
+        from .sgd import simulate
+        return simulate
+    raise AttributeError(f"module 'scalinglaws' has no attribute {name!r}")
+
+
+__all__ = ["Conventions", "SAAD_SOLLA", "WORSCHECH_ROSENOW", "DivergenceError", "Overlaps", "Setup",
+           "Trajectory", "Spectrum", "integrate", "log_times", "simulate"]

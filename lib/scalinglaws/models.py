@@ -74,6 +74,9 @@ class Setup:
                 "a scalinglaws.spectra.Spectrum")
         object.__setattr__(self, "activation", get_activation(self.activation))
         object.__setattr__(self, "conventions", get_conventions(self.conventions))
+        w = np.concatenate([np.full(self.K, -self.c_s), np.full(self.M, self.c_t)])
+        w.setflags(write=False)
+        object.__setattr__(self, "_w", w)
 
     @property
     def L(self) -> int:
@@ -89,7 +92,7 @@ class Setup:
 
     def weights_vector(self) -> np.ndarray:
         """Signs times output factors of the K + M units in the error y - yhat: (-c_s.., +c_t..)."""
-        return np.concatenate([np.full(self.K, -self.c_s), np.full(self.M, self.c_t)])
+        return self._w
 
     def eps_g(self, C: np.ndarray) -> float:
         """Generalisation error 1/2 E[(y0 - yhat)^2] from the physical covariance C ((K+M)^2)."""

@@ -114,7 +114,7 @@ class _Coefficients:
         if act.name == "linear":
             I4 = np.full((K, K), w @ C @ w)
         else:
-            I4 = np.einsum("ikcd,c,d->ik", act.i4(C, np.arange(K), np.arange(K)), w, w)
+            I4 = (act.i4(C, np.arange(K), np.arange(K)) @ w) @ w
         f = setup.eta ** 2 * setup.c_s ** 2 * I4
         if setup.sigma > 0:
             f = f + setup.eta ** 2 * setup.c_s ** 2 * setup.sigma ** 2 * act.i2p(C)[:K, :K]
@@ -512,8 +512,8 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
     prob = _Problem(setup, init)
     if method == "auto":
         method = "LSODA" if setup.L == 1 else "bdf"
-        if method == "LSODA":
-            rtol, atol = min(rtol, 1e-9), min(atol, 1e-12)
+        if method == "LSODA":  # non-stiff L = 1: tighter tolerances cost little
+            rtol, atol = min(rtol, 1e-8), min(atol, 1e-11)
     if method == "euler":
         require(dt is not None, "dt", dt, "a step size > 0 is required for method='euler'")
         Y = euler(prob, times, float(dt), show_progress)
