@@ -1,0 +1,266 @@
+"""Run the book's chapters as parameterised notebooks (papermill), for the tests and ``make run``.
+
+Chapters are MyST-markdown notebooks (``chapters/NN_name.md``, jupytext ``md:myst``).  papermill
+only reads ``.ipynb``, so a chapter is converted with jupytext first; the ``parameters`` cell tag
+survives the conversion and papermill injects the new values right after it.
+
+Guarantees of :func:`execute_chapter`:
+
+- parameters not declared in the chapter's ``parameters`` cell are rejected *before* anything runs
+  (a misspelt fast parameter would otherwise be injected silently and change nothing);
+- the kernel is ``python3`` from the current environment (``ipykernel`` in the venv); no user
+  kernelspec is needed or installed;
+- the working directory of the kernel is the chapter's own folder (as in the book build);
+- chapter checks are written to ``checks_dir`` (exported as ``$SCALINGLAWS_CHECKS_DIR`` to the
+  kernel), so a test or a parameter study never overwrites the book's ``_build/checks``;
+- any error in a cell, including a failed :meth:`scalinglaws.checks.Checker.check`, raises
+  :class:`papermill.PapermillExecutionError`.
+
+Command line (what ``make run`` calls)::
+
+    python -m scalinglaws.notebooks run 02_plateaus -p L 16 -p fast True --out _build/run
+
+writes ``_build/run/02_plateaus/02_plateaus.ipynb`` (executed), ``figures/*.png`` (every figure
+of the run) and ``checks/02_plateaus.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["book_root", "to_ipynb", "declared_parameters", "validate_parameters",
+           "execute_chapter", "extract_figures", "resolve_value", "main"]
+
+KERNEL = "python3"
+
+
+def book_root(start: Path | None = None) -> Path:
+    """The first directory at or above ``start`` (default: this file's repository) holding ``_toc.yml``."""
+    candidates = [start] if start is not None else [Path.cwd(), Path(__file__)]
+    for c in candidates:
+        p = Path(c).resolve()
+        for q in (p, *p.parents):
+            if (q / "_toc.yml").exists():
+                return q
+    raise FileNotFoundError("no _toc.yml found above the current directory or the package; "
+                            "run from inside the book repository")
+
+
+def to_ipynb(src: Path | str, dst: Path | str) -> Path:
+    """Convert a MyST-markdown notebook to ``.ipynb`` with jupytext (an ``.ipynb`` is copied)."""
+    import jupytext
+    import nbformat
+
+    src, dst = Path(src), Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    nb = jupytext.read(src) if src.suffix != ".ipynb" else nbformat.read(src, as_version=4)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": KERNEL}
+    nbformat.write(nb, dst)
+    return dst
+
+
+def declared_parameters(nb_path: Path | str) -> dict[str, Any]:
+    """The parameters declared in the notebook's ``parameters`` cell (papermill.inspect_notebook)."""
+    import papermill
+
+    return dict(papermill.inspect_notebook(str(nb_path)))
+
+
+def validate_parameters(nb_path: Path | str, parameters: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` if a parameter is not declared in the notebook's ``parameters`` cell."""
+    declared = declared_parameters(nb_path)
+    if not declared:
+        raise ValueError(f"{nb_path}: no cell tagged 'parameters' (or it declares nothing); "
+                         "every chapter needs one, see CONTRIBUTING.md")
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise ValueError(f"{Path(nb_path).name}: parameter(s) {unknown} are not declared in the "
+                         f"parameters cell; declared: {sorted(declared)}")
+
+
+@contextlib.contextmanager
+def _env(**values: str | None) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    try:
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def execute_chapter(src: Path | str, out: Path | str, parameters: Mapping[str, Any] | None = None,
+                    *, checks_dir: Path | str | None = None, cwd: Path | str | None = None,
+                    timeout: float | None = None) -> Path:
+    """Execute one chapter with papermill and return the path of the executed ``.ipynb``.
+
+    Parameters
+    ----------
+    src : path
+        The chapter (``.md`` MyST notebook or ``.ipynb``).
+    out : path
+        The executed notebook to write (``.ipynb``); its folder is created.  The converted, not yet
+        executed notebook is written to ``_inputs/<name>.ipynb`` next to it.
+    parameters : mapping
+        Values injected after the ``parameters`` cell; every key must be declared there.
+    checks_dir : path, optional
+        Where the chapter's ``Checker`` writes its JSON (``$SCALINGLAWS_CHECKS_DIR`` for the kernel).
+    cwd : path, optional
+        Working directory of the kernel; default the chapter's folder.
+    timeout : float, optional
+        Per-cell timeout in seconds (none by default).
+    """
+    import papermill
+
+    src, out = Path(src).resolve(), Path(out).resolve()
+    parameters = dict(parameters or {})
+    if not src.exists():
+        raise FileNotFoundError(f"chapter not found: {src}")
+    if out.suffix != ".ipynb":
+        raise ValueError(f"out must be an .ipynb path, got {out}")
+    tmp = to_ipynb(src, out.parent / "_inputs" / out.name)
+    validate_parameters(tmp, parameters)
+    cdir = str(Path(checks_dir).resolve()) if checks_dir else os.environ.get("SCALINGLAWS_CHECKS_DIR")
+    with _env(SCALINGLAWS_CHECKS_DIR=cdir):
+        papermill.execute_notebook(str(tmp), str(out), parameters=parameters, kernel_name=KERNEL,
+                                   cwd=str(cwd or src.parent), progress_bar=False,
+                                   log_output=False, execution_timeout=timeout)
+    return out
+
+
+def extract_figures(ipynb: Path | str, fig_dir: Path | str) -> list[Path]:
+    """Write every PNG/SVG output of an executed notebook to ``fig_dir``; return the paths."""
+    import nbformat
+
+    nb = nbformat.read(str(ipynb), as_version=4)
+    fig_dir = Path(fig_dir)
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    n = 0
+    for ci, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            for mime, ext in (("image/png", "png"), ("image/svg+xml", "svg")):
+                if mime in data:
+                    n += 1
+                    p = fig_dir / f"fig{n:02d}_cell{ci:03d}.{ext}"
+                    payload = data[mime]
+                    if isinstance(payload, list):
+                        payload = "".join(payload)
+                    if ext == "png":
+                        p.write_bytes(base64.b64decode(payload))
+                    else:
+                        p.write_text(payload)
+                    written.append(p)
+    return written
+
+
+def resolve_value(value: str) -> Any:
+    """Type a command-line parameter value like ``papermill -p`` does (bool/None/int/float/str)."""
+    if value in ("True", "true"):
+        return True
+    if value in ("False", "false"):
+        return False
+    if value == "None":
+        return None
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def _find_chapter(name: str, root: Path) -> Path:
+    p = Path(name)
+    if p.exists():
+        return p
+    for cand in (root / "chapters" / f"{name}.md", root / "chapters" / f"{name}.ipynb",
+                 root / "chapters" / name, root / name):
+        if cand.exists() and cand.is_file():
+            return cand
+    stems = sorted(q.stem for q in (root / "chapters").glob("*.md"))
+    raise SystemExit(f"unknown chapter {name!r}; available: {', '.join(stems)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scalinglaws.notebooks",
+                                     description="Re-run a chapter of the book with new parameters.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="execute one chapter with papermill")
+    r.add_argument("chapter", help="chapter stem (e.g. 02_plateaus) or path")
+    r.add_argument("-p", "--parameters", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"), help="parameter (typed like papermill -p)")
+    r.add_argument("-r", "--parameters_raw", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"), help="parameter passed as a string")
+    r.add_argument("-y", "--parameters_yaml", action="append", default=[],
+                   help="YAML mapping of parameters")
+    r.add_argument("-f", "--parameters_file", action="append", default=[],
+                   help="YAML file of parameters (e.g. tests/fast_params/02_plateaus.yml)")
+    r.add_argument("--out", default=None, help="output folder (default <book>/_build/run)")
+    p = sub.add_parser("params", help="list a chapter's declared parameters")
+    p.add_argument("chapter")
+    args = parser.parse_args(argv)
+
+    import yaml
+
+    root = book_root()
+    src = _find_chapter(args.chapter, root)
+    stem = src.stem
+    if args.cmd == "params":
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            print(json.dumps(declared_parameters(to_ipynb(src, Path(d) / "nb.ipynb")), indent=1))
+        return 0
+    params: dict[str, Any] = {}
+    for f in args.parameters_file:
+        params.update(yaml.safe_load(Path(f).read_text()) or {})
+    for y in args.parameters_yaml:
+        params.update(yaml.safe_load(y) or {})
+    for k, v in args.parameters:
+        params[k] = resolve_value(v)
+    for k, v in args.parameters_raw:
+        params[k] = v
+    out_dir = (Path(args.out) if args.out else root / "_build" / "run") / stem
+    out_dir.mkdir(parents=True, exist_ok=True)
+    print(f"running {src.relative_to(root) if src.is_relative_to(root) else src} "
+          f"with {params or 'its default parameters'} ...", flush=True)
+    try:
+        nb = execute_chapter(src, out_dir / f"{stem}.ipynb", params, checks_dir=out_dir / "checks")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # papermill.PapermillExecutionError and friends
+        print(f"error: the chapter failed: {exc}", file=sys.stderr)
+        failed = out_dir / f"{stem}.ipynb"
+        if failed.exists():
+            print(f"partially executed notebook: {failed}", file=sys.stderr)
+        return 1
+    figs = extract_figures(nb, out_dir / "figures")
+    print(f"executed notebook: {nb}")
+    print(f"figures ({len(figs)}): {out_dir / 'figures'}")
+    checks = out_dir / "checks" / f"{stem}.json"
+    if checks.exists():
+        recs = json.loads(checks.read_text())
+        print(f"checks: {sum(r['passed'] for r in recs)}/{len(recs)} passed ({checks})")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,359 @@
+"""The chapters are tests, and the book must build.
+
+In order (pytest runs the tests of this module top to bottom; the session fixtures make every later
+test depend on the earlier stages, so any subset can also be run on its own):
+
+1. fast parameters: ``tests/fast_params/<chapter>.yml`` exists for every notebook in ``_toc.yml``,
+   holds ``fast: true`` and only keys declared in the chapter's ``parameters`` cell;
+2. chapters: every notebook page of ``_toc.yml`` is executed by papermill in toc order with its fast
+   parameters (kernel ``python3``, clean kernel per chapter); any error or failed check fails, and each
+   chapter must record at least one passing check. Executed copies: ``_build/nbtest/<stem>.ipynb``,
+   checks: ``_build/nbtest/checks/`` (the reproduction page, last in the toc, tabulates them);
+3. determinism: nbval re-runs every executed copy and compares its outputs
+   (``--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg``);
+4. the HTML book is built from the executed copies (no re-execution) with ``-W -n --keep-going``,
+   then checked: every page exists, every ``<img>`` resolves, nothing is loaded from an external URL,
+   MathJax is local, and (when Chromium is installed) math is typeset in headless Chromium.
+
+Environment knobs: ``SCALINGLAWS_FAST_LIMIT_S`` (default 240): fail a chapter whose fast run takes longer;
+``SCALINGLAWS_TOC``: path of an alternative toc file (local debugging only, e.g. a copy of ``_toc.yml``
+without an unfinished chapter; the reproduction page honours it too).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scalinglaws.notebooks import declared_parameters, execute_chapter, to_ipynb
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "_build"
+NBTEST = BUILD / "nbtest"
+CHECKS = NBTEST / "checks"
+TESTBOOK = BUILD / "testbook"
+FAST = ROOT / "tests" / "fast_params"
+SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
+FAST_LIMIT_S = float(os.environ.get("SCALINGLAWS_FAST_LIMIT_S", "240"))
+REPRODUCTION = "reproduction"
+
+
+def _toc_files(node):
+    if isinstance(node, dict):
+        if "root" in node:
+            yield node["root"]
+        if "file" in node:
+            yield node["file"]
+        for key in ("parts", "chapters", "sections"):
+            for child in node.get(key) or []:
+                yield from _toc_files(child)
+
+
+def _is_notebook(entry: str) -> bool:
+    md = ROOT / f"{entry}.md"
+    return md.exists() and "```{code-cell}" in md.read_text()
+
+
+TOC_FILE = ROOT / os.environ.get("SCALINGLAWS_TOC", "_toc.yml")
+TOC = list(_toc_files(yaml.safe_load(TOC_FILE.read_text())))
+NOTEBOOKS = [e for e in TOC if _is_notebook(e)]          # toc order: reproduction comes last
+STEMS = [Path(e).name for e in NOTEBOOKS]
+
+
+def _fast_params(stem: str) -> dict:
+    path = FAST / f"{stem}.yml"
+    if not path.exists():
+        raise FileNotFoundError(f"missing {path.relative_to(ROOT)}: every chapter needs its fast "
+                                "parameters (at least 'fast: true')")
+    params = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(params, dict):
+        raise ValueError(f"{path.relative_to(ROOT)} must be a YAML mapping, got {type(params).__name__}")
+    return params
+
+
+# ---------------------------------------------------------------------------------------------------
+# 1. fast parameters
+
+
+def test_toc_lists_every_chapter():
+    chapters = sorted(p.stem for p in (ROOT / "chapters").glob("*.md"))
+    listed = {Path(e).name for e in TOC}
+    if TOC_FILE == ROOT / "_toc.yml":
+        assert not [c for c in chapters if c not in listed], "chapters/*.md not listed in _toc.yml"
+    assert [e for e in TOC if not (ROOT / f"{e}.md").exists()] == [], "_toc.yml entry without a file"
+    assert NOTEBOOKS and NOTEBOOKS[-1] == f"chapters/{REPRODUCTION}", \
+        "the reproduction page must be the last notebook in _toc.yml (it reads all other checks)"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_fast_params_declared(stem, tmp_path):
+    params = _fast_params(stem)
+    assert params.get("fast") is True, f"tests/fast_params/{stem}.yml must contain 'fast: true'"
+    nb = to_ipynb(ROOT / f"{NOTEBOOKS[STEMS.index(stem)]}.md", tmp_path / f"{stem}.ipynb")
+    declared = declared_parameters(nb)
+    unknown = sorted(set(params) - set(declared))
+    assert not unknown, (f"tests/fast_params/{stem}.yml sets {unknown}, which the chapter's "
+                         f"parameters cell does not declare (declared: {sorted(declared)}). If the "
+                         "name IS in the cell, papermill could not parse its line: keep one "
+                         "'name = value  # comment' per line, with no '=' inside the comment")
+
+
+# ---------------------------------------------------------------------------------------------------
+# 2. every chapter executed by papermill (once per session, in toc order)
+
+
+@pytest.fixture(scope="session")
+def executed():
+    """Execute every notebook of the toc once; map stem -> (exception or None, seconds)."""
+    shutil.rmtree(NBTEST, ignore_errors=True)
+    NBTEST.mkdir(parents=True)
+    results: dict[str, tuple[BaseException | None, float]] = {}
+    for entry, stem in zip(NOTEBOOKS, STEMS):
+        t0 = time.perf_counter()
+        try:
+            execute_chapter(ROOT / f"{entry}.md", NBTEST / f"{stem}.ipynb", _fast_params(stem),
+                            checks_dir=CHECKS)
+            err = None
+        except Exception as exc:  # reported by the chapter's own test
+            err = exc
+        results[stem] = (err, time.perf_counter() - t0)
+        print(f"[papermill] {stem}: {'ok' if err is None else 'FAILED'} in {results[stem][1]:.1f} s",
+              file=sys.stderr)
+    (NBTEST / "timings.json").write_text(json.dumps({k: round(v[1], 2) for k, v in results.items()},
+                                                    indent=1))
+    return results
+
+
+@pytest.mark.chapter
+@pytest.mark.parametrize("stem", STEMS)
+def test_chapter_runs_and_checks_pass(stem, executed):
+    err, seconds = executed[stem]
+    if err is not None:
+        raise err
+    if stem != REPRODUCTION:
+        path = CHECKS / f"{stem}.json"
+        assert path.exists(), (f"{stem} recorded no checks: create Checker({stem!r}) (the name must be "
+                               "the file stem) and call checks.check(...) at least once")
+        records = json.loads(path.read_text())
+        assert records, f"{stem} recorded no checks"
+        failed = [r["claim"] for r in records if not r["passed"]]
+        assert not failed, f"{stem}: failed checks {failed}"
+    assert seconds <= FAST_LIMIT_S, (f"{stem} took {seconds:.0f} s in fast mode (limit "
+                                     f"{FAST_LIMIT_S:.0f} s); shrink tests/fast_params/{stem}.yml")
+
+
+# ---------------------------------------------------------------------------------------------------
+# 3. determinism: nbval re-runs the executed copies
+
+
+@pytest.mark.chapter
+@pytest.mark.parametrize("stem", STEMS)
+def test_chapter_is_deterministic(stem, executed):
+    if executed[stem][0] is not None:
+        pytest.fail(f"{stem} did not execute; see test_chapter_runs_and_checks_pass[{stem}]")
+    env = dict(os.environ, SCALINGLAWS_CHECKS_DIR=str(CHECKS))
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
+           "--nbval-current-env", "--nbval-sanitize-with", str(SANITIZE), str(NBTEST / f"{stem}.ipynb")]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, (f"nbval: re-running {stem} changed its outputs (unseeded randomness, "
+                                  f"timings or addresses in the output?):\n{proc.stdout[-6000:]}"
+                                  f"\n{proc.stderr[-2000:]}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# 4. the book, built from the executed fast copies
+
+
+def _assemble_testbook() -> Path:
+    shutil.rmtree(TESTBOOK, ignore_errors=True)
+    TESTBOOK.mkdir(parents=True)
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    cfg.setdefault("execute", {})["execute_notebooks"] = "off"
+    (TESTBOOK / "_config.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    shutil.copy2(TOC_FILE, TESTBOOK / "_toc.yml")
+    shutil.copy2(ROOT / "references.bib", TESTBOOK / "references.bib")
+    for extra in ("_static", "images", "figures"):
+        if (ROOT / extra).is_dir():
+            shutil.copytree(ROOT / extra, TESTBOOK / extra)
+    # static files next to the chapters (images, data), but not the chapter sources themselves
+    shutil.copytree(ROOT / "chapters", TESTBOOK / "chapters",
+                    ignore=shutil.ignore_patterns("*.md", "*.ipynb", ".ipynb_checkpoints", "__pycache__"))
+    for entry in TOC:
+        dst = TESTBOOK / entry
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if entry in NOTEBOOKS:
+            shutil.copy2(NBTEST / f"{Path(entry).name}.ipynb", dst.with_suffix(".ipynb"))
+        else:
+            shutil.copy2(ROOT / f"{entry}.md", dst.with_suffix(".md"))
+    return TESTBOOK
+
+
+@pytest.fixture(scope="session")
+def testbook(executed):
+    failed = [s for s, (err, _) in executed.items() if err is not None]
+    if failed:
+        pytest.fail(f"cannot build the test book: chapters {failed} did not execute")
+    book = _assemble_testbook()
+    jb = Path(sys.executable).with_name("jupyter-book")
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(jb), "build", str(book), "-W", "-n", "--keep-going"], cwd=ROOT,
+                          capture_output=True, text=True)
+    print(f"[book] test build in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return proc, book / "_build" / "html"
+
+
+def _pages(html: Path) -> list[Path]:
+    return [p for p in html.rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts]
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.styles: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.styles.append(data)
+
+
+def _parse(page: Path) -> _Tags:
+    p = _Tags()
+    p.feed(page.read_text(encoding="utf-8"))
+    return p
+
+
+_EXTERNAL = re.compile(r"^(https?:)?//", re.I)
+_CSS_EXTERNAL = re.compile(r"(url\(\s*['\"]?|@import\s+['\"])(https?:)?//", re.I)
+# (tag, attribute) pairs that make a browser fetch something when the page loads
+_LOADS = {("script", "src"), ("img", "src"), ("iframe", "src"), ("source", "src"), ("video", "src"),
+          ("audio", "src"), ("embed", "src"), ("object", "data"), ("input", "src"), ("track", "src")}
+
+
+def _local_target(page: Path, url: str) -> Path:
+    url = url.split("#", 1)[0].split("?", 1)[0]
+    return (page.parent / url).resolve()
+
+
+@pytest.mark.book
+def test_book_builds_without_warnings(testbook):
+    proc, html = testbook
+    assert proc.returncode == 0, ("jupyter-book build -W -n --keep-going failed (warnings are errors; "
+                                  "broken citation keys, references and images show up here):\n"
+                                  + (proc.stdout + proc.stderr)[-8000:])
+    assert (html / "index.html").exists()
+
+
+@pytest.mark.book
+def test_every_page_exists(testbook):
+    proc, html = testbook
+    missing = [e for e in TOC if not (html / f"{e}.html").exists()]
+    assert not missing, f"pages missing from the built book: {missing}"
+
+
+@pytest.mark.book
+def test_every_image_resolves(testbook):
+    proc, html = testbook
+    broken, n = [], 0
+    for page in _pages(html):
+        for tag, attrs in _parse(page).tags:
+            if tag == "img" and attrs.get("src"):
+                n += 1
+                src = attrs["src"]
+                if src.startswith("data:") or _EXTERNAL.match(src):
+                    continue  # data URIs are inline; external ones fail test_nothing_is_loaded_from_outside
+                if not _local_target(page, src).is_file():
+                    broken.append(f"{page.relative_to(html)}: {src}")
+    assert not broken, f"images that do not resolve: {broken}"
+    figures = [e for e in NOTEBOOKS if e != f"chapters/{REPRODUCTION}"
+               and '<img' in (html / f"{e}.html").read_text()]
+    assert n > 0 and figures, "no chapter page has a figure"
+
+
+@pytest.mark.book
+def test_nothing_is_loaded_from_outside(testbook):
+    proc, html = testbook
+    external = []
+    css_files: set[Path] = set()
+    for page in _pages(html):
+        parsed = _parse(page)
+        for tag, attrs in parsed.tags:
+            for t, attr in _LOADS:
+                if tag == t and attrs.get(attr) and _EXTERNAL.match(attrs[attr]):
+                    external.append(f"{page.relative_to(html)}: <{tag} {attr}={attrs[attr]}>")
+            if tag == "link" and attrs.get("href"):
+                rel = (attrs.get("rel") or "").lower()
+                if rel in ("canonical", "alternate", "author", "license", "help", "search"):
+                    continue
+                if _EXTERNAL.match(attrs["href"]):
+                    external.append(f"{page.relative_to(html)}: <link rel={rel} href={attrs['href']}>")
+                elif "stylesheet" in rel:
+                    css_files.add(_local_target(page, attrs["href"]))
+        for style in parsed.styles:
+            if _CSS_EXTERNAL.search(style):
+                external.append(f"{page.relative_to(html)}: inline <style> imports an external URL")
+    for css in css_files:
+        if css.is_file() and _CSS_EXTERNAL.search(css.read_text(encoding="utf-8", errors="replace")):
+            external.append(f"{css.relative_to(html)}: url()/@import of an external URL")
+    assert not external, "the book must work offline; external loads:\n" + "\n".join(external)
+
+
+@pytest.mark.book
+def test_mathjax_is_local(testbook):
+    proc, html = testbook
+    page = html / f"{NOTEBOOKS[0]}.html"
+    srcs = [a.get("src", "") for t, a in _parse(page).tags if t == "script" and "mathjax" in a.get("src", "").lower()]
+    assert srcs, f"{page.name} loads no MathJax script"
+    for src in srcs:
+        assert not _EXTERNAL.match(src) and _local_target(page, src).is_file(), f"MathJax not local: {src}"
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.mark.book
+@pytest.mark.skipif(_chromium() is None, reason="Chromium not installed (apt-get install chromium); "
+                    "math typesetting not checked in a browser")
+def test_math_is_typeset_in_chromium(testbook):
+    proc, html = testbook
+    pages = [html / "index.html"] + [html / f"{e}.html" for e in TOC]
+    pages = [p for p in pages if p.exists() and 'class="math' in p.read_text(encoding="utf-8")]
+    assert pages, "no page with math found"
+    untypeset = []
+    for page in pages:
+        with tempfile.TemporaryDirectory() as profile:
+            proc = subprocess.run(
+                [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+                 "--virtual-time-budget=15000", "--dump-dom", page.as_uri()],
+                capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        if "<mjx-container" not in proc.stdout:
+            untypeset.append(f"{page.relative_to(html)} (rc={proc.returncode}, "
+                             f"{len(proc.stdout)} chars of DOM; stderr tail: {proc.stderr[-300:]!r})")
+    assert not untypeset, "math not typeset by the local MathJax in:\n" + "\n".join(untypeset)

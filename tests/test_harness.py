@@ -1,0 +1,47 @@
+"""The chapter harness itself: a failed check must fail the papermill run, a passing one must not,
+and parameters that a notebook does not declare must be rejected before anything runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from scalinglaws.notebooks import execute_chapter, resolve_value
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_failing_check_fails_the_run(tmp_path):
+    out = tmp_path / "check_fails.ipynb"
+    with pytest.raises(papermill.PapermillExecutionError) as info:
+        execute_chapter(FIXTURES / "check_fails.md", out, {"fast": True}, checks_dir=tmp_path / "c")
+    assert "CheckFailed" in str(info.value)
+    records = json.loads((tmp_path / "c" / "fixture_check_fails.json").read_text())
+    assert [r["passed"] for r in records] == [False]
+    # papermill keeps the partially executed notebook; the cell after the check never ran
+    assert not nbformat.read(out, as_version=4).cells[-1].outputs
+
+
+def test_passing_check_runs(tmp_path):
+    out = execute_chapter(FIXTURES / "check_passes.md", tmp_path / "check_passes.ipynb",
+                          {"fast": True, "x": 3}, checks_dir=tmp_path / "c")
+    assert nbformat.read(out, as_version=4).cells[-1].outputs[0]["text"] == "reached the end\n"
+    records = json.loads((tmp_path / "c" / "fixture_check_passes.json").read_text())
+    assert [r["passed"] for r in records] == [True]
+
+
+def test_undeclared_parameter_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match="not declared"):
+        execute_chapter(FIXTURES / "check_passes.md", tmp_path / "x.ipynb",
+                        {"fast": True, "y": 1}, checks_dir=tmp_path / "c")
+    assert not (tmp_path / "x.ipynb").exists()
+
+
+@pytest.mark.parametrize("text,value", [("16", 16), ("1e-3", 1e-3), ("True", True),
+                                        ("false", False), ("None", None), ("erf", "erf")])
+def test_cli_values_are_typed_like_papermill(text, value):
+    assert resolve_value(text) == value and type(resolve_value(text)) is type(value)
