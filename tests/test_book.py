@@ -351,7 +351,7 @@ def test_math_is_typeset_in_chromium(testbook):
                 [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-                 "--virtual-time-budget=15000", "--dump-dom", page.as_uri()],
+                 "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
                 capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
         if "<mjx-container" not in proc.stdout:
             untypeset.append(f"{page.relative_to(html)} (rc={proc.returncode}, "
