@@ -46,7 +46,7 @@ _COMMON_DEFAULTS = {"activation": "erf", "conventions": "worschech-rosenow", "L"
                     "sigma": 0.0, "weight_decay": 0.0, "n_times": 100, "t_min": 1e-2,
                     "sigma_J": 1.0, "seed": 0, "teacher": "gaussian"}
 _SGD_DEFAULTS = {"n_seeds": 1, "method": "auto", "block": 256, "mc_samples": 0}
-_ODE_DEFAULTS = {"method": "ros2", "rtol": 1e-6, "atol": 1e-9}
+_ODE_DEFAULTS: dict = {}  # integrator options: ode.integrate's own defaults unless given
 _NOT_CONFIG = {"config", "output", "init", "command", "func", "progress"}
 
 
@@ -226,10 +226,8 @@ def _cmd_ode(args) -> None:
     setup, spec = setup_from_args(args, _ODE_DEFAULTS)
     o = spec["options"]
     init = init_overlaps(setup, spec)
-    kw = dict(method=o["method"], rtol=float(o["rtol"]), atol=float(o["atol"]),
-              n_times=int(o["n_times"]))
-    if o.get("dt") is not None:
-        kw["dt"] = float(o["dt"])
+    kw = {k: (o[k] if k == "method" else float(o[k]))
+          for k in ("method", "rtol", "atol", "dt") if o.get(k) is not None}
     times = o.get("times")
     if times is None:
         from .ode import log_times
@@ -249,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(scalinglaws.ode.integrate); CSV on a log-spaced alpha grid.")
     add_common_arguments(po)
     go = po.add_argument_group("integrator")
-    go.add_argument("--method", help="ros2 (default), euler, or a solve_ivp method")
+    go.add_argument("--method", help="integrator (default: ode.integrate's 'auto'); e.g. euler "
+                    "(with --dt), ros2, bdf, or a solve_ivp method")
     go.add_argument("--rtol", type=float)
     go.add_argument("--atol", type=float)
     go.add_argument("--dt", type=float, help="Euler step")
