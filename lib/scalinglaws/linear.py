@@ -72,7 +72,7 @@ from .spectra import Spectrum
 __all__ = ["effective_eta", "drift_matrix", "stability_threshold", "growth_rate",
            "initial_errors", "group_errors", "eps_g", "small_eta", "incomplete_gamma",
            "power_law_window", "trainable_asymptote", "frozen_floor", "simulate_eigenbasis",
-           "local_slopes"]
+           "local_slopes", "seed_initial_errors", "agreement", "data_eigenbasis"]
 
 _EIG_MAX_L = 3000
 
@@ -587,3 +587,59 @@ def simulate_eigenbasis(lam_diag, eta: float, times, seeds, *, n_trained: int | 
             Dfull = Dt if data is not None else np.concatenate([Dt, D[ntr:]])
             eps[si, k] = 0.5 * np.sum(lam * Dfull ** 2) / N
     return steps / N, eps, E0
+
+
+# ----------------------------------------------------------------------------------------------
+# glue between simulation and theory
+# ----------------------------------------------------------------------------------------------
+def seed_initial_errors(setup, N: int, seeds, sigma_J: float) -> np.ndarray:
+    """Per-group initial errors E_l(0) (S, L) of the random initial weights that
+    :func:`scalinglaws.sgd.simulate` draws for ``seeds`` (same streams, so theory and simulation
+    start from identical weights)."""
+    from .models import Overlaps
+    from .sgd import initial_weights
+    J, B = initial_weights(setup, N, seeds, sigma_J=sigma_J)
+    return np.stack([group_errors(Overlaps.from_weights(J[s], B[s], setup.spectrum), setup)
+                     for s in range(J.shape[0])])
+
+
+def agreement(sim_seeds, theory_seeds, allowance=0.0, n_sigma: float = 3.0) -> dict:
+    r"""Compare per-seed simulation with per-seed theory (same initial weights).
+
+    With :math:`d_s(\alpha) = \varepsilon^{\rm sim}_s - \varepsilon^{\rm th}_s` over S seeds, the
+    statistic is :math:`r = \max_\alpha |\bar d| / (k\,\mathrm{SE}(d) + a)`, where ``a`` is a
+    deterministic allowance (e.g. the exact O(1/N) difference between finite-N and N → ∞ theory)
+    and k the two-sided Student-t quantile with S − 1 degrees of freedom at the ``n_sigma``
+    Gaussian level (k → n_sigma for many seeds; k = 3.6 for S = 15).  Agreement means r <= 1.
+    Times where both SE and allowance vanish (e.g. α = 0 with identical starts) are skipped.
+    """
+    from scipy import stats
+    d = np.asarray(sim_seeds, float) - np.asarray(theory_seeds, float)
+    require(d.ndim == 2 and d.shape[0] >= 2, "sim_seeds", f"shape {d.shape}", "(S >= 2, n_t)")
+    S = d.shape[0]
+    k = float(stats.t.ppf(stats.norm.cdf(n_sigma), S - 1))
+    se = d.std(axis=0, ddof=1) / math.sqrt(S)
+    den = k * se + np.abs(np.broadcast_to(np.asarray(allowance, float), se.shape))
+    ok = den > 0
+    r = np.abs(d.mean(axis=0))[ok] / den[ok]
+    return {"max_ratio": float(r.max()), "k": k, "se": se, "mean_diff": d.mean(axis=0)}
+
+
+def data_eigenbasis(X, rel_cut: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+    r"""Rotate a data matrix into the eigenbasis of its (centred) covariance.
+
+    Returns ``(lam, Z)``: the eigenvalues above ``rel_cut * lam_max`` in decreasing order,
+    rescaled so that their mean is 1 (:math:`(1/N)\mathrm{tr}\Sigma = 1` on the kept N
+    directions), and the data in that basis, scaled alike (n_samples, N).
+    """
+    X = np.asarray(X, dtype=float)
+    require(X.ndim == 2 and X.shape[0] > X.shape[1] >= 1, "X", f"shape {X.shape}",
+            "(n_samples, n_features) with n_samples > n_features")
+    Xc = X - X.mean(axis=0)
+    ev, U = np.linalg.eigh(Xc.T @ Xc / X.shape[0])
+    order = np.argsort(ev)[::-1]
+    ev, U = ev[order], U[:, order]
+    keep = ev > rel_cut * ev[0]
+    ev, U = ev[keep], U[:, keep]
+    scale = 1.0 / ev.mean()
+    return ev * scale, (Xc @ U) * math.sqrt(scale)
