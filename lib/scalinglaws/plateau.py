@@ -1,0 +1,428 @@
+r"""The symmetric plateau of the realisable erf committee machine (K = M): fixed point, height,
+escape rate and plateau length, for isotropic and structured (power-law) inputs.
+
+Conventions: :mod:`scalinglaws.conventions`; time :math:`\alpha` = steps/N; the closed forms below
+are for ``output_norm="sqrtK"`` (Worschech & Rosenow 2024, outputs :math:`K^{-1/2}\sum g`).  For
+K = M the Saad--Solla (summed-output) values follow from :func:`scalinglaws.conventions.convert`
+(:math:`\eta_{SS} = \eta/K`, :math:`\varepsilon_{SS} = K\varepsilon`).  The input spectrum must be
+normalised to :math:`(1/N)\,\mathrm{tr}\,\Sigma = 1` and the teacher to :math:`T^{[l]} = f_l\,1`
+(orthonormal teacher rows) for the closed forms.
+
+Closed forms (our reconstruction, ``shared/papers/worschech_rosenow.md`` §4.2--4.3; Saad & Solla
+1995 for the isotropic fixed point):
+
+.. math::
+
+   Q^*_{ik} = \frac{1}{2K-1},\quad R^*_{in} = \frac{1}{\sqrt{K(2K-1)}},\qquad
+   \varepsilon_p = \frac16 - \frac K\pi \arcsin\frac1{2K}\quad(\eta\to0),
+
+   \mu = \mu_{\rm iso}\,\langle\lambda^2\rangle,\qquad
+   \mu_{\rm iso} = \frac{2\eta}{\pi}\,\frac{1}{\sqrt{2K-1}\,(2K+1)^{3/2}},\qquad
+   \langle\lambda^2\rangle = \frac1N\mathrm{tr}\,\Sigma^2 = \sum_l f_l\lambda_l^2 .
+
+Numerical counterparts (independent of those closed forms):
+
+* :func:`symmetric_fixed_point` -- root of the symmetric-subspace ODE (L = 1, three unknowns
+  :math:`Q_{ii}, Q_{i\neq k}, R_{in}`) at finite :math:`\eta` or for the O(η) dynamics;
+* :func:`group_fixed_point` -- root of the *group-resolved* symmetric subspace (3L unknowns), which
+  tests (rather than assumes) that the fixed point does not depend on the spectrum;
+* :func:`escape_mode` -- largest eigenvalue of the dense Jacobian of the full group-resolved
+  right-hand side (:func:`scalinglaws.ode.jacobian_physical`) at the fixed point; the O(η) part is
+  extracted exactly from two learning rates because the RHS is :math:`\eta A + \eta^2 B`;
+* :func:`plateau_length` -- the escape time of a trajectory (definition in its docstring);
+* :func:`perturbed_fixed_point` -- a plateau start with a controlled asymmetry :math:`\delta_0`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+
+from .errors import require
+from .models import Overlaps, Setup, Trajectory
+from .ode import Packing, integrate, jacobian_physical, rhs
+from .spectra import Spectrum
+
+__all__ = ["eps_plateau", "mu_iso", "lambda2", "k_factor", "large_L_length",
+           "symmetric_overlaps", "FixedPoint", "symmetric_fixed_point", "group_fixed_point",
+           "rhs_parts", "jacobian", "structured_jacobian", "EscapeMode", "escape_mode", "specialisation",
+           "perturbed_fixed_point", "plateau_length", "escape_time", "plateau_height", "escape_time_from_ode"]
+
+
+def _check_K(K) -> int:
+    require(isinstance(K, (int, np.integer)) and not isinstance(K, bool) and K >= 2, "K", K,
+            "an integer >= 2 (the symmetric plateau needs K = M >= 2)")
+    return int(K)
+
+
+# ----------------------------------------------------------------------------------------------
+# closed forms
+# ----------------------------------------------------------------------------------------------
+def eps_plateau(K: int) -> float:
+    r"""Plateau height for :math:`\eta\to0`, 1/sqrt(K) outputs:
+    :math:`\varepsilon_p = 1/6 - (K/\pi)\arcsin(1/(2K))` (notes §4.2; ×K for Saad--Solla outputs)."""
+    K = _check_K(K)
+    return 1.0 / 6.0 - K / math.pi * math.asin(1.0 / (2 * K))
+
+
+def mu_iso(K: int, eta: float) -> float:
+    r"""Isotropic escape rate :math:`\mu_{\rm iso} = (2\eta/\pi)/(\sqrt{2K-1}(2K+1)^{3/2})`
+    (1/sqrt(K) outputs, O(η) dynamics, per unit :math:`\alpha`; notes §4.3)."""
+    K = _check_K(K)
+    require(np.isfinite(eta) and eta > 0, "eta", eta, "a finite number > 0")
+    return 2.0 * eta / math.pi / (math.sqrt(2 * K - 1) * (2 * K + 1) ** 1.5)
+
+
+def k_factor(K: int) -> float:
+    r""":math:`\sqrt{2K-1}\,(2K+1)^{3/2}`, the K-dependence of :math:`1/\mu_{\rm iso}` (:math:`\to 4K^2`)."""
+    K = _check_K(K)
+    return math.sqrt(2 * K - 1) * (2 * K + 1) ** 1.5
+
+
+def lambda2(spectrum: Spectrum) -> float:
+    r""":math:`\langle\lambda^2\rangle = (1/N)\mathrm{tr}\,\Sigma^2` of a mean-one spectrum."""
+    require(abs(spectrum.moment(1) - 1.0) < 1e-10, "spectrum", repr(spectrum),
+            "normalised to (1/N) tr Sigma = 1")
+    return spectrum.moment(2)
+
+
+def large_L_length(K: int, eta: float, L, beta: float, log_factor: float = 1.0):
+    r"""Large-L, large-K plateau length
+    :math:`\alpha_P \approx 2\pi K^2\zeta(1+\beta)^2/(\eta L\,\zeta(2+2\beta))\cdot\ln(c/\delta_0)`,
+    from :math:`\langle\lambda^2\rangle \approx L\zeta(2+2\beta)/\zeta(1+\beta)^2` and
+    :math:`\sqrt{2K-1}(2K+1)^{3/2}\approx4K^2` (notes §4.3).  ``log_factor`` = ln(c/δ0)."""
+    from scipy.special import zeta
+    K = _check_K(K)
+    L = np.asarray(L, dtype=float)
+    return 2 * math.pi * K ** 2 * zeta(1 + beta) ** 2 / (eta * L * zeta(2 + 2 * beta)) * log_factor
+
+
+# ----------------------------------------------------------------------------------------------
+# states in the symmetric subspace
+# ----------------------------------------------------------------------------------------------
+def symmetric_overlaps(K: int, q: float, c: float, r: float,
+                       spectrum: Spectrum | None = None) -> Overlaps:
+    r"""Group overlaps of the symmetric state :math:`Q_{ii}=q,\ Q_{i\ne k}=c,\ R_{in}=r`, T = 1,
+    spread over the eigen-groups as :math:`X^{[l]} = f_l X` (mean-one spectrum).
+
+    At a fixed point with :math:`T^{[l]} = f_l 1` this spreading is exact: the group equations read
+    :math:`\lambda_l[\mathcal L(C)X_l + f_l g(C)] = 0`, so :math:`X_l = -f_l\mathcal L^{-1}g`."""
+    K = _check_K(K)
+    spectrum = spectrum or Spectrum.isotropic()
+    Q = np.full((K, K), c) + (q - c) * np.eye(K)
+    R = np.full((K, K), r)
+    return Overlaps.from_physical(Q, R, np.eye(K), spectrum)
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """Symmetric fixed point: physical overlaps q = Q_ii, c = Q_ik, r = R_in and its height."""
+
+    K: int
+    eta: float
+    order: str
+    q: float
+    c: float
+    r: float
+    eps: float
+    residual: float
+
+
+def rhs_parts(setup: Setup, Qg, Rg, Tg):
+    r"""Split the RHS :math:`F = \eta A + \eta^2 B` exactly: returns ``(eta*A, eta**2*B)`` as flat
+    tuples ``((dQ_A, dR_A), (dQ_B, dR_B))`` from evaluations at eta = 1 and 2
+    (:math:`A = [4F(1) - F(2)]/2`, :math:`B = F(1) - A`)."""
+    s1 = dataclasses.replace(setup, eta=1.0)
+    s2 = dataclasses.replace(setup, eta=2.0)
+    q1, r1 = rhs(s1, Qg, Rg, Tg)
+    q2, r2 = rhs(s2, Qg, Rg, Tg)
+    qa, ra = (4 * q1 - q2) / 2, (4 * r1 - r2) / 2
+    e = setup.eta
+    return (e * qa, e * ra), (e * e * (q1 - qa), e * e * (r1 - ra))
+
+
+def _sym_rhs(setup: Setup, x: np.ndarray, order: str) -> np.ndarray:
+    K = setup.K
+    st = symmetric_overlaps(K, x[0], x[1], x[2])
+    if order == "full":
+        dQ, dR = rhs(setup, st.Q, st.R, st.T)
+    else:
+        (dQ, dR), _ = rhs_parts(setup, st.Q, st.R, st.T)
+    return np.array([dQ[0, 0, 0], dQ[0, 0, 1], dR[0, 0, 0]]) / setup.eta
+
+
+def symmetric_fixed_point(K: int, eta: float = 1.0, order: str = "full",
+                          conventions="worschech-rosenow", x0=None) -> FixedPoint:
+    r"""Root of the symmetric-subspace ODE (isotropic inputs, T = 1, K = M).
+
+    Unknowns :math:`(Q_{ii}, Q_{i\ne k}, R_{in})`; equations :math:`dQ_{11}=dQ_{12}=dR_{11}=0`
+    (the other entries follow by symmetry).  ``order="full"``: the full RHS at learning rate
+    ``eta`` (plateau at finite η, which also holds for any mean-one spectrum, see
+    :func:`symmetric_overlaps`); ``order="linear"``: only the O(η) part (η → 0 plateau).
+    ``x0``: starting guess (default the η → 0 closed form).  Solved with ``scipy.optimize.root``
+    (hybr) to ``xtol=1e-13``; ``residual`` is the max-norm of the RHS/η at the root.
+    """
+    K = _check_K(K)
+    require(order in ("full", "linear"), "order", order, "'full' or 'linear'")
+    s = Setup(K, K, float(eta), "erf", conventions=conventions)
+    if x0 is None:
+        x0 = [1 / (2 * K - 1), 1 / (2 * K - 1), 1 / math.sqrt(K * (2 * K - 1))]
+        if s.conventions.output_norm != "sqrtK":  # the closed form is output-norm independent
+            pass
+    sol = optimize.root(lambda x: _sym_rhs(s, x, order), np.asarray(x0, float), method="hybr",
+                        options={"xtol": 1e-13})
+    res = float(np.max(np.abs(_sym_rhs(s, sol.x, order))))
+    require(bool(sol.success) or res < 1e-12, "symmetric_fixed_point", sol.message,
+            "root finding must converge")
+    q, c, r = (float(v) for v in sol.x)
+    st = symmetric_overlaps(K, q, c, r)
+    eps = s.eps_g(st.physical(Spectrum.isotropic()))
+    return FixedPoint(K, float(eta), order, q, c, r, eps, res)
+
+
+def group_fixed_point(setup: Setup, x0: FixedPoint | None = None, distort: float = 0.2,
+                      order: str = "full") -> tuple[Overlaps, float]:
+    r"""Symmetric fixed point of the *group-resolved* ODE (3L unknowns :math:`Q^{[l]}_{ii},
+    Q^{[l]}_{i\ne k}, R^{[l]}_{in}`), T^{[l]} = f_l 1, found by root finding from a guess that is
+    *not* spread like :math:`f_l` (each group scaled by ``1 + distort*cos(l)``), so that the
+    spectrum-independence of the plateau is tested, not assumed.
+
+    Returns the group overlaps and the plateau height :math:`\varepsilon_g` at the root.
+    """
+    K, L = _check_K(setup.K), setup.L
+    require(setup.M == K, "setup.M", setup.M, f"equal to K={K}")
+    f = setup.spectrum.fractions
+    if x0 is None:
+        x0 = symmetric_fixed_point(K, setup.eta, order, setup.conventions)
+    scale = 1.0 + distort * np.cos(np.arange(L) + 1.0)
+    guess = np.concatenate([f * scale * x0.q, f * scale * x0.c, f * scale * x0.r])
+    Tg = f[:, None, None] * np.eye(K)[None]
+    iK = np.eye(K, dtype=bool)
+
+    def state(x):
+        q, c, r = x[:L], x[L:2 * L], x[2 * L:]
+        Qg = c[:, None, None] * np.ones((L, K, K))
+        Qg[:, iK] = q[:, None]
+        Rg = r[:, None, None] * np.ones((L, K, K))
+        return Qg, Rg
+
+    def fun(x):
+        Qg, Rg = state(x)
+        if order == "full":
+            dQ, dR = rhs(setup, Qg, Rg, Tg)
+        else:
+            (dQ, dR), _ = rhs_parts(setup, Qg, Rg, Tg)
+        # group equations scale with lambda_l f_l: divide so every group counts alike
+        w = 1.0 / (setup.eta * setup.spectrum.eigenvalues * f)
+        return np.concatenate([dQ[:, 0, 0] * w, dQ[:, 0, 1] * w, dR[:, 0, 0] * w])
+
+    sol = optimize.root(fun, guess, method="hybr", options={"xtol": 1e-12})
+    require(bool(sol.success) or float(np.max(np.abs(fun(sol.x)))) < 1e-10,
+            "group_fixed_point", sol.message, "root finding must converge")
+    Qg, Rg = state(sol.x)
+    ov = Overlaps(Qg, Rg, Tg)
+    return ov, setup.eps_g(ov.physical(setup.spectrum))
+
+
+# ----------------------------------------------------------------------------------------------
+# linearisation and escape
+# ----------------------------------------------------------------------------------------------
+def jacobian(setup: Setup, state: Overlaps, order: str = "linear",
+             method: str = "structured") -> np.ndarray:
+    r"""Dense Jacobian of the flat group-resolved RHS (layout :class:`scalinglaws.ode.Packing`).
+
+    ``order="full"``: :func:`scalinglaws.ode.jacobian_physical` at ``setup.eta``;
+    ``order="linear"``: the O(η) part, :math:`\eta[4J(1) - J(2)]/2` (exact, since the RHS is
+    :math:`\eta A + \eta^2 B`).  ``method``: :func:`structured_jacobian` (default, fast) or
+    ``"dense"`` (central differences of the whole flat RHS)."""
+    require(order in ("full", "linear"), "order", order, "'full' or 'linear'")
+    require(method in ("structured", "dense"), "method", method, "'structured' or 'dense'")
+    jac = jacobian_physical if method == "dense" else structured_jacobian
+    if order == "full":
+        return jac(setup, state)
+    J1 = jac(dataclasses.replace(setup, eta=1.0), state)
+    J2 = jac(dataclasses.replace(setup, eta=2.0), state)
+    return setup.eta * (4 * J1 - J2) / 2
+
+
+def structured_jacobian(setup: Setup, state: Overlaps) -> np.ndarray:
+    r"""Jacobian of the flat group-resolved RHS assembled from its structure (dense output).
+
+    Group l's RHS depends on its own overlaps :math:`X_l` and on the physical covariance
+    :math:`C = \sum_m \lambda_m X_m` only, so
+    :math:`\partial F_l/\partial X_m = \delta_{lm}\lambda_l\mathcal L(C) + \lambda_m U_l`,
+    :math:`U_l = \partial F_l/\partial C` (the blocks of
+    :meth:`scalinglaws.ode._Problem.structured_jacobian`: exact linear operator, forward
+    differences in C with step 1e-7).  p RHS evaluations instead of the 2Lp of
+    :func:`scalinglaws.ode.jacobian_physical` (which it reproduces to ~1e-7, see the tests)."""
+    from .ode import _Problem
+    prob = _Problem(setup, state)
+    Lop, U = prob.structured_jacobian(prob.y0)
+    lam = setup.spectrum.eigenvalues
+    L, p = setup.L, prob.pk.p
+    J = np.einsum("lpq,m->lpmq", U, lam)
+    for l in range(L):
+        J[l, :, l, :] += lam[l] * Lop - np.diag(prob.decay)
+    return J.reshape(L * p, L * p)
+
+
+@dataclass
+class EscapeMode:
+    """Unstable mode of the symmetric fixed point.
+
+    ``mu``: largest real part of the Jacobian's eigenvalues (per unit α); ``right``/``left``:
+    flat right/left eigenvectors (left normalised so left·right = 1, right normalised so that its
+    physical specialisation :func:`specialisation` is 1 when it has one, else unit norm);
+    ``multiplicity``: eigenvalues within 1e-6 relative of ``mu``; ``state``: the fixed point."""
+
+    mu: float
+    right: np.ndarray
+    left: np.ndarray
+    multiplicity: int
+    state: Overlaps
+    eigenvalues: np.ndarray
+
+
+def escape_mode(setup: Setup, state: Overlaps | None = None, order: str = "linear",
+                method: str = "structured", vectors: bool = True) -> EscapeMode:
+    r"""Largest eigenvalue (and its eigenvectors) of the Jacobian of the full group-resolved RHS at
+    the symmetric fixed point.
+
+    Default ``state``: the fixed point of the chosen order -- the η → 0 closed form
+    :math:`R^{[l]}_{in} = f_l R^*`, :math:`Q^{[l]}_{ik} = f_l R^{*2} M` (= :math:`R^*\sum_m
+    T^{[l]}_{mn}` etc. with :math:`T^{[l]} = f_l 1`) for ``"linear"``, the root of
+    :func:`symmetric_fixed_point` for ``"full"``.  ``vectors=False``: eigenvalues only (faster;
+    ``right``/``left`` are None).  Dense eigen-decomposition: O((Lp)^3) with
+    p = K(K+1)/2 + K^2.
+    """
+    K = _check_K(setup.K)
+    if state is None:
+        if order == "linear":
+            q, r = 1.0 / (2 * K - 1), 1.0 / math.sqrt(K * (2 * K - 1))
+            state = symmetric_overlaps(K, q, q, r, setup.spectrum)
+        else:
+            fp = symmetric_fixed_point(K, setup.eta, "full", setup.conventions)
+            state = symmetric_overlaps(K, fp.q, fp.c, fp.r, setup.spectrum)
+    J = jacobian(setup, state, order, method)
+    if not vectors:
+        w = np.linalg.eigvals(J)
+        i = int(np.argmax(w.real))
+        mult = int(np.sum(np.abs(w - w[i]) <= 1e-6 * abs(w[i])))
+        return EscapeMode(float(w[i].real), None, None, mult, state, w)
+    w, V = np.linalg.eig(J)
+    i = int(np.argmax(w.real))
+    mu = float(w[i].real)
+    mult = int(np.sum(np.abs(w - w[i]) <= 1e-6 * abs(w[i])))
+    wl, U = np.linalg.eig(J.T)
+    j = int(np.argmin(np.abs(wl - w[i])))
+    right = np.real(V[:, i])
+    left = np.real(U[:, j])
+    pk = Packing(K, setup.M, setup.L)
+    S = specialisation_flat(right, pk, setup.spectrum)
+    right = right / (S if abs(S) > 1e-8 else np.linalg.norm(right))
+    left = left / float(left @ right)
+    return EscapeMode(mu, right, left, mult, state, w)
+
+
+def specialisation(R: np.ndarray) -> np.ndarray:
+    r"""Specialisation of physical R (..., K, M), K = M: :math:`S = \overline{R_{ii}} -
+    \overline{R_{i\ne n}}` (0 on the symmetric plateau, 1 when specialised with T = 1)."""
+    R = np.asarray(R, dtype=float)
+    K = R.shape[-1]
+    d = np.einsum("...ii->...", R) / K
+    off = (R.sum(axis=(-2, -1)) - d * K) / (K * (K - 1))
+    return d - off
+
+
+def specialisation_flat(x: np.ndarray, pk: Packing, spectrum: Spectrum) -> float:
+    """:func:`specialisation` of the physical R of a flat group-resolved vector."""
+    _, Rg = pk.unpack(np.asarray(x).reshape(pk.L, pk.p))
+    return float(specialisation(np.einsum("l,lin->in", spectrum.eigenvalues, Rg)))
+
+
+def perturbed_fixed_point(setup: Setup, delta0: float, fp: FixedPoint | None = None) -> Overlaps:
+    r"""Plateau start with a controlled asymmetry: the finite-η symmetric fixed point (groups
+    :math:`X^{[l]} = f_l X^*`) moved in weight space by :math:`J_i \to J_i + \delta_0\sum_n P_{in}B_n`,
+    :math:`P = 1 - \mathbf 1\mathbf 1^T/K`.  Its physical specialisation is exactly :math:`\delta_0`; the perturbation is
+    invariant under simultaneous permutation of student and teacher units, so the trajectory
+    specialises onto the identity permutation."""
+    K = _check_K(setup.K)
+    require(np.isfinite(delta0) and 0 < abs(delta0) < 0.1, "delta0", delta0, "0 < |delta0| < 0.1")
+    if fp is None:
+        fp = symmetric_fixed_point(K, setup.eta, "full", setup.conventions)
+    st = symmetric_overlaps(K, fp.q, fp.c, fp.r, setup.spectrum)
+    P = np.eye(K) - np.ones((K, K)) / K
+    # weight-space move J_i -> J_i + delta0 sum_n P_in B_n (a Gram matrix, so always realisable):
+    # R^[l] -> R^[l] + delta0 P T^[l];  Q^[l] -> Q^[l] + delta0 (R^[l] P + P R^[l]^T) + delta0^2 P T^[l] P
+    R = st.R + delta0 * P[None] @ st.T
+    Q = st.Q + delta0 * (st.R @ P[None] + P[None] @ np.swapaxes(st.R, 1, 2)) \
+        + delta0 ** 2 * P[None] @ st.T @ P[None]
+    return Overlaps(Q, R, st.T)
+
+
+# ----------------------------------------------------------------------------------------------
+# plateau observables of a trajectory
+# ----------------------------------------------------------------------------------------------
+def plateau_length(traj: Trajectory, height: float, fraction: float = 0.5) -> float:
+    r"""Plateau length :math:`\alpha_P`: the first time after which :math:`\varepsilon_g` drops
+    below ``fraction * height`` (default half the plateau height), linearly interpolated in
+    :math:`\alpha` between output points.  Returns NaN if it never does.
+
+    Only points after the trajectory has come within a factor 2 of ``height`` from above are
+    considered (so an initial transient below the level, if any, is ignored)."""
+    return escape_time(traj.t, traj.eps_g, height, fraction)
+
+
+def escape_time(t, eps, height: float, fraction: float = 0.5) -> float:
+    """:func:`plateau_length` on plain arrays (times, eps_g), e.g. one SGD seed."""
+    require(np.isfinite(height) and height > 0, "height", height, "a finite number > 0")
+    require(0 < fraction < 1, "fraction", fraction, "in (0, 1)")
+    t, e = np.asarray(t, float), np.asarray(eps, float)
+    require(t.shape == e.shape and t.ndim == 1, "t, eps", (t.shape, e.shape), "equal 1-d shapes")
+    near = np.flatnonzero(e <= 2 * height)
+    if near.size == 0:
+        return float("nan")
+    start = int(near[0])
+    level = fraction * height
+    below = np.flatnonzero(e[start:] <= level)
+    if below.size == 0:
+        return float("nan")
+    i = start + int(below[0])
+    if i == 0:
+        return float(t[0])
+    e0, e1 = e[i - 1], e[i]
+    w = (e0 - level) / (e0 - e1) if e0 != e1 else 1.0
+    return float(t[i - 1] + w * (t[i] - t[i - 1]))
+
+
+def plateau_height(traj: Trajectory, window: tuple[float, float]) -> tuple[float, float]:
+    """Median and (max - min)/2 of eps_g over the time window [lo, hi] (a plateau read-out)."""
+    t, e = np.asarray(traj.t), np.asarray(traj.eps_g)
+    m = (t >= window[0]) & (t <= window[1])
+    require(bool(m.sum() >= 1), "window", window, "must contain output times")
+    return float(np.median(e[m])), float((e[m].max() - e[m].min()) / 2)
+
+
+def escape_time_from_ode(K: int, eta: float, L: int, beta: float, delta0: float,
+                         t_max: float, n_times: int = 3000, fraction: float = 0.5) -> dict:
+    r"""ODE escape from a controlled plateau start (sweep-friendly, picklable result).
+
+    Starts at :func:`perturbed_fixed_point` (asymmetry ``delta0``, :math:`\alpha_0 = 0`),
+    integrates the full group-resolved ODE on a linear grid to ``t_max`` and returns
+    ``{"alpha_P", "height", "t", "eps_g", "S"}`` with :math:`\alpha_P` from :func:`plateau_length`
+    (``fraction`` of the finite-η plateau height)."""
+    K = _check_K(K)
+    sp = Spectrum.power_law(int(L), float(beta))
+    s = Setup(K, K, float(eta), "erf", spectrum=sp)
+    fp = symmetric_fixed_point(K, float(eta), "full")
+    init = perturbed_fixed_point(s, float(delta0), fp)
+    times = np.linspace(0.0, float(t_max), int(n_times))
+    tr = integrate(s, init, times=times, show_progress=False)
+    aP = plateau_length(tr, fp.eps, fraction)
+    keep = np.unique(np.linspace(0, len(times) - 1, 300).astype(int))
+    return {"alpha_P": aP, "height": fp.eps, "t": tr.t[keep], "eps_g": tr.eps_g[keep],
+            "S": specialisation(tr.R)[keep]}
