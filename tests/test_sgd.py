@@ -80,9 +80,11 @@ def test_reproducible_and_batched_equals_single(method):
         one = simulate(s, 40, seeds=[sd], **kw)
         assert np.array_equal(one.eps_g_seeds[0], a.eps_g_seeds[i])
         assert np.array_equal(one.R_seeds[0], a.R_seeds[i])
-    # recording times do not change the stream
+    # recording times do not change the stream (bit-identical for numpy; the compiled kernel
+    # restarts its fused dot product at each record, so it agrees to round-off there)
     d = simulate(s, 40, seeds=[3], **{**kw, "times": [0, 0.05, 0.5, 1.0, 2.0, 3.0]})
-    assert np.array_equal(d.eps_g_seeds[0, [0, 3, 5]], a.eps_g_seeds[0, [0, 2, 3]])
+    np.testing.assert_allclose(d.eps_g_seeds[0, [0, 3, 5]], a.eps_g_seeds[0, [0, 2, 3]],
+                               rtol=0 if method == "numpy" else 1e-12, atol=0)
 
 
 @pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed")

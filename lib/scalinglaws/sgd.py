@@ -241,16 +241,17 @@ def _make_kernel():
                ):  # pragma: no cover - jit
         """Advance J (K, N) in place over samples start..stop-1 of the block Xi (block, N), teacher
         B (M, N), label noise ``noise`` (block,).  a = eta c_s / sqrt(N); decay = 1 - eta kappa/N;
-        act 0 = erf, 1 = linear.  Returns False if the error became non-finite."""
+        act 0 = erf, 1 = linear.  The update of sample t is fused with the student preactivations
+        of sample t+1 (one pass over J per step).  Returns False if the error became non-finite."""
         K, N = J.shape
         M = B.shape[0]
         inv_sqrt_n = 1.0 / math.sqrt(N)
+        for i in range(K):
+            s = 0.0
+            for j in range(N):
+                s += J[i, j] * Xi[start, j]
+            x[i] = s * inv_sqrt_n
         for t in range(start, stop):
-            for i in range(K):
-                s = 0.0
-                for j in range(N):
-                    s += J[i, j] * Xi[t, j]
-                x[i] = s * inv_sqrt_n
             for n in range(M):
                 s = 0.0
                 for j in range(N):
@@ -269,24 +270,28 @@ def _make_kernel():
                 for n in range(M):
                     y += yt[n]
             err = c_t * y + sigma * noise[t] - c_s * yhat
+            if not math.isfinite(err):
+                return False
             for i in range(K):
                 if act == 0:
                     d = 0.7978845608028654 * math.exp(-0.5 * x[i] * x[i])
                 else:
                     d = 1.0
                 coef[i] = a * d * err
-            if decay != 1.0:
+            if t + 1 < stop:
                 for i in range(K):
                     ci = coef[i]
+                    s = 0.0
                     for j in range(N):
-                        J[i, j] = decay * J[i, j] + ci * Xi[t, j]
+                        w = decay * J[i, j] + ci * Xi[t, j]
+                        J[i, j] = w
+                        s += w * Xi[t + 1, j]
+                    x[i] = s * inv_sqrt_n
             else:
                 for i in range(K):
                     ci = coef[i]
                     for j in range(N):
-                        J[i, j] += ci * Xi[t, j]
-            if not math.isfinite(err):
-                return False
+                        J[i, j] = decay * J[i, j] + ci * Xi[t, j]
         return True
 
     return kernel
