@@ -102,6 +102,11 @@ def test_numba_equals_numpy_reference(act, K, M):
     np.testing.assert_allclose(b.Q_seeds, a.Q_seeds, rtol=1e-9, atol=1e-13)
     np.testing.assert_allclose(b.groups["R"], a.groups["R"], rtol=1e-9, atol=1e-13)
     np.testing.assert_allclose(b.eps_g_mc, a.eps_g_mc, rtol=1e-9)
+    # threads over seeds and the prefetching of input blocks (n_jobs >= 2 S) leave streams alone
+    c = simulate(s, 80, method="numba", n_jobs=1, **kw)
+    d = simulate(s, 80, method="numba", n_jobs=6, **kw)
+    assert np.array_equal(b.eps_g_seeds, c.eps_g_seeds)
+    assert np.array_equal(c.eps_g_seeds, d.eps_g_seeds)
 
 
 def test_record_steps_rounding():

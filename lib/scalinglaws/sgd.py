@@ -318,15 +318,28 @@ class _Block:
         self.sqrt_lam, self.B, self.setup = sqrt_lam, B, setup
         self.pos = size  # empty
         self.Xi = self.Y = None
+        self.pool = self.future = None
+
+    def prefetch_with(self, pool) -> None:
+        """Draw the next block in ``pool`` (a thread) while the current one is used; the draws
+        stay sequential on the same generator, so the stream is unchanged."""
+        self.pool = pool
+
+    def _draw(self):
+        Z = self.rng.standard_normal((self.size, self.N))
+        noise = (self.rng.standard_normal(self.size) if self.setup.sigma > 0
+                 else np.zeros(self.size))
+        return (Z if self.sqrt_lam is None else Z * self.sqrt_lam), noise
 
     def refill(self, labels: bool = True) -> None:
         """Draw the next block: z (size, N), then the label noise (size,) if sigma > 0.  With
         ``labels`` also compute the labels y = c_t sum_n g(y_n) + sigma eps (NumPy path)."""
         s = self.setup
-        Z = self.rng.standard_normal((self.size, self.N))
-        self.noise = (self.rng.standard_normal(self.size) if s.sigma > 0
-                      else np.zeros(self.size))
-        self.Xi = Z if self.sqrt_lam is None else Z * self.sqrt_lam
+        if self.future is not None:
+            self.Xi, self.noise = self.future.result()
+        else:
+            self.Xi, self.noise = self._draw()
+        self.future = self.pool.submit(self._draw) if self.pool is not None else None
         if labels:
             yb = self.Xi @ self.B.T / math.sqrt(self.N)                  # (size, M)
             self.Y = s.c_t * s.activation.g(yb).sum(axis=1) + s.sigma * self.noise
@@ -582,10 +595,20 @@ def _run_numba(J, bufs, steps, record, setup, a, decay, N, bar, n_jobs) -> None:
                 bar.update(m)
             record(k, [s], Js[None])
 
-    if n_jobs == 1 or S == 1:
-        for s in range(S):
-            run_seed(s)
-    else:
-        with ThreadPoolExecutor(max_workers=min(n_jobs, S)) as ex:
-            for f in [ex.submit(run_seed, s) for s in range(S)]:
-                f.result()
+    par = min(n_jobs, S)                 # seeds advanced concurrently
+    pool = None
+    if n_jobs >= 2 * par:                # spare cores: draw the next input block concurrently
+        pool = ThreadPoolExecutor(max_workers=par)
+        for b in bufs:
+            b.prefetch_with(pool)
+    try:
+        if par == 1:
+            for s in range(S):
+                run_seed(s)
+        else:
+            with ThreadPoolExecutor(max_workers=par) as ex:
+                for f in [ex.submit(run_seed, s) for s in range(S)]:
+                    f.result()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
