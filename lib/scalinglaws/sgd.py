@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -454,19 +455,27 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
     bufs = [_Block(st[1], int(block), N, sqrt_lam, B[s], setup) for s, st in enumerate(streams)]
     n_t = len(steps)
     K, M, L = setup.K, setup.M, setup.L
-    Qg = np.empty((S, n_t, L, K, K))
-    Rg = np.empty((S, n_t, L, K, M))
+    lam = grp.lam
+    Qs = np.empty((S, n_t, K, K))                 # per-seed physical overlaps
+    Rs = np.empty((S, n_t, K, M))
+    Qg_sum = np.zeros((n_t, L, K, K))             # seed sums of the group overlaps
+    Rg_sum = np.zeros((n_t, L, K, M))
+    lock = threading.Lock()
     Tg = grp.overlaps(B, B, N)                                         # (S, L, M, M)
     mc = np.full((S, n_t), np.nan) if mc_samples else None
 
     def record(k, idx, Jr):
         """Record seeds ``idx`` (weights Jr (len(idx), K, N)) at record index k."""
-        Qg[idx, k] = grp.overlaps(Jr, Jr, N)
-        Rg[idx, k] = grp.overlaps(Jr, B[idx], N)
-        Qp = np.einsum("l,slik->sik", grp.lam, Qg[idx, k])
-        if not (np.all(np.isfinite(Qp)) and np.max(np.abs(Qp)) <= divergence_limit):
+        Qgk = grp.overlaps(Jr, Jr, N)
+        Rgk = grp.overlaps(Jr, B[idx], N)
+        Qs[idx, k] = np.einsum("l,slik->sik", lam, Qgk)
+        Rs[idx, k] = np.einsum("l,slin->sin", lam, Rgk)
+        if not (np.all(np.isfinite(Qs[idx, k])) and np.max(np.abs(Qs[idx, k])) <= divergence_limit):
             raise DivergenceError(_stability_message(setup, steps[k] / N,
                                                      f"|Q| > {divergence_limit:g} or non-finite"))
+        with lock:
+            Qg_sum[k] += Qgk.sum(axis=0)
+            Rg_sum[k] += Rgk.sum(axis=0)
         if mc is not None:
             for a, s in enumerate(idx):
                 mc[s, k] = _mc_error(setup, Jr[a], B[s], streams[s][2], mc_samples, sqrt_lam)
@@ -487,9 +496,6 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
         bar.close()
 
     # ---------------- assemble ----------------
-    lam = grp.lam
-    Qs = np.einsum("l,stlik->stik", lam, Qg)
-    Rs = np.einsum("l,stlin->stin", lam, Rg)
     Ts = np.einsum("l,slnm->snm", lam, Tg)
     top = np.concatenate([Qs, Rs], axis=3)
     bot = np.concatenate([np.swapaxes(Rs, 2, 3), np.broadcast_to(Ts[:, None], (S, n_t, M, M))],
@@ -497,11 +503,11 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
     eps_seeds = _eps_g_batch(setup, np.concatenate([top, bot], axis=2))   # (S, n_t)
     se = (eps_seeds.std(axis=0, ddof=1) / math.sqrt(S)) if S > 1 else np.full(n_t, np.nan)
     meta = dict(setup.describe(), method=f"sgd-{method}", source="sgd", N=N, n_seeds=S,
-                seeds=f"{seeds[0]}..{seeds[-1]}" if S > 1 else seeds[0], block=int(block))
+                seeds=_seeds_label(seeds), block=int(block))
     traj = Trajectory(steps / N, eps_seeds.mean(axis=0), Qs.mean(axis=0), Rs.mean(axis=0),
                       Ts.mean(axis=0), eps_g_se=se,
                       eps_g_seeds=eps_seeds if keep_seeds else None,
-                      groups={"Q": Qg.mean(axis=0), "R": Rg.mean(axis=0), "T": Tg.mean(axis=0)},
+                      groups={"Q": Qg_sum / S, "R": Rg_sum / S, "T": Tg.mean(axis=0)},
                       meta=meta)
     traj.seeds = list(seeds)
     traj.steps = steps
@@ -513,6 +519,12 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
         traj.eps_g_mc_seeds = mc
     traj.init_overlaps = Overlaps(Q0g, R0g, Tg.mean(axis=0))
     return traj
+
+
+def _seeds_label(seeds) -> str:
+    if len(seeds) > 1 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}..{seeds[-1]}"
+    return " ".join(str(s) for s in seeds)
 
 
 def _mc_error(setup, J, B, rng, n, sqrt_lam) -> float:
