@@ -113,13 +113,31 @@ def test_fast_params_declared(stem, tmp_path):
 # 2. every chapter executed by papermill (once per session, in toc order)
 
 
-@pytest.fixture(scope="session")
-def executed():
-    """Execute every notebook of the toc once; map stem -> (exception or None, seconds)."""
-    shutil.rmtree(NBTEST, ignore_errors=True)
-    NBTEST.mkdir(parents=True)
-    results: dict[str, tuple[BaseException | None, float]] = {}
-    for entry, stem in zip(NOTEBOOKS, STEMS):
+class _Runner:
+    """Executes notebooks on demand, each at most once per session (so ``-k 02_plateaus`` runs one
+    chapter); the reproduction page and the book first run every other notebook, in toc order."""
+
+    def __init__(self):
+        shutil.rmtree(NBTEST, ignore_errors=True)
+        NBTEST.mkdir(parents=True)
+        self.results: dict[str, tuple[BaseException | None, float]] = {}
+
+    def __getitem__(self, stem: str) -> tuple[BaseException | None, float]:
+        if stem not in self.results:
+            if stem == REPRODUCTION:
+                for other in STEMS:
+                    if other != REPRODUCTION:
+                        self[other]
+            self.results[stem] = self._run(stem)
+        return self.results[stem]
+
+    def all(self) -> dict[str, tuple[BaseException | None, float]]:
+        for stem in STEMS:
+            self[stem]
+        return self.results
+
+    def _run(self, stem: str) -> tuple[BaseException | None, float]:
+        entry = NOTEBOOKS[STEMS.index(stem)]
         t0 = time.perf_counter()
         try:
             execute_chapter(ROOT / f"{entry}.md", NBTEST / f"{stem}.ipynb", _fast_params(stem),
@@ -127,12 +145,19 @@ def executed():
             err = None
         except Exception as exc:  # reported by the chapter's own test
             err = exc
-        results[stem] = (err, time.perf_counter() - t0)
-        print(f"[papermill] {stem}: {'ok' if err is None else 'FAILED'} in {results[stem][1]:.1f} s",
+        seconds = time.perf_counter() - t0
+        print(f"[papermill] {stem}: {'ok' if err is None else 'FAILED'} in {seconds:.1f} s",
               file=sys.stderr)
-    (NBTEST / "timings.json").write_text(json.dumps({k: round(v[1], 2) for k, v in results.items()},
-                                                    indent=1))
-    return results
+        timings = NBTEST / "timings.json"
+        old = json.loads(timings.read_text()) if timings.exists() else {}
+        timings.write_text(json.dumps({**old, stem: round(seconds, 2)}, indent=1))
+        return err, seconds
+
+
+@pytest.fixture(scope="session")
+def executed():
+    """stem -> (exception or None, seconds) of the papermill run, executed on first access."""
+    return _Runner()
 
 
 @pytest.mark.chapter
@@ -201,7 +226,7 @@ def _assemble_testbook() -> Path:
 
 @pytest.fixture(scope="session")
 def testbook(executed):
-    failed = [s for s, (err, _) in executed.items() if err is not None]
+    failed = [s for s, (err, _) in executed.all().items() if err is not None]
     if failed:
         pytest.fail(f"cannot build the test book: chapters {failed} did not execute")
     book = _assemble_testbook()
