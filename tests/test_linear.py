@@ -130,3 +130,12 @@ def test_bad_inputs_other():
         lin.simulate_eigenbasis([1.0, -1.0], 0.1, [1.0], [0])
     with pytest.raises(ValueError):
         lin.effective_eta(Setup(1, 1, 0.1, "erf"))
+
+
+def test_agreement_statistic():
+    rng = np.random.default_rng(0)
+    th = np.ones((50, 5))
+    sim = th + 0.1 * rng.standard_normal((50, 5))
+    assert lin.agreement(sim, th)["max_ratio"] < 1          # pure noise: inside 3 sigma
+    assert lin.agreement(sim + 0.2, th)["max_ratio"] > 1    # a 14-SE offset is detected
+    assert lin.agreement(th + 1e-17, th)["max_ratio"] < 1   # round-off at alpha = 0 is ignored

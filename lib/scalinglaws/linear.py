@@ -603,7 +603,8 @@ def seed_initial_errors(setup, N: int, seeds, sigma_J: float) -> np.ndarray:
                      for s in range(J.shape[0])])
 
 
-def agreement(sim_seeds, theory_seeds, allowance=0.0, n_sigma: float = 3.0) -> dict:
+def agreement(sim_seeds, theory_seeds, allowance=0.0, n_sigma: float = 3.0,
+              roundoff: float = 1e-12) -> dict:
     r"""Compare per-seed simulation with per-seed theory (same initial weights).
 
     With :math:`d_s(\alpha) = \varepsilon^{\rm sim}_s - \varepsilon^{\rm th}_s` over S seeds, the
@@ -611,7 +612,9 @@ def agreement(sim_seeds, theory_seeds, allowance=0.0, n_sigma: float = 3.0) -> d
     deterministic allowance (e.g. the exact O(1/N) difference between finite-N and N → ∞ theory)
     and k the two-sided Student-t quantile with S − 1 degrees of freedom at the ``n_sigma``
     Gaussian level (k → n_sigma for many seeds; k = 3.6 for S = 15).  Agreement means r <= 1.
-    Times where both SE and allowance vanish (e.g. α = 0 with identical starts) are skipped.
+    A round-off floor ``roundoff * |mean theory|`` is added to the denominator: at α = 0 the
+    simulation and the theory start from identical weights and differ only by float64 summation
+    order (~1e-16 relative), which must not count as a disagreement.
     """
     from scipy import stats
     d = np.asarray(sim_seeds, float) - np.asarray(theory_seeds, float)
@@ -619,7 +622,8 @@ def agreement(sim_seeds, theory_seeds, allowance=0.0, n_sigma: float = 3.0) -> d
     S = d.shape[0]
     k = float(stats.t.ppf(stats.norm.cdf(n_sigma), S - 1))
     se = d.std(axis=0, ddof=1) / math.sqrt(S)
-    den = k * se + np.abs(np.broadcast_to(np.asarray(allowance, float), se.shape))
+    th = np.abs(np.asarray(theory_seeds, float).mean(axis=0))
+    den = k * se + np.abs(np.broadcast_to(np.asarray(allowance, float), se.shape)) + roundoff * th
     ok = den > 0
     r = np.abs(d.mean(axis=0))[ok] / den[ok]
     return {"max_ratio": float(r.max()), "k": k, "se": se, "mean_diff": d.mean(axis=0)}
