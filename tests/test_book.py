@@ -104,9 +104,7 @@ def test_fast_params_declared(stem, tmp_path):
     declared = declared_parameters(nb)
     unknown = sorted(set(params) - set(declared))
     assert not unknown, (f"tests/fast_params/{stem}.yml sets {unknown}, which the chapter's "
-                         f"parameters cell does not declare (declared: {sorted(declared)}). If the "
-                         "name IS in the cell, papermill could not parse its line: keep one "
-                         "'name = value  # comment' per line, with no '=' inside the comment")
+                         f"parameters cell does not declare (declared: {sorted(declared)})")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -45,3 +45,17 @@ def test_undeclared_parameter_is_rejected(tmp_path):
                                         ("false", False), ("None", None), ("erf", "erf")])
 def test_cli_values_are_typed_like_papermill(text, value):
     assert resolve_value(text) == value and type(resolve_value(text)) is type(value)
+
+
+def test_declared_parameters_survive_unusual_lines(tmp_path):
+    """papermill's line regex skips 'M = 10**6  # N = P = inf'; the AST fallback must not."""
+    import jupytext
+
+    from scalinglaws.notebooks import declared_parameters
+
+    src = tmp_path / "nb.md"
+    src.write_text((FIXTURES / "check_passes.md").read_text().replace(
+        "x = 3\n", "x = 3\nM = 10**6   # modes at N = P = inf\na, b = 1, 2\nc: int = 4\n"))
+    nb = tmp_path / "nb.ipynb"
+    jupytext.write(jupytext.read(src), nb)
+    assert {"fast", "x", "M", "a", "b", "c"} <= set(declared_parameters(nb))

@@ -68,10 +68,37 @@ def to_ipynb(src: Path | str, dst: Path | str) -> Path:
 
 
 def declared_parameters(nb_path: Path | str) -> dict[str, Any]:
-    """The parameters declared in the notebook's ``parameters`` cell (papermill.inspect_notebook)."""
+    """The parameters declared in the notebook's ``parameters`` cell.
+
+    ``papermill.inspect_notebook`` parses the cell line by line with a regular expression and skips
+    lines it cannot read (e.g. ``M = 10**6  # at N = P = inf``: an ``=`` inside the comment), so the
+    names assigned at the top level of the cell are also collected with :mod:`ast`.
+    """
+    import ast
+
+    import nbformat
     import papermill
 
-    return dict(papermill.inspect_notebook(str(nb_path)))
+    declared: dict[str, Any] = dict(papermill.inspect_notebook(str(nb_path)))
+    nb = nbformat.read(str(nb_path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "parameters" not in cell.metadata.get("tags", []):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython magics; papermill's answer has to do
+            continue
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else (
+                [node.target] if isinstance(node, ast.AnnAssign) else [])
+            for t in targets:
+                for name in ([t] if isinstance(t, ast.Name) else getattr(t, "elts", [])):
+                    if isinstance(name, ast.Name) and name.id not in declared:
+                        declared[name.id] = {"name": name.id, "inferred_type_name": "None",
+                                             "default": ast.get_source_segment(cell.source, node.value)
+                                             if getattr(node, "value", None) is not None else None,
+                                             "help": ""}
+    return declared
 
 
 def validate_parameters(nb_path: Path | str, parameters: Mapping[str, Any]) -> None:
