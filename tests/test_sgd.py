@@ -169,7 +169,7 @@ def test_divergence_is_reported(method):
 #: term, of the O(1/sqrt N) overlap noise fed back through the nonlinear drift and through the
 #: nonlinear map overlaps -> eps_g).  We measured this bias, relative to eps_ODE and times N,
 #: with 800 seeds at two N per case, on exactly the grids and initial conditions of the tests
-#: below, twice with independent seeds (seeds 0..799, then 10000..10799 = ``_bias_table`` run by
+#: below, twice with independent seeds (seeds 0..799, then 10000..10799 = ``test_finite_n_bias_table``, run by
 #: SCALINGLAWS_SLOW=1):
 #:
 #: ========================  =========================================================
@@ -181,7 +181,7 @@ def test_divergence_is_reported(method):
 #: ========================  =========================================================
 #:
 #: The coefficient does not grow from the smaller to the larger N (so the bias is O(1/N), not
-#: O(1/sqrt N)); every estimate lies below 2 (the largest, 1.63, is a maximum over 13 noisy
+#: O(1/sqrt N)); every estimate lies below 2 (the largest, 1.63, is a maximum over many noisy
 #: points and thus biased upwards).  We use A = 2 for all three cases; the slow test re-checks
 #: estimate - 2 SE <= A.
 FINITE_N_A = 2.0
