@@ -169,8 +169,8 @@ def test_divergence_is_reported(method):
 #: term, of the O(1/sqrt N) overlap noise fed back through the nonlinear drift and through the
 #: nonlinear map overlaps -> eps_g).  We measured this bias, relative to eps_ODE and times N,
 #: with 800 seeds at two N per case, on exactly the grids and initial conditions of the tests
-#: below, twice with independent seeds (seeds 0..799, then 10000..10799 = ``test_finite_n_bias_table``, run by
-#: SCALINGLAWS_SLOW=1):
+#: below, twice with independent seeds (seeds 0..799; then seeds 10000..10799 in
+#: ``test_finite_n_bias_table``, run with SCALINGLAWS_SLOW=1):
 #:
 #: ========================  =========================================================
 #: case                      max over alpha of |bias|/eps_ODE * N  (+- 1 SE)
