@@ -160,6 +160,35 @@ def response(s, lam: np.ndarray, N: float = np.inf, P: float = np.inf, *, tol: f
     return x.reshape(shape)
 
 
+def _response_on_contour(u, lam, N, P, tol: float = 1e-12, maxiter: int = 100):
+    """R at the Talbot nodes u[i, j] of a time grid, continued from one time to the next.
+
+    Times are visited in increasing order (nodes shrink like 1/t); each row starts Newton from the
+    previous row's root (after intermediate rows if the nodes shrink by more than a factor 2), so
+    only the first row needs the continuation along rays of :func:`response`.
+    """
+    iP, iN = _inv(P), _inv(N)
+    R = np.ones(u.shape, dtype=complex)
+    if iP == 0.0 and iN == 0.0:
+        return R
+    scale = np.abs(u).max(axis=1)
+    order = np.argsort(-scale)                   # largest nodes (earliest times) first
+    prev_u, prev_R = None, None
+    for i in order:
+        if prev_u is None:
+            x = response(u[i], lam, N, P, tol=tol, maxiter=maxiter)
+        else:
+            x = prev_R.copy()
+            ratio = np.abs(prev_u).max() / np.abs(u[i]).max()
+            k = int(np.ceil(np.log2(ratio))) if ratio > 2 else 0
+            for m in range(k - 1, 0, -1):          # intermediate nodes u_i · 2^m
+                x = _newton(u[i] * 2.0 ** m, x, lam, iP, iN, tol ** 0.5, maxiter)
+            x = _newton(u[i].copy(), x, lam, iP, iN, tol, maxiter)
+        R[i] = x
+        prev_u, prev_R = u[i], x
+    return R
+
+
 def transfer(s, lam: np.ndarray, N: float = np.inf, P: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
     """Transfer functions H_k(s) = 1/(s + λ_k R(s)) (paper (B) Eq. 10); returns ``(H, R)``.
 
@@ -260,18 +289,25 @@ def dmft_loss(t, lam, w2, N: float = np.inf, P: float = np.inf, *, sigma2: float
     require(kappa >= 0, "kappa", kappa, "kappa >= 0")
     s, d = talbot_contour(t, n)
     u = s + kappa
-    H, R = transfer(u, lam, N, P)                       # (T, n, M), (T, n)
+    R = _response_on_contour(u, lam, N, P)              # (T, n)
+    H = 1.0 / (u[..., None] + lam * R[..., None])         # (T, n, M)
     out = np.empty(t.size)
+    weights = (lam * w2, lam * lam * w2, lam, lam * lam)
     for i in range(t.size):
         Hi, Ri, ui, si, di = H[i], R[i], u[i], s[i], d[i]
         fac = ui / si
         vals = []
+        # all four mode sums for the pairs (s_j, s_j') and (s_j, conj s_j') in one matrix product
+        left = np.concatenate([Hi * wgt for wgt in weights], axis=0)          # (4n, M)
+        right = np.concatenate([Hi, np.conj(Hi)], axis=0)                     # (2n, M)
+        prod = left @ right.T                                                  # (4n, 2n)
         for conj in (False, True):
             H2 = np.conj(Hi) if conj else Hi
             R2 = np.conj(Ri) if conj else Ri
             u2 = np.conj(ui) if conj else ui
             s2 = np.conj(si) if conj else si
-            S = _pair_sums(Hi, H2, lam, w2)
+            blk = prod[:, n:] if conj else prod[:, :n]
+            S = {key: blk[q * n:(q + 1) * n] for q, key in enumerate(("lw", "l2w", "l", "l2"))}
             num, D1 = _two_point(S, ui, u2, Ri, R2, N, P, sigma2)
             L = (fac[:, None] * (u2 / s2)[None, :] * num
                  + sigma2 * D1 / (si[:, None] * s2[None, :])) / (1 - D1)
