@@ -186,3 +186,45 @@ def test_divergence_is_reported():
     with pytest.raises(DivergenceError, match="eta"):
         em.population_gd(2, 8, a, k=4, eta=1.0, steps=2000, sigma0=0.9, seed=0,
                          show_progress=False)
+
+
+def test_reduced_sgd_one_step_equals_full_step():
+    """The reduced online-SGD chain applies exactly the full-d update to (C, V_perp V_perp^T)
+    when fed the coordinates of the same sample (z = Q^T x_perp, rho = |x_perp - Q z|)."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(21)
+    m, d, P, k, eta = 3, 12, 2, 4, 0.05
+    a = em.teacher_coefficients(P, 0.8)
+    V = 0.5 * rng.standard_normal((m, d))
+    x = rng.standard_normal(d)
+    # full step (python reference of the per-sample gradient)
+    nrm2 = np.sum(V * V, axis=1)
+    z = V @ x / np.sqrt(nrm2)
+    h, dh = em.hermite(k, z), em.hermite_deriv(k, z)
+    r = nrm2 @ h - a @ em.hermite(k, x[:P])
+    Vf = V - eta * r * ((2 * h - dh * z)[:, None] * V + (dh * np.sqrt(nrm2))[:, None] * x[None, :])
+    # reduced step
+    Q, R = np.linalg.qr(V[:, P:].T)
+    zc = Q.T @ x[P:]
+    rho = np.linalg.norm(x[P:] - Q @ zc)
+    C = V[None, :, :P].copy()
+    B = R.T[None].copy()
+    ker = em._make_sgd_reduced_kernel()
+    st = np.zeros((1, 1), dtype=np.int64)
+    te = np.zeros((1, 1), dtype=np.int64)
+    out = ker(C, B, x[None, :P].copy(), zc[None].copy(), np.array([rho]), a, k, eta, st, te, 0.5,
+              0.0, np.zeros((1, 1)), np.full((1, 1), np.nan))
+    assert out == 0.0
+    assert np.allclose(C[0], Vf[:, :P], atol=1e-12)
+    assert np.allclose(B[0] @ B[0].T, Vf[:, P:] @ Vf[:, P:].T, atol=1e-12)
+
+
+def test_sgd_emergence_detected():
+    """A run long enough to learn the first direction records its emergence time."""
+    a = em.teacher_coefficients(1, 0.0)
+    for red in (False, True):
+        r = em.online_sgd(1, 32, a, k=4, eta=5e-5, steps=100000, sigma0=1e-2, seed=3,
+                          show_progress=False, reduced=red)
+        assert r.T_pred[0] < 30000  # this seed's single neuron is due well inside the run
+        assert r.pair_overlap[-1, 0] > 0.9
+        assert np.isfinite(r.t_emerge[0]) and 0.5 * r.T_pred[0] < r.t_emerge[0] < 100000

@@ -382,28 +382,27 @@ def emergence_times(res: GDResult):
 # Online SGD (batch 1, fresh samples)
 # ----------------------------------------------------------------------------------------------
 def _sgd_chunk_py(V, X, a, k, eta, st, te, level, t0, prev, temerge):  # pragma: no cover - fallback
-    m, d = V.shape
+    S, m, d = V.shape
     P = a.shape[0]
-    nb = X.shape[0]
-    for i in range(nb):
+    for i in range(X.shape[0]):
         x = X[i]
-        nrm2 = np.sum(V * V, axis=1)
-        nrm = np.sqrt(nrm2)
-        z = (V @ x) / nrm
-        hz = hermite(k, z)
-        dz = hermite_deriv(k, z)
-        f = np.dot(nrm2, hz)
         fs = np.dot(a, hermite(k, x[:P]))
-        r = f - fs
-        coef_v = r * (2.0 * hz - dz * z)
-        coef_x = r * dz * nrm
-        V -= eta * (coef_v[:, None] * V + coef_x[:, None] * x[None, :])
-        nn = np.sum(V[st] * V[st], axis=1)
-        po = V[st, te] ** 2 / nn
-        for j in range(st.shape[0]):
-            if np.isnan(temerge[j]) and po[j] >= level:
-                temerge[j] = t0 + i + (level - prev[j]) / (po[j] - prev[j])
-            prev[j] = po[j]
+        for g in range(S):
+            W = V[g]
+            nrm2 = np.sum(W * W, axis=1)
+            nrm = np.sqrt(nrm2)
+            z = (W @ x) / nrm
+            hz = hermite(k, z)
+            dz = hermite_deriv(k, z)
+            r = np.dot(nrm2, hz) - fs
+            W -= eta * ((r * (2.0 * hz - dz * z))[:, None] * W + (r * dz * nrm)[:, None] * x[None, :])
+            po = W[st[g], te[g]] ** 2 / np.sum(W[st[g]] ** 2, axis=1)
+            for j in range(st.shape[1]):
+                if np.isnan(temerge[g, j]) and po[j] >= level:
+                    temerge[g, j] = t0 + i + (level - prev[g, j]) / (po[j] - prev[g, j])
+                prev[g, j] = po[j]
+            if not np.isfinite(r) or abs(r) > 1e6:
+                return r
     return 0.0
 
 
@@ -411,82 +410,191 @@ def _make_sgd_kernel():
     if _numba is None:
         return _sgd_chunk_py
     nb = _numba
+    # fast-math without 'nnan'/'ninf': the NaN sentinels and the divergence test must survive
+    fm = {"reassoc", "contract", "arcp", "nsz"}
 
-    @nb.njit(cache=True, fastmath=True)
+    @nb.njit(cache=True, fastmath=fm)
     def herm(k, z):
         h0 = 1.0
         h1 = z
-        if k == 0:
-            return 1.0, 0.0
-        hm1 = 0.0
         for n in range(1, k):
             h0, h1 = h1, z * h1 - n * h0
-        # h1 = He_k, h0 = He_{k-1}
-        return h1, h0
+        return h1, h0  # He_k, He_{k-1}
 
-    @nb.njit(cache=True, fastmath=True)
+    @nb.njit(cache=True, fastmath=fm)
     def kernel(V, X, a, k, eta, st, te, level, t0, prev, temerge):
-        m, d = V.shape
+        S, m, d = V.shape
         P = a.shape[0]
-        nb_ = X.shape[0]
         nk = 1.0
         for i in range(2, k + 1):
             nk *= i
         sk = np.sqrt(nk)
         skm1 = np.sqrt(nk / k)
-        nrm2 = np.empty(m)
-        z = np.empty(m)
+        sqk = np.sqrt(k)
+        nrm2 = np.empty((S, m))
         cv = np.empty(m)
         cx = np.empty(m)
-        for j in range(m):
-            s = 0.0
-            for i in range(d):
-                s += V[j, i] * V[j, i]
-            nrm2[j] = s
-        for b in range(nb_):
-            f = 0.0
+        for g in range(S):
             for j in range(m):
                 s = 0.0
                 for i in range(d):
-                    s += V[j, i] * X[b, i]
-                nr = np.sqrt(nrm2[j])
-                zz = s / nr
-                hk, hkm1 = herm(k, zz)
-                h = hk / sk
-                dh = np.sqrt(k) * hkm1 / skm1
-                z[j] = zz
-                cv[j] = 2.0 * h - dh * zz
-                cx[j] = dh * nr
-                f += nrm2[j] * h
+                    s += V[g, j, i] * V[g, j, i]
+                nrm2[g, j] = s
+        for b in range(X.shape[0]):
             fs = 0.0
             for p in range(P):
                 hk, _ = herm(k, X[b, p])
                 fs += a[p] * hk / sk
-            r = f - fs
-            for j in range(m):
-                av = 1.0 - eta * r * cv[j]
-                ax = eta * r * cx[j]
-                s = 0.0
-                for i in range(d):
-                    v = av * V[j, i] - ax * X[b, i]
-                    V[j, i] = v
-                    s += v * v
-                nrm2[j] = s
-            for jj in range(st.shape[0]):
-                j = st[jj]
-                c = V[j, te[jj]]
-                po = c * c / nrm2[j]
-                if np.isnan(temerge[jj]) and po >= level:
-                    temerge[jj] = t0 + b + (level - prev[jj]) / (po - prev[jj])
-                prev[jj] = po
-            if not np.isfinite(r) or abs(r) > 1e6:
-                return r
+            for g in range(S):
+                f = 0.0
+                for j in range(m):
+                    s = 0.0
+                    for i in range(d):
+                        s += V[g, j, i] * X[b, i]
+                    nr = np.sqrt(nrm2[g, j])
+                    zz = s / nr
+                    hk, hkm1 = herm(k, zz)
+                    h = hk / sk
+                    dh = sqk * hkm1 / skm1
+                    cv[j] = 2.0 * h - dh * zz
+                    cx[j] = dh * nr
+                    f += nrm2[g, j] * h
+                r = f - fs
+                if not np.isfinite(r) or abs(r) > 1e6:
+                    return r
+                for j in range(m):
+                    av = 1.0 - eta * r * cv[j]
+                    ax = eta * r * cx[j]
+                    s = 0.0
+                    for i in range(d):
+                        v = av * V[g, j, i] - ax * X[b, i]
+                        V[g, j, i] = v
+                        s += v * v
+                    nrm2[g, j] = s
+                for jj in range(st.shape[1]):
+                    j = st[g, jj]
+                    c = V[g, j, te[g, jj]]
+                    po = c * c / nrm2[g, j]
+                    if np.isnan(temerge[g, jj]) and po >= level:
+                        temerge[g, jj] = t0 + b + (level - prev[g, jj]) / (po - prev[g, jj])
+                    prev[g, jj] = po
         return 0.0
 
     return kernel
 
 
 _SGD_KERNEL = None
+_SGD_RED_KERNEL = None
+
+
+def _make_sgd_reduced_kernel():
+    """Exact reduced online SGD (same law as the full-d chain; see :func:`online_sgd`)."""
+    if _numba is None:  # pragma: no cover
+        raise RuntimeError("reduced online SGD needs numba")
+    nb = _numba
+    fm = {"reassoc", "contract", "arcp", "nsz"}
+
+    @nb.njit(cache=True, fastmath=fm)
+    def herm(k, z):
+        h0 = 1.0
+        h1 = z
+        for n in range(1, k):
+            h0, h1 = h1, z * h1 - n * h0
+        return h1, h0
+
+    @nb.njit(cache=True, fastmath=fm)
+    def kernel(C, B, XP, Z, RHO, a, k, eta, st, te, level, t0, prev, temerge):
+        S, m, P = C.shape
+        nk = 1.0
+        for i in range(2, k + 1):
+            nk *= i
+        sk = np.sqrt(nk)
+        skm1 = np.sqrt(nk / k)
+        sqk = np.sqrt(k)
+        cv = np.empty(m)
+        cx = np.empty(m)
+        A = np.empty((m + 1, m))
+        for b in range(XP.shape[0]):
+            fs = 0.0
+            for p in range(P):
+                hk, _ = herm(k, XP[b, p])
+                fs += a[p] * hk / sk
+            for g in range(S):
+                f = 0.0
+                for j in range(m):
+                    s = 0.0
+                    n2 = 0.0
+                    for p in range(P):
+                        s += C[g, j, p] * XP[b, p]
+                        n2 += C[g, j, p] * C[g, j, p]
+                    for i in range(m):
+                        s += B[g, j, i] * Z[b, i]
+                        n2 += B[g, j, i] * B[g, j, i]
+                    nr = np.sqrt(n2)
+                    zz = s / nr
+                    hk, hkm1 = herm(k, zz)
+                    h = hk / sk
+                    dh = sqk * hkm1 / skm1
+                    cv[j] = 2.0 * h - dh * zz
+                    cx[j] = dh * nr
+                    f += n2 * h
+                r = f - fs
+                if not np.isfinite(r) or abs(r) > 1e6:
+                    return r
+                # V <- diag(av) V - ax x^T ; orthogonal block -> [av B - ax z^T | -rho ax]
+                for j in range(m):
+                    av = 1.0 - eta * r * cv[j]
+                    ax = eta * r * cx[j]
+                    for p in range(P):
+                        C[g, j, p] = av * C[g, j, p] - ax * XP[b, p]
+                    for i in range(m):
+                        A[i, j] = av * B[g, j, i] - ax * Z[b, i]
+                    A[m, j] = -ax * RHO[b]
+                # Householder QR of A ((m+1) x m): A = Q R, new B = R^T (B B^T preserved)
+                for c in range(m):
+                    nrm = 0.0
+                    for i in range(c, m + 1):
+                        nrm += A[i, c] * A[i, c]
+                    nrm = np.sqrt(nrm)
+                    if nrm == 0.0:
+                        continue
+                    alpha = -nrm if A[c, c] >= 0 else nrm
+                    v0 = A[c, c] - alpha
+                    # v = (v0, A[c+1:, c]); H = I - 2 v v^T / (v^T v)
+                    vtv = v0 * v0
+                    for i in range(c + 1, m + 1):
+                        vtv += A[i, c] * A[i, c]
+                    if vtv == 0.0:
+                        continue
+                    for cc in range(c + 1, m):
+                        dot = v0 * A[c, cc]
+                        for i in range(c + 1, m + 1):
+                            dot += A[i, c] * A[i, cc]
+                        fct = 2.0 * dot / vtv
+                        A[c, cc] -= fct * v0
+                        for i in range(c + 1, m + 1):
+                            A[i, cc] -= fct * A[i, c]
+                    A[c, c] = alpha
+                    for i in range(c + 1, m + 1):
+                        A[i, c] = 0.0
+                for j in range(m):
+                    for i in range(m):
+                        B[g, j, i] = A[i, j] if i <= j else 0.0
+                for jj in range(st.shape[1]):
+                    j = st[g, jj]
+                    n2 = 0.0
+                    for p in range(P):
+                        n2 += C[g, j, p] * C[g, j, p]
+                    for i in range(m):
+                        n2 += B[g, j, i] * B[g, j, i]
+                    c = C[g, j, te[g, jj]]
+                    po = c * c / n2
+                    if np.isnan(temerge[g, jj]) and po >= level:
+                        temerge[g, jj] = t0 + b + (level - prev[g, jj]) / (po - prev[g, jj])
+                    prev[g, jj] = po
+        return 0.0
+
+    return kernel
 
 
 @dataclass
@@ -495,16 +603,33 @@ class SGDResult(GDResult):
 
 
 def online_sgd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 1e-6, steps: int = 10000,
-               sigma0: float = 1e-3, seed: int = 0, n_record: int = 100, level: float = 0.5,
-               chunk: int = 4096, show_progress: bool = True) -> SGDResult:
+               sigma0: float = 1e-3, seed: int = 0, n_init: int = 1, n_record: int = 100,
+               level: float = 0.5, chunk: int = 4096, reduced: bool = False,
+               show_progress: bool = True) -> SGDResult | list[SGDResult]:
     """Online SGD, batch 1, one fresh ``x ~ N(0, I_d)`` per step, on the per-sample loss
     ``(f(x) - f*(x))^2 / 2`` (Ren et al. 2025 sec. 2, eq. 3).  Per-sample gradient (note sec. 9.2)::
 
-        grad_{v_j} = r [ 2 h(z_j) v_j + ||v_j|| h'(z_j) (x - z_j v_j/||v_j||) ],  r = f(x) - f*(x).
+        grad_{v_j} = r [ (2 h(z_j) - z_j h'(z_j)) v_j + ||v_j|| h'(z_j) x ],  r = f(x) - f*(x),
 
-    Samples come from ``numpy.random.default_rng(seed)`` (the initialisation from the same
-    generator first).  Emergence of the greedy pairs is detected at every step.  The population
-    MSE is evaluated in closed form at log-spaced checkpoints.
+    with ``z_j = <v_j, x>/||v_j||``.  ``n_init`` independent initialisations are trained side by
+    side on the *same* sample stream (common random numbers: the ``d`` Gaussian draws per step are
+    the dominant cost and are shared; each network has its own residual and its own trajectory).
+    Samples and initialisations come from ``numpy.random.default_rng(seed)`` (initialisations
+    first).  Emergence of the greedy pairs is detected at every step; the population MSE is
+    evaluated in closed form at log-spaced checkpoints.  Returns one :class:`SGDResult`
+    (``n_init = 1``) or a list of them.
+
+    ``reduced=True`` (needs ``d - P > m`` and numba) runs the *same Markov chain in law* at a cost
+    independent of ``d``: the dynamics sees the component ``V_perp`` of ``V`` orthogonal to the
+    teacher span only through ``V_perp V_perp^T`` and ``V_perp x_perp``.  Write ``V_perp = B Q^T``
+    with ``Q`` orthonormal (``m`` columns); a fresh ``x_perp`` is ``Q z + rho e`` with
+    ``z ~ N(0, I_m)``, ``rho^2 ~ chi^2_{d-P-m}`` and ``e`` a new unit vector orthogonal to
+    ``range(Q)``.  The update ``V <- diag(1 - eta r c_v) V - eta r c_x x^T`` maps ``B`` to
+    ``[B' | w]`` (``m x (m+1)``), which is rotated back to ``m x m`` by a QR step (isotropy of all
+    future ``x_perp`` makes the rotation irrelevant).  Per step: ``P + m`` Gaussians, one
+    chi-square draw and ``O(m^2 (m + P))`` flops, instead of ``d`` Gaussians and ``O(m d)``.
+    Not pathwise identical to the full chain (different random numbers), identical in law; the
+    one-step map is checked against the full update in the tests.
     """
     global _SGD_KERNEL
     a = np.asarray(a, dtype=float)
@@ -514,42 +639,81 @@ def online_sgd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 1e-6, ste
     _check_k(k)
     require(np.isfinite(eta) and 0 < eta <= 0.1, "eta", eta, "a number in (0, 0.1]")
     require(isinstance(steps, (int, np.integer)) and steps >= 1, "steps", steps, "an integer >= 1")
-    if _SGD_KERNEL is None:
+    require(isinstance(n_init, (int, np.integer)) and n_init >= 1, "n_init", n_init,
+            "an integer >= 1")
+    P = len(a)
+    if reduced:
+        require(d - P > m, "d", d, f"d > P + m = {P + m} for the reduced chain")
+        global _SGD_RED_KERNEL
+        if _SGD_RED_KERNEL is None:
+            _SGD_RED_KERNEL = _make_sgd_reduced_kernel()
+    elif _SGD_KERNEL is None:
         _SGD_KERNEL = _make_sgd_kernel()
     rng = np.random.default_rng(seed)
-    V = spherical_init(m, d, sigma0, rng)
-    st, te, u0 = greedy_pairing(V, a, k)
-    T_pred = transition_time(a[te], u0, k, eta) if k >= 4 else np.full(len(st), np.nan)
+    V = np.stack([spherical_init(m, d, sigma0, rng) for _ in range(n_init)])
+    pairs = [greedy_pairing(V[g], a, k) for g in range(n_init)]
+    npairs = len(pairs[0][0])
+    st = np.array([p[0] for p in pairs], dtype=np.int64)
+    te = np.array([p[1] for p in pairs], dtype=np.int64)
+    u0 = np.array([p[2] for p in pairs])
+    T_pred = transition_time(a[te], u0, k, eta) if k >= 4 else np.full(st.shape, np.nan)
     rec = _log_grid(steps, n_record)
-    P = len(a)
-    out_L, out_po, out_n = [], [], []
-    prev = V[st, te] ** 2 / np.sum(V[st] ** 2, axis=1)
-    temerge = np.full(len(st), np.nan)
+    out_L = [[] for _ in range(n_init)]
+    out_po = [[] for _ in range(n_init)]
+    out_n = [[] for _ in range(n_init)]
+    prev = np.array([V[g][st[g], te[g]] ** 2 / np.sum(V[g][st[g]] ** 2, axis=1)
+                     for g in range(n_init)])
+    temerge = np.full((n_init, npairs), np.nan)
+    if reduced:
+        Cr = np.ascontiguousarray(V[:, :, :P])
+        Br = np.zeros((n_init, m, m))
+        for g in range(n_init):
+            _, R = np.linalg.qr(V[g][:, P:].T)  # V_perp = R^T Q^T
+            Br[g] = R.T
+        del V
+
+        def gram(g):
+            return Cr[g] @ Cr[g].T + Br[g] @ Br[g].T, Cr[g]
+    else:
+        def gram(g):
+            return V[g] @ V[g].T, V[g][:, :P]
     t = 0
     bar = progress(total=steps, desc=f"SGD d={d}", disable=None if show_progress else True)
-
-    def record():
-        G = V @ V.T
-        out_L.append(population_loss_from_overlaps(V[:, :P], G, a, k))
-        out_po.append(V[st, te] ** 2 / np.diag(G)[st])
-        out_n.append(np.diag(G).copy())
-
     for ir in range(len(rec)):
         while t < rec[ir]:
             b = int(min(chunk, rec[ir] - t))
-            X = rng.standard_normal((b, d))
-            r = _SGD_KERNEL(V, X, a, int(k), float(eta), st, te, float(level), float(t), prev,
-                            temerge)
+            if reduced:
+                XP = rng.standard_normal((b, P))
+                Z = rng.standard_normal((b, m))
+                RHO = np.sqrt(rng.chisquare(d - P - m, b))
+                r = _SGD_RED_KERNEL(Cr, Br, XP, Z, RHO, a, int(k), float(eta), st, te,
+                                    float(level), float(t), prev, temerge)
+            else:
+                X = rng.standard_normal((b, d))
+                r = _SGD_KERNEL(V, X, a, int(k), float(eta), st, te, float(level), float(t), prev,
+                                temerge)
             if r != 0.0:
                 raise DivergenceError(f"online SGD diverged near step {t} (residual {r!r}); "
                                       f"eta={eta} is probably too large (use eta ~ c d^(-k/2))")
             t += b
             bar.update(b)
-        record()
+        for g in range(n_init):
+            G, Cg = gram(g)
+            out_L[g].append(population_loss_from_overlaps(Cg, G, a, k))
+            out_po[g].append(Cg[st[g], te[g]] ** 2 / np.diag(G)[st[g]])
+            out_n[g].append(np.diag(G).copy())
     bar.close()
-    return SGDResult(rec.astype(np.int64), np.array(out_L), np.array(out_po), np.array(out_n), st,
-                     te, u0, T_pred, temerge, level, eta,
-                     dict(m=m, d=d, P=P, k=k, sigma0=sigma0, seed=seed, algo="online SGD"))
+    res = []
+    for g in range(n_init):
+        G, Cg = gram(g)
+        ov = Cg ** 2 / np.diag(G)[:, None]
+        res.append(SGDResult(rec.astype(np.int64), np.array(out_L[g]), np.array(out_po[g]),
+                             np.array(out_n[g]), st[g], te[g], u0[g], T_pred[g], temerge[g],
+                             level, eta, dict(m=m, d=d, P=P, k=k, sigma0=sigma0, seed=seed,
+                                              init=g, algo="online SGD",
+                                              final_best_teacher=np.argmax(ov, axis=1),
+                                              final_best_overlap=np.max(ov, axis=1))))
+    return res[0] if n_init == 1 else res
 
 
 # ----------------------------------------------------------------------------------------------
@@ -657,3 +821,67 @@ def frontier(curves: dict, C_grid) -> tuple[np.ndarray, np.ndarray]:
         best[better] = Li[better]
         arg[better] = m
     return best, arg
+
+
+# ----------------------------------------------------------------------------------------------
+# Analysis helpers used by the chapter
+# ----------------------------------------------------------------------------------------------
+def rise_width(res: GDResult, lo: float = 0.1, hi: float = 0.9) -> np.ndarray:
+    """Relative width ``(t_hi - t_lo) / t_{1/2}`` of the rise of each greedy pair's squared cosine
+    from ``lo`` to ``hi`` (log-linear interpolation between checkpoints; nan if not reached).
+
+    Closed forms: ``k = 4`` toy, ``u0 [f(hi) - f(lo)]`` with ``f(u) = -1/u + ln(u/(1-u))``
+    (about ``13.3 u0``); ``k = 2`` (logistic), ``2 ln 9 / ln((1-u0)/u0)``.
+    """
+    from .fits import first_crossing
+    t = res.t.astype(float)
+    out = np.full(res.pair_overlap.shape[1], np.nan)
+    for i in range(len(out)):
+        y = res.pair_overlap[:, i]
+        tl, th, tm = (first_crossing(t[1:], y[1:], v, "up") for v in (lo, hi, 0.5))
+        if np.isfinite(tl) and np.isfinite(th) and np.isfinite(tm) and y[0] < lo:
+            out[i] = (th - tl) / tm
+    return out
+
+
+def rise_width_theory(u0, k: int, lo: float = 0.1, hi: float = 0.9):
+    """Closed-form relative rise width of :func:`rise_width` for the single-direction ODE
+    ``du/dt = 2 k a u^{k/2}(1-u)`` (``k`` = 2 or 4), ignoring the norm dynamics."""
+    u0 = np.asarray(u0, dtype=float)
+    if k == 4:
+        f = lambda u: -1.0 / u + np.log(u / (1 - u))  # noqa: E731
+        return (f(hi) - f(lo)) / (f(0.5) - f(u0))
+    if k == 2:
+        g = lambda u: np.log(u / (1 - u))  # noqa: E731
+        return (g(hi) - g(lo)) / (g(0.5) - g(u0))
+    raise ValueError(f"k={k!r} is invalid: 2 or 4")
+
+
+def unstable_eta_law(a: np.ndarray, T1_eta1: float, curve: ToyCurve, ns, tau_stop: float = 1.5):
+    """Corollary 2.3 protocol in the toy sum: to learn the top ``n`` directions use
+    ``eta_n = eta_1 a_n / a_1`` (the step scaled with the smallest coefficient to be learned) and
+    stop at ``tau_stop`` times the transition time of direction ``n``.  With ``T_p(eta_1) =
+    T1_eta1 a_1/a_p`` (steps) this gives ``T_p(eta_n) = T_p(eta_1) a_1/a_n``.
+
+    Returns ``(samples, loss)``, one point per ``n`` (samples = steps, batch 1).
+    """
+    a = np.asarray(a, dtype=float)
+    ns = np.asarray(ns, dtype=int)
+    require(bool(np.all((ns >= 1) & (ns <= len(a)))), "ns", ns, f"integers in [1, {len(a)}]")
+    T_eta1 = T1_eta1 * a[0] / a
+    samples, loss = [], []
+    for n in ns:
+        T = T_eta1 * a[0] / a[n - 1]
+        t = tau_stop * T[n - 1]
+        samples.append(t)
+        loss.append(toy_sum([t], a, T, curve)[0])
+    return np.array(samples), np.array(loss)
+
+
+def converged(t, L, decades: float = 0.5, rtol: float = 0.05) -> bool:
+    """True when ``L`` changed by less than ``rtol`` (relative) over the last ``decades`` of ``t``."""
+    t = np.asarray(t, dtype=float)
+    L = np.asarray(L, dtype=float)
+    ok = t > 0
+    Lh = np.interp(np.log(t[ok][-1]) - decades * np.log(10), np.log(t[ok]), L[ok])
+    return bool((Lh - L[ok][-1]) <= rtol * L[ok][-1])
