@@ -69,9 +69,11 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--sigma", type=float, help="output-noise standard deviation (default 0)")
     g.add_argument("--weight-decay", dest="weight_decay", type=float, help="kappa >= 0 (default 0)")
     g.add_argument("--t-max", dest="t_max", type=float, help="final time alpha = steps/N")
-    g.add_argument("--n-times", dest="n_times", type=int, help="log-spaced output times (default 100)")
+    g.add_argument("--n-times", dest="n_times", type=int,
+                   help="log-spaced output times (default 100)")
     g.add_argument("--t-min", dest="t_min", type=float, help="first nonzero output time (1e-2)")
-    g.add_argument("--times", help="explicit output times, comma separated (overrides --t-max grid)")
+    g.add_argument("--times",
+                   help="explicit output times, comma separated (overrides the --t-max grid)")
     g.add_argument("--init", type=Path, help="JSON file with physical Q0, R0, T0 (K x K, K x M, "
                    "M x M) for the initial condition")
     g.add_argument("--sigma-J", dest="sigma_J", type=float,
@@ -116,7 +118,8 @@ def _merge(args, defaults: dict) -> dict:
         try:
             out["times"] = [float(x) for x in out["times"].split(",") if x.strip()]
         except ValueError:
-            raise ValueError(f"times={out['times']!r} is invalid: comma-separated numbers") from None
+            raise ValueError(f"times={out['times']!r} is invalid: comma-separated numbers"
+                             ) from None
     return out
 
 

@@ -65,8 +65,6 @@ except Exception:  # pragma: no cover - numba missing
     HAVE_NUMBA = False
 
 _ACT_CODES = {Erf: 0, Linear: 1}
-_SQRT_2_PI = math.sqrt(2.0 / math.pi)
-_INV_SQRT2 = 1.0 / math.sqrt(2.0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -100,7 +98,8 @@ def realise_overlaps(init: Overlaps, spectrum, N: int, rng: np.random.Generator 
     physical overlaps into group overlaps.
     """
     require(isinstance(init, Overlaps), "init", type(init).__name__, "a scalinglaws Overlaps")
-    require(init.L == spectrum.L, "init", f"L={init.L}", f"must match the spectrum's L={spectrum.L}")
+    require(init.L == spectrum.L, "init", f"L={init.L}",
+            f"must match the spectrum's L={spectrum.L}")
     sizes = spectrum.group_sizes(N)
     K, M, L = init.K, init.M, init.L
     n = K + M
@@ -430,7 +429,8 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
         require(isinstance(seed, (int, np.integer)) and seed >= 0, "seed", seed, "an integer >= 0")
         seeds = list(range(int(seed), int(seed) + int(n_seeds)))
     seeds = _check_seeds(seeds)
-    require(teacher in ("gaussian", "orthonormal"), "teacher", teacher, "'gaussian' or 'orthonormal'")
+    require(teacher in ("gaussian", "orthonormal"), "teacher", teacher,
+            "'gaussian' or 'orthonormal'")
     require(np.isfinite(sigma_J) and sigma_J >= 0, "sigma_J", sigma_J, ">= 0")
     if times is None:
         require(t_max is not None, "t_max", t_max, "give t_max or times")
@@ -515,7 +515,8 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
         traj.Q_seeds, traj.R_seeds, traj.T_seeds = Qs, Rs, Ts
     if mc is not None:
         traj.eps_g_mc = mc.mean(axis=0)
-        traj.eps_g_mc_se = (mc.std(axis=0, ddof=1) / math.sqrt(S)) if S > 1 else np.full(n_t, np.nan)
+        traj.eps_g_mc_se = (mc.std(axis=0, ddof=1) / math.sqrt(S) if S > 1
+                            else np.full(n_t, np.nan))
         traj.eps_g_mc_seeds = mc
     traj.init_overlaps = Overlaps(Q0g, R0g, Tg.mean(axis=0))
     return traj

@@ -57,7 +57,7 @@ def library_hash(root: str | Path | None = None) -> str:
 
 
 def grid_points(grid) -> list[dict]:
-    """Expand a grid (dict of lists -> Cartesian product, or a list of dicts) into a list of dicts."""
+    """Expand a grid (dict of lists -> Cartesian product, or list of dicts) into a list of dicts."""
     if isinstance(grid, dict):
         require(len(grid) > 0, "grid", grid, "a non-empty dict of lists or a list of dicts")
         for k, v in grid.items():
