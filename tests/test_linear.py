@@ -139,3 +139,9 @@ def test_agreement_statistic():
     assert lin.agreement(sim, th)["max_ratio"] < 1          # pure noise: inside 3 sigma
     assert lin.agreement(sim + 0.2, th)["max_ratio"] > 1    # a 14-SE offset is detected
     assert lin.agreement(th + 1e-17, th)["max_ratio"] < 1   # round-off at alpha = 0 is ignored
+
+
+def test_agreement_bonferroni_widens_k():
+    th = np.zeros((10, 3))
+    sim = th + np.random.default_rng(1).standard_normal((10, 3))
+    assert lin.agreement(sim, th, n_compare=50)["k"] > lin.agreement(sim, th)["k"] > 3

@@ -604,7 +604,7 @@ def seed_initial_errors(setup, N: int, seeds, sigma_J: float) -> np.ndarray:
 
 
 def agreement(sim_seeds, theory_seeds, allowance=0.0, n_sigma: float = 3.0,
-              roundoff: float = 1e-12) -> dict:
+              roundoff: float = 1e-12, n_compare: int = 1) -> dict:
     r"""Compare per-seed simulation with per-seed theory (same initial weights).
 
     With :math:`d_s(\alpha) = \varepsilon^{\rm sim}_s - \varepsilon^{\rm th}_s` over S seeds, the
@@ -612,6 +612,8 @@ def agreement(sim_seeds, theory_seeds, allowance=0.0, n_sigma: float = 3.0,
     deterministic allowance (e.g. the exact O(1/N) difference between finite-N and N → ∞ theory)
     and k the two-sided Student-t quantile with S − 1 degrees of freedom at the ``n_sigma``
     Gaussian level (k → n_sigma for many seeds; k = 3.6 for S = 15).  Agreement means r <= 1.
+    With ``n_compare`` > 1 the two-sided level :math:`2[1-\Phi(n_\sigma)]` is shared among that
+    many comparisons (Bonferroni), i.e. the n_sigma level holds for the whole family of points.
     A round-off floor ``roundoff * |mean theory|`` is added to the denominator: at α = 0 the
     simulation and the theory start from identical weights and differ only by float64 summation
     order (~1e-16 relative), which must not count as a disagreement.
@@ -620,7 +622,10 @@ def agreement(sim_seeds, theory_seeds, allowance=0.0, n_sigma: float = 3.0,
     d = np.asarray(sim_seeds, float) - np.asarray(theory_seeds, float)
     require(d.ndim == 2 and d.shape[0] >= 2, "sim_seeds", f"shape {d.shape}", "(S >= 2, n_t)")
     S = d.shape[0]
-    k = float(stats.t.ppf(stats.norm.cdf(n_sigma), S - 1))
+    require(isinstance(n_compare, (int, np.integer)) and n_compare >= 1, "n_compare", n_compare,
+            "an integer >= 1")
+    p_two = 2 * stats.norm.sf(n_sigma) / n_compare
+    k = float(stats.t.isf(p_two / 2, S - 1))
     se = d.std(axis=0, ddof=1) / math.sqrt(S)
     th = np.abs(np.asarray(theory_seeds, float).mean(axis=0))
     den = k * se + np.abs(np.broadcast_to(np.asarray(allowance, float), se.shape)) + roundoff * th
