@@ -38,7 +38,7 @@ Sherman--Morrison form of its Laplace transform,
 (``method="laplace"``, O(L) per time).
 
 The **exact finite-N** mean of Gaussian-input SGD obeys the per-step recursion (fourth Gaussian
-moment; cf. Bordelon et al. 2024, the mode-wise recursion with batch 1)
+moment; the mode-wise online-SGD recursion of Bordelon & Pehlevan 2022 with batch 1)
 
 .. math:: E_l \leftarrow (1 - 2\eta'\lambda_l + 2\eta'^2\lambda_l^2) E_l
           + \eta'^2 N\lambda_l (2\varepsilon_g + \sigma^2),\qquad \eta' = \eta/N, \qquad (3)
