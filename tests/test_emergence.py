@@ -213,7 +213,7 @@ def test_reduced_sgd_one_step_equals_full_step():
     st = np.zeros((1, 1), dtype=np.int64)
     te = np.zeros((1, 1), dtype=np.int64)
     out = ker(C, B, x[None, :P].copy(), zc[None].copy(), np.array([rho]), a, k, eta, st, te, 0.5,
-              0.0, np.zeros((1, 1)), np.full((1, 1), np.nan))
+              0.0, np.zeros((1, 2, 1)), np.full((1, 2, 1), np.nan))
     assert out == 0.0
     assert np.allclose(C[0], Vf[:, :P], atol=1e-12)
     assert np.allclose(B[0] @ B[0].T, Vf[:, P:] @ Vf[:, P:].T, atol=1e-12)
@@ -228,3 +228,15 @@ def test_sgd_emergence_detected():
         assert r.T_pred[0] < 30000  # this seed's single neuron is due well inside the run
         assert r.pair_overlap[-1, 0] > 0.9
         assert np.isfinite(r.t_emerge[0]) and 0.5 * r.T_pred[0] < r.t_emerge[0] < 100000
+
+
+def test_direction_emergence_never_later_than_pair():
+    """'Some neuron aligned with e_p' happens no later than 'the greedy partner aligned'."""
+    a = em.teacher_coefficients(6, 0.8)
+    r = em.population_gd(12, 128, a, k=4, eta=0.2, steps=1500, sigma0=1e-3, seed=2,
+                         show_progress=False)
+    both = np.isfinite(r.t_emerge)
+    assert both.sum() >= 3
+    assert np.all(r.t_emerge_dir[both] <= r.t_emerge[both] + 1e-9)
+    ratios = em.due_ratios(r, 1500, by="direction")
+    assert len(ratios) == np.sum(r.T_pred <= 1500 / 1.3)

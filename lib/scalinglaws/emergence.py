@@ -281,6 +281,7 @@ class GDResult:
     t_emerge: np.ndarray          # observed first step with pair overlap >= level (nan: not yet)
     level: float
     eta: float
+    t_emerge_dir: np.ndarray | None = None  # first step some neuron has cos^2 >= level with e_{te[i]}
     meta: dict = field(default_factory=dict)
 
 
@@ -339,7 +340,8 @@ def population_gd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 0.1, s
     out_po = np.zeros((nrec, len(st)))
     out_n = np.zeros((nrec, m))
     t_emerge = np.full(len(st), np.nan)
-    prev_po = None
+    t_emerge_dir = np.full(len(st), np.nan)
+    prev_po = prev_pd = None
     ir = 0
     for t in progress(range(steps + 1), total=steps + 1, desc=f"GD m={m}",
                       disable=None if show_progress else True):
@@ -352,6 +354,13 @@ def population_gd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 0.1, s
                 f = (level - prev_po[new]) / (po[new] - prev_po[new])
                 t_emerge[new] = t - 1 + f
         prev_po = po
+        pd = np.max(C[:, te] ** 2 / n[:, None], axis=0)
+        if prev_pd is not None:
+            new = np.isnan(t_emerge_dir) & (pd >= level)
+            if new.any():
+                f = (level - prev_pd[new]) / (pd[new] - prev_pd[new])
+                t_emerge_dir[new] = t - 1 + f
+        prev_pd = pd
         if ir < nrec and t == rec[ir]:
             L = population_loss_from_overlaps(C, G, a, k)
             if not np.isfinite(L) or L > 1e3:
@@ -367,15 +376,29 @@ def population_gd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 0.1, s
         B = B - eta * (gamma[:, None] * B + kH @ B)
     ov = C ** 2 / n[:, None]
     return GDResult(out_t, out_L, out_po, out_n, st, te, u0, T_pred, t_emerge, level, eta,
-                    dict(m=m, d=d, P=P, k=k, sigma0=sigma0, seed=seed, algo="population GD",
+                    t_emerge_dir, dict(m=m, d=d, P=P, k=k, sigma0=sigma0, seed=seed, algo="population GD",
                          final_best_teacher=np.argmax(ov, axis=1),
                          final_best_overlap=np.max(ov, axis=1)))
 
 
-def emergence_times(res: GDResult):
-    """Observed/predicted emergence-time ratios of the pairs that emerged within the run."""
-    ok = np.isfinite(res.t_emerge)
-    return res.t_emerge[ok] / res.T_pred[ok], ok
+def emergence_times(res: GDResult, by: str = "pair"):
+    """Observed/predicted emergence-time ratios of the pairs that emerged within the run.
+
+    ``by="pair"``: the greedy partner neuron reaches ``cos^2 >= level``; ``by="direction"``: *some*
+    neuron reaches it with the pair's teacher direction."""
+    require(by in ("pair", "direction"), "by", by, "'pair' or 'direction'")
+    te_ = res.t_emerge if by == "pair" else res.t_emerge_dir
+    ok = np.isfinite(te_)
+    return te_[ok] / res.T_pred[ok], ok
+
+
+def due_ratios(res: GDResult, t_end: float, by: str = "pair", margin: float = 1.3) -> np.ndarray:
+    """Observed/predicted emergence ratios of every pair predicted before ``t_end / margin``;
+    pairs that did not emerge count as ``inf`` (late), so the median is not biased towards early
+    emergers."""
+    te_ = res.t_emerge if by == "pair" else res.t_emerge_dir
+    due = res.T_pred <= t_end / margin
+    return np.where(np.isfinite(te_), te_ / res.T_pred, np.inf)[due]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -396,11 +419,14 @@ def _sgd_chunk_py(V, X, a, k, eta, st, te, level, t0, prev, temerge):  # pragma:
             dz = hermite_deriv(k, z)
             r = np.dot(nrm2, hz) - fs
             W -= eta * ((r * (2.0 * hz - dz * z))[:, None] * W + (r * dz * nrm)[:, None] * x[None, :])
-            po = W[st[g], te[g]] ** 2 / np.sum(W[st[g]] ** 2, axis=1)
-            for j in range(st.shape[1]):
-                if np.isnan(temerge[g, j]) and po[j] >= level:
-                    temerge[g, j] = t0 + i + (level - prev[g, j]) / (po[j] - prev[g, j])
-                prev[g, j] = po[j]
+            nn = np.sum(W * W, axis=1)
+            pos = (W[st[g], te[g]] ** 2 / nn[st[g]], np.max(W[:, te[g]] ** 2 / nn[:, None], axis=0))
+            for lev in range(2):
+                po = pos[lev]
+                for j in range(st.shape[1]):
+                    if np.isnan(temerge[g, lev, j]) and po[j] >= level:
+                        temerge[g, lev, j] = t0 + i + (level - prev[g, lev, j]) / (po[j] - prev[g, lev, j])
+                    prev[g, lev, j] = po[j]
             if not np.isfinite(r) or abs(r) > 1e6:
                 return r
     return 0.0
@@ -475,9 +501,16 @@ def _make_sgd_kernel():
                     j = st[g, jj]
                     c = V[g, j, te[g, jj]]
                     po = c * c / nrm2[g, j]
-                    if np.isnan(temerge[g, jj]) and po >= level:
-                        temerge[g, jj] = t0 + b + (level - prev[g, jj]) / (po - prev[g, jj])
-                    prev[g, jj] = po
+                    if np.isnan(temerge[g, 0, jj]) and po >= level:
+                        temerge[g, 0, jj] = t0 + b + (level - prev[g, 0, jj]) / (po - prev[g, 0, jj])
+                    prev[g, 0, jj] = po
+                    pd = 0.0
+                    for j2 in range(m):
+                        c = V[g, j2, te[g, jj]]
+                        pd = max(pd, c * c / nrm2[g, j2])
+                    if np.isnan(temerge[g, 1, jj]) and pd >= level:
+                        temerge[g, 1, jj] = t0 + b + (level - prev[g, 1, jj]) / (pd - prev[g, 1, jj])
+                    prev[g, 1, jj] = pd
         return 0.0
 
     return kernel
@@ -513,6 +546,7 @@ def _make_sgd_reduced_kernel():
         sqk = np.sqrt(k)
         cv = np.empty(m)
         cx = np.empty(m)
+        nn = np.empty(m)
         A = np.empty((m + 1, m))
         for b in range(XP.shape[0]):
             fs = 0.0
@@ -580,18 +614,27 @@ def _make_sgd_reduced_kernel():
                 for j in range(m):
                     for i in range(m):
                         B[g, j, i] = A[i, j] if i <= j else 0.0
-                for jj in range(st.shape[1]):
-                    j = st[g, jj]
+                for j in range(m):
                     n2 = 0.0
                     for p in range(P):
                         n2 += C[g, j, p] * C[g, j, p]
-                    for i in range(m):
+                    for i in range(j + 1):
                         n2 += B[g, j, i] * B[g, j, i]
+                    nn[j] = n2
+                for jj in range(st.shape[1]):
+                    j = st[g, jj]
                     c = C[g, j, te[g, jj]]
-                    po = c * c / n2
-                    if np.isnan(temerge[g, jj]) and po >= level:
-                        temerge[g, jj] = t0 + b + (level - prev[g, jj]) / (po - prev[g, jj])
-                    prev[g, jj] = po
+                    po = c * c / nn[j]
+                    if np.isnan(temerge[g, 0, jj]) and po >= level:
+                        temerge[g, 0, jj] = t0 + b + (level - prev[g, 0, jj]) / (po - prev[g, 0, jj])
+                    prev[g, 0, jj] = po
+                    pd = 0.0
+                    for j2 in range(m):
+                        c = C[g, j2, te[g, jj]]
+                        pd = max(pd, c * c / nn[j2])
+                    if np.isnan(temerge[g, 1, jj]) and pd >= level:
+                        temerge[g, 1, jj] = t0 + b + (level - prev[g, 1, jj]) / (pd - prev[g, 1, jj])
+                    prev[g, 1, jj] = pd
         return 0.0
 
     return kernel
@@ -661,9 +704,12 @@ def online_sgd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 1e-6, ste
     out_L = [[] for _ in range(n_init)]
     out_po = [[] for _ in range(n_init)]
     out_n = [[] for _ in range(n_init)]
-    prev = np.array([V[g][st[g], te[g]] ** 2 / np.sum(V[g][st[g]] ** 2, axis=1)
-                     for g in range(n_init)])
-    temerge = np.full((n_init, npairs), np.nan)
+    prev = np.zeros((n_init, 2, npairs))
+    for g in range(n_init):
+        nn0 = np.sum(V[g] ** 2, axis=1)
+        prev[g, 0] = V[g][st[g], te[g]] ** 2 / nn0[st[g]]
+        prev[g, 1] = np.max(V[g][:, te[g]] ** 2 / nn0[:, None], axis=0)
+    temerge = np.full((n_init, 2, npairs), np.nan)
     if reduced:
         Cr = np.ascontiguousarray(V[:, :, :P])
         Br = np.zeros((n_init, m, m))
@@ -708,8 +754,8 @@ def online_sgd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 1e-6, ste
         G, Cg = gram(g)
         ov = Cg ** 2 / np.diag(G)[:, None]
         res.append(SGDResult(rec.astype(np.int64), np.array(out_L[g]), np.array(out_po[g]),
-                             np.array(out_n[g]), st[g], te[g], u0[g], T_pred[g], temerge[g],
-                             level, eta, dict(m=m, d=d, P=P, k=k, sigma0=sigma0, seed=seed,
+                             np.array(out_n[g]), st[g], te[g], u0[g], T_pred[g], temerge[g, 0],
+                             level, eta, t_emerge_dir=temerge[g, 1], meta=dict(m=m, d=d, P=P, k=k, sigma0=sigma0, seed=seed,
                                               init=g, algo="online SGD",
                                               final_best_teacher=np.argmax(ov, axis=1),
                                               final_best_overlap=np.max(ov, axis=1))))
