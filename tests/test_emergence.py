@@ -179,6 +179,13 @@ def test_bad_inputs_raise_valueerror():
         em.tail_loss(10, 0.4)
     with pytest.raises(ValueError, match="k"):
         em.transition_time(0.5, 0.01, k=2)
+    with pytest.raises(ValueError, match="d"):
+        em.online_sgd(8, 10, a, eta=1e-3, steps=10, reduced=True, show_progress=False)
+    with pytest.raises(ValueError, match="n_init"):
+        em.online_sgd(2, 16, a, eta=1e-3, steps=10, n_init=0, show_progress=False)
+    r = em.population_gd(2, 16, a, steps=2, show_progress=False)
+    with pytest.raises(ValueError, match="by"):
+        em.emergence_times(r, by="neuron")
 
 
 def test_divergence_is_reported():
