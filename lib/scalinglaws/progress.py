@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bars: tqdm.auto warns when ipywidgets is absent
 
 __all__ = ["progress", "progress_enabled"]
 
