@@ -380,3 +380,18 @@ def test_math_is_typeset_in_chromium(testbook):
             untypeset.append(f"{page.relative_to(html)} (rc={proc.returncode}, "
                              f"{len(proc.stdout)} chars of DOM; stderr tail: {proc.stderr[-300:]!r})")
     assert not untypeset, "math not typeset by the local MathJax in:\n" + "\n".join(untypeset)
+
+
+@pytest.mark.book
+def test_reproduction_table_lists_every_check(testbook):
+    proc, html = testbook
+    records = []
+    for f in sorted(CHECKS.glob("*.json")):
+        records.extend(json.loads(f.read_text()))
+    page = (html / f"chapters/{REPRODUCTION}.html").read_text(encoding="utf-8")
+    tables = re.findall(r"<table.*?</table>", page, flags=re.S)
+    assert tables, "the reproduction page shows no table"
+    rows = max(len(re.findall(r"<tr", t)) for t in tables) - 1          # minus the header row
+    assert rows == len(records), f"reproduction table has {rows} rows for {len(records)} checks"
+    chapters = {r["chapter"] for r in records}
+    assert chapters == {s for s in STEMS if s != REPRODUCTION}, "a chapter is missing from the table"
