@@ -88,11 +88,13 @@ def test_checker_records_and_raises(tmp_path, monkeypatch, capsys):
     assert c.check("range ok", paper=(0.9, 1.25), ours=1.0, kind="range")
     with pytest.raises(CheckFailed, match="abs bad"):
         c.check("abs bad", paper=1.0, ours=1.2, tol=0.1)
-    assert not c.check("nan", paper=1.0, ours=float("nan"), tol=1.0, raise_on_fail=False)
+    assert not c.check("nan", paper=1.0, ours=float("nan"), tol=1.0, enforce=False)
     out = capsys.readouterr().out
     assert "[PASS] abs ok" in out and "[FAIL] abs bad" in out
     recs = json.loads((tmp_path / "99_test.json").read_text())
     assert [r["passed"] for r in recs] == [True, True, True, False, False]
+    assert [r["enforced"] for r in recs] == [True, True, True, True, False]
+    assert "[FAIL, not enforced] nan" in out
     assert {"claim", "paper", "ours", "tol", "passed"} <= set(recs[0])
     assert len(load_all_checks(tmp_path)) == 5
     with pytest.raises(TypeError):

@@ -16,6 +16,14 @@ Comparison kinds
 ``"range"`` ``paper = (lo, hi)``, passes when ``lo <= ours <= hi`` (``tol`` is ignored, may be None)
 ``"le"``    ``ours <= paper + tol``   (an upper bound)
 ``"ge"``    ``ours >= paper - tol``   (a lower bound)
+
+Enforced and measured-only claims
+---------------------------------
+A check is *enforced* by default: failing it stops the chapter.  A claim that a chapter measures
+but cannot establish at the sizes the book can afford (the text must say why) is recorded with
+``enforce=False``: it is compared and printed exactly the same way, the record says
+``enforced: false``, the reproduction table marks it "not enforced", and a failure does not stop
+the run.  Such a record is a measurement, not a test, and is never counted as a reproduced claim.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ class CheckRecord:
     passed: bool
     source: str = ""
     note: str = ""
+    enforced: bool = True
     extra: dict = field(default_factory=dict)
 
 
@@ -113,8 +122,8 @@ class Checker:
         os.replace(tmp, self.path)
 
     def check(self, claim: str, paper: Any, ours: Any, tol: float | None = None, *,
-              kind: str = "abs", source: str = "", note: str = "", raise_on_fail: bool = True,
-              **extra: Any) -> bool:
+              kind: str = "abs", source: str = "", note: str = "", enforce: bool = True,
+              raise_on_fail: bool | None = None, **extra: Any) -> bool:
         """Assert one reproduced claim, print it, and record it.
 
         Parameters
@@ -132,7 +141,13 @@ class Checker:
             Where the reference value comes from (paper + equation / figure, or "closed form").
         note : str
             How the tolerance was derived (standard errors, integrator error, finite-N allowance).
+        enforce : bool
+            ``False`` records a measured-only claim (see module docstring): no exception on failure.
+        raise_on_fail : bool, optional
+            Deprecated alias of ``enforce``.
         """
+        if raise_on_fail is not None:
+            enforce = bool(raise_on_fail) and enforce
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}")
         o = _as_float(ours, "ours")
@@ -161,22 +176,25 @@ class Checker:
         if math.isnan(o):
             passed = False
         rec = CheckRecord(self.chapter, claim, paper_val, o, None if tol is None else float(tol),
-                          kind, bool(passed), source, note, dict(extra))
+                          kind, bool(passed), source, note, bool(enforce), dict(extra))
         self.records.append(rec)
         self._write()
         tol_s = "-" if tol is None else (f"{_fmt(float(tol))}" + (" (rel)" if kind == "rel" else ""))
         op = {"abs": "±", "rel": "±", "range": "in", "le": "<=", "ge": ">="}[kind]
-        print(f"[{'PASS' if passed else 'FAIL'}] {claim}: paper {op} {_fmt(paper_val)} | ours "
+        status = ("PASS" if passed else "FAIL") + ("" if enforce else ", not enforced")
+        print(f"[{status}] {claim}: paper {op} {_fmt(paper_val)} | ours "
               f"{_fmt(o)} | tol {tol_s}" + (f" | {source}" if source else ""))
-        if not passed and raise_on_fail:
+        if not passed and enforce:
             raise CheckFailed(f"{self.chapter}: {claim}: ours={o!r}, paper={paper_val!r}, "
                               f"tol={tol!r}, kind={kind}")
         return bool(passed)
 
     def summary(self) -> str:
-        n = len(self.records)
-        ok = sum(r.passed for r in self.records)
-        return f"{self.chapter}: {ok}/{n} checks passed"
+        enf = [r for r in self.records if r.enforced]
+        ok = sum(r.passed for r in enf)
+        extra = len(self.records) - len(enf)
+        return (f"{self.chapter}: {ok}/{len(enf)} enforced checks passed"
+                + (f"; {extra} measured-only claim(s)" if extra else ""))
 
 
 def load_all_checks(directory: Path | str | None = None) -> list[dict]:

@@ -285,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     checks = out_dir / "checks" / f"{stem}.json"
     if checks.exists():
         recs = json.loads(checks.read_text())
-        print(f"checks: {sum(r['passed'] for r in recs)}/{len(recs)} passed ({checks})")
+        enf = [r for r in recs if r.get("enforced", True)]
+        print(f"checks: {sum(r['passed'] for r in enf)}/{len(enf)} enforced checks passed, "
+              f"{len(recs) - len(enf)} measured-only ({checks})")
     return 0
 
 
