@@ -2,7 +2,7 @@
 #   make book   build the whole rendered book (executes every chapter at paper size) -> _build/html/index.html
 #   make test   run the whole test suite (unit tests, chapters in fast mode, nbval, book build checks)
 # Both create/update the pinned environment (.venv from requirements.lock) first.
-#   make run CHAPTER=02_plateaus PARAMS="-p L 16"   re-run one chapter with new parameters -> _build/run/02_plateaus/
+#   make run CHAPTER=02_plateaus PARAMS="-p N_fig 1024"   re-run one chapter with new parameters -> _build/run/02_plateaus/
 #   make lock    regenerate requirements.lock from .venv       make clean   remove _build
 
 SHELL       := /bin/bash
@@ -44,9 +44,9 @@ book: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -ra --durations=10 $(PYTEST_ARGS)
 
-# Re-run one chapter with papermill: make run CHAPTER=02_plateaus PARAMS="-p L 16"
+# Re-run one chapter with papermill: make run CHAPTER=02_plateaus PARAMS="-p N_fig 1024"
 run: $(STAMP)
-	@test -n "$(CHAPTER)" || { echo 'usage: make run CHAPTER=02_plateaus PARAMS="-p L 16"'; exit 2; }
+	@test -n "$(CHAPTER)" || { echo 'usage: make run CHAPTER=02_plateaus PARAMS="-p N_fig 1024"'; exit 2; }
 	$(BIN)/python -m scalinglaws.notebooks run $(CHAPTER) $(PARAMS)
 
 # Regenerate the pinned environment from the current .venv (drops the 'jupyter' metapackage family).

@@ -18,7 +18,7 @@ Guarantees of :func:`execute_chapter`:
 
 Command line (what ``make run`` calls)::
 
-    python -m scalinglaws.notebooks run 02_plateaus -p L 16 -p fast True --out _build/run
+    python -m scalinglaws.notebooks run 02_plateaus -p N_fig 256 -p fast True --out _build/run
 
 writes ``_build/run/02_plateaus/02_plateaus.ipynb`` (executed), ``figures/*.png`` (every figure
 of the run) and ``checks/02_plateaus.json``.
