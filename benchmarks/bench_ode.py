@@ -48,8 +48,9 @@ def _i4(C, a, b, c, d):
     return 4 / math.pi ** 2 / math.sqrt(l4) * math.asin(max(-1.0, min(1.0, l0 / math.sqrt(l1 * l2))))
 
 
-def naive_euler(setup: Setup, init: Overlaps, dt: float, n_steps: int) -> float:
-    """Time n_steps of the naive group-resolved Euler loop; returns seconds."""
+def naive_euler(setup: Setup, init: Overlaps, dt: float, n_steps: int, return_state: bool = False):
+    """Time n_steps of the naive group-resolved Euler loop; returns seconds (or the final group
+    blocks G^[l] with ``return_state=True``, used by the parity test in tests/test_ode.py)."""
     K, M, L = setup.K, setup.M, setup.L
     lam, f = setup.spectrum.eigenvalues, setup.spectrum.fractions
     w = setup.weights_vector()
@@ -91,7 +92,7 @@ def naive_euler(setup: Setup, init: Overlaps, dt: float, n_steps: int) -> float:
                         newG[l, i, b] += dt * v
                         newG[l, b, i] = newG[l, i, b]
         G = newG
-    return time.perf_counter() - t0
+    return G if return_state else time.perf_counter() - t0
 
 
 def classic(quick: bool):

@@ -330,3 +330,28 @@ def test_jacobian_shape_and_symmetric_fixed_point_stationary():
     assert np.abs(dR).max() < 1e-12 and np.abs(dQ).max() < 10 * s.eta ** 2
     J = jacobian_physical(s, st)
     assert J.shape == (K * (K + 1) // 2 + K * K,) * 2
+
+
+def test_euler_matches_independent_scalar_transcription():
+    """Parity at 1e-9: the library's broadcast Euler step against an independent transcription of
+    the equations of saad_solla_classic.md §1 / worschech_rosenow.md §2.3 as scalar index loops
+    (benchmarks/bench_ode.py's naive baseline, the peer codes' scheme), 200 steps, classic L = 1
+    and a 3-group power law."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_ode.py"
+    spec = importlib.util.spec_from_file_location("bench_ode", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    cases = [classic(0.5)]
+    sp = Spectrum.power_law(3, 1.0)
+    s3 = Setup(2, 2, 0.4, "erf", spectrum=sp)
+    cases.append((s3, Overlaps.random(s3, 30, seed=4, sigma_J=0.5)))
+    for s, o in cases:
+        G = bench.naive_euler(s, o, 0.01, 200, return_state=True)
+        tr = integrate(s, o, times=[0.0, 2.0], method="euler", dt=0.01, show_progress=False)
+        lam = s.spectrum.eigenvalues
+        C = np.einsum("l,lab->ab", lam, G)
+        np.testing.assert_allclose(C[:2, :2], tr.Q[-1], rtol=1e-9, atol=1e-13)
+        np.testing.assert_allclose(C[:2, 2:], tr.R[-1], rtol=1e-9, atol=1e-13)
