@@ -1,0 +1,138 @@
+"""Tests of scalinglaws.mlp: two-layer mean-field ReLU MLP on the circle."""
+
+import numpy as np
+import pytest
+
+from scalinglaws import mlp
+from scalinglaws.errors import DivergenceError
+
+
+def _loss_half(p, X, y):
+    return 0.5 * mlp.loss(p, X, y)
+
+
+def test_gradients_match_finite_differences():
+    # central differences, step 1e-6: truncation O(h^2) ~ 1e-12, round-off ~ 1e-16/1e-6 = 1e-10
+    _, X = mlp.circle_grid(16)
+    p = mlp.init_params(6, 0.7, 3)
+    p.a += 0.3  # break the symmetric init so the residual is generic
+    y = np.sin(3 * np.arctan2(X[:, 1], X[:, 0]))
+    gW, gb, ga = mlp.gradients(p, X, y)
+    h = 1e-6
+    for name, g in (("W", gW), ("b", gb), ("a", ga)):
+        arr = getattr(p, name)
+        num = np.zeros_like(arr)
+        for idx in np.ndindex(arr.shape):
+            old = arr[idx]
+            arr[idx] = old + h
+            lp = _loss_half(p, X, y)
+            arr[idx] = old - h
+            lm = _loss_half(p, X, y)
+            arr[idx] = old
+            num[idx] = (lp - lm) / (2 * h)
+        np.testing.assert_allclose(g, num, atol=1e-8, rtol=1e-6)
+
+
+def test_symmetric_init_gives_zero_output():
+    _, X = mlp.circle_grid(32)
+    p = mlp.init_params(10, 0.5, 0)
+    assert np.max(np.abs(mlp.forward(p, X))) < 1e-14
+
+
+def test_empirical_ntk_matches_jacobian_and_closed_form():
+    P = 32
+    th, X = mlp.circle_grid(P)
+    p = mlp.init_params(8, 0.3, 1)
+    # Jacobian by the explicit formula of df/dtheta, K = gamma0^2 N J J^T
+    H = X @ p.W.T + p.b
+    c = 1 / (p.gamma0 * p.N)
+    Jw = (c * p.a * (H > 0))[:, :, None] * X[:, None, :]
+    J = np.concatenate([Jw.reshape(P, -1), c * p.a * (H > 0), c * np.maximum(H, 0)], axis=1)
+    np.testing.assert_allclose(mlp.empirical_ntk(p, X), p.gamma0 ** 2 * p.N * J @ J.T, rtol=1e-12)
+    # large-width eNTK -> closed form; Monte-Carlo s.e. ~ O(1)/sqrt(N/2) ~ 0.01 at N = 40000
+    pb = mlp.init_params(40000, 1.0, 2)
+    K = mlp.empirical_ntk(pb, X)
+    Kinf = mlp.ntk_infinite(th[:, None] - th[None, :])
+    assert np.max(np.abs(K - Kinf)) < 0.06
+
+
+def test_lazy_dynamics_follow_linearised_ntk():
+    # tiny gamma0: GD equals the linearised kernel dynamics r(t+eta) = (I - eta K/P) r(t);
+    # deviation is O(gamma0) = 1e-7 relative, plus round-off 1e-16/gamma0 ~ 1e-9 from the
+    # cancelling symmetric halves.  gamma0 must be tiny enough that no pre-activation crosses 0 on
+    # the grid (total weight movement ~ gamma0 * t); at gamma0 = 1e-4 a few of them do.
+    P = 32
+    th, X = mlp.circle_grid(P)
+    p = mlp.init_params(64, 1e-7, 5)
+    y = np.cos(th) + 0.5 * np.sin(2 * th) + 0.2 * np.cos(5 * th + 1)
+    eta, steps = 0.3, 200
+    res = mlp.train_gd(p, X, y, eta, np.arange(steps + 1) * eta)
+    K = mlp.empirical_ntk(p, X)
+    r = -y.copy()
+    Llin = [r @ r / P]
+    for _ in range(steps):
+        r = r - eta * K @ r / P
+        Llin.append(r @ r / P)
+    np.testing.assert_allclose(res.loss, Llin, rtol=1e-5)
+
+
+def test_target_has_intended_spectrum():
+    P = 128
+    th, _ = mlp.circle_grid(P)
+    lam = mlp.ntk_mode_spectrum(P)
+    assert np.all(np.diff(lam[1:P // 2]) < 0)
+    beta, kmax = 0.5, 50
+    y, power = mlp.circle_target(th, lam, beta, kmax, seed=4)
+    # power of mode k from the DFT (exact on the grid for k < P/2)
+    Y = np.fft.rfft(y) / P
+    np.testing.assert_allclose(2 * np.abs(Y[1:kmax + 1]) ** 2, power, rtol=1e-10, atol=1e-15)
+    assert abs(np.mean(y ** 2) - power.sum()) < 1e-12
+    tail = np.cumsum(power[::-1])[::-1]      # sum_{l >= k} power_l
+    lk = lam[1:kmax + 2]
+    expect = (lk[:-1] ** beta - lk[-1] ** beta) / (lk[0] ** beta - lk[-1] ** beta)
+    np.testing.assert_allclose(tail, expect, rtol=1e-10)
+
+
+def test_ntk_spectrum_of_empirical_gram_is_circulant_part():
+    P = 16
+    th, X = mlp.circle_grid(P)
+    Kinf = mlp.ntk_infinite(th[:, None] - th[None, :])
+    np.testing.assert_allclose(mlp.ntk_mode_spectrum(P, Kinf), mlp.ntk_mode_spectrum(P), rtol=1e-12)
+    ev = np.sort(np.linalg.eigvalsh(Kinf / P))
+    lam = mlp.ntk_mode_spectrum(P)
+    full = np.sort(np.concatenate([lam, lam[1:P // 2]]))
+    np.testing.assert_allclose(ev, full, atol=1e-12)
+
+
+def test_determinism():
+    th, X = mlp.circle_grid(32)
+    y, _ = mlp.circle_target(th, mlp.ntk_mode_spectrum(32), 1.0, 10, seed=0)
+    r1 = mlp.train_gd(mlp.init_params(16, 1.0, 7), X, y, 0.2, [0, 1, 2, 5])
+    r2 = mlp.train_gd(mlp.init_params(16, 1.0, 7), X, y, 0.2, [0, 1, 2, 5])
+    np.testing.assert_array_equal(r1.loss, r2.loss)
+    np.testing.assert_array_equal(r1.params.W, r2.params.W)
+
+
+def test_bad_inputs_and_divergence():
+    th, X = mlp.circle_grid(16)
+    lam = mlp.ntk_mode_spectrum(16)
+    with pytest.raises(ValueError, match="N"):
+        mlp.init_params(5, 1.0, 0)
+    with pytest.raises(ValueError, match="gamma0"):
+        mlp.init_params(4, 0.0, 0)
+    with pytest.raises(ValueError, match="P"):
+        mlp.circle_grid(2)
+    with pytest.raises(ValueError, match="beta"):
+        mlp.circle_target(th, lam, -1.0, 4, 0)
+    with pytest.raises(ValueError, match="kmax"):
+        mlp.circle_target(th, lam, 1.0, 100, 0)
+    p = mlp.init_params(4, 1.0, 0)
+    with pytest.raises(ValueError, match="eta"):
+        mlp.train_gd(p, X, np.zeros(16), -1.0, [1.0])
+    with pytest.raises(ValueError, match="t_record"):
+        mlp.train_gd(p, X, np.zeros(16), 0.1, [2.0, 1.0])
+    with pytest.raises(ValueError, match="X.shape"):
+        mlp.forward(p, np.zeros((3, 3)))
+    y = np.cos(th)
+    with pytest.raises(DivergenceError):
+        mlp.train_gd(mlp.init_params(8, 1.0, 0), X, y, 50.0, [0.0, 5000.0])
