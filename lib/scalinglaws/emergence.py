@@ -432,9 +432,9 @@ def _sgd_chunk_py(V, X, a, k, eta, st, te, level, t0, prev, temerge):  # pragma:
     return 0.0
 
 
-def _make_sgd_kernel():
-    if _numba is None:
-        return _sgd_chunk_py
+def _make_numba_helpers():
+    """Compiled pieces shared by the two online-SGD kernels: the probabilists' Hermite recursion
+    and the per-step emergence bookkeeping (pair and direction levels)."""
     nb = _numba
     # fast-math without 'nnan'/'ninf': the NaN sentinels and the divergence test must survive
     fm = {"reassoc", "contract", "arcp", "nsz"}
@@ -446,6 +446,35 @@ def _make_sgd_kernel():
         for n in range(1, k):
             h0, h1 = h1, z * h1 - n * h0
         return h1, h0  # He_k, He_{k-1}
+
+    @nb.njit(cache=True, fastmath=fm)
+    def track(W, norms, stg, teg, level, tb, prevg, temg):
+        """Record first crossings of cos^2 >= level: W (m, >=P) teacher coordinates of the
+        neurons, norms (m,) squared norms; level 0 = greedy partner, 1 = any neuron."""
+        m = W.shape[0]
+        for jj in range(stg.shape[0]):
+            j = stg[jj]
+            c = W[j, teg[jj]]
+            po = c * c / norms[j]
+            if np.isnan(temg[0, jj]) and po >= level:
+                temg[0, jj] = tb + (level - prevg[0, jj]) / (po - prevg[0, jj])
+            prevg[0, jj] = po
+            pd = 0.0
+            for j2 in range(m):
+                c = W[j2, teg[jj]]
+                pd = max(pd, c * c / norms[j2])
+            if np.isnan(temg[1, jj]) and pd >= level:
+                temg[1, jj] = tb + (level - prevg[1, jj]) / (pd - prevg[1, jj])
+            prevg[1, jj] = pd
+
+    return fm, herm, track
+
+
+def _make_sgd_kernel():
+    if _numba is None:
+        return _sgd_chunk_py
+    nb = _numba
+    fm, herm, track = _make_numba_helpers()
 
     @nb.njit(cache=True, fastmath=fm)
     def kernel(V, X, a, k, eta, st, te, level, t0, prev, temerge):
@@ -497,20 +526,7 @@ def _make_sgd_kernel():
                         V[g, j, i] = v
                         s += v * v
                     nrm2[g, j] = s
-                for jj in range(st.shape[1]):
-                    j = st[g, jj]
-                    c = V[g, j, te[g, jj]]
-                    po = c * c / nrm2[g, j]
-                    if np.isnan(temerge[g, 0, jj]) and po >= level:
-                        temerge[g, 0, jj] = t0 + b + (level - prev[g, 0, jj]) / (po - prev[g, 0, jj])
-                    prev[g, 0, jj] = po
-                    pd = 0.0
-                    for j2 in range(m):
-                        c = V[g, j2, te[g, jj]]
-                        pd = max(pd, c * c / nrm2[g, j2])
-                    if np.isnan(temerge[g, 1, jj]) and pd >= level:
-                        temerge[g, 1, jj] = t0 + b + (level - prev[g, 1, jj]) / (pd - prev[g, 1, jj])
-                    prev[g, 1, jj] = pd
+                track(V[g], nrm2[g], st[g], te[g], level, t0 + b, prev[g], temerge[g])
         return 0.0
 
     return kernel
@@ -525,15 +541,7 @@ def _make_sgd_reduced_kernel():
     if _numba is None:  # pragma: no cover
         raise RuntimeError("reduced online SGD needs numba")
     nb = _numba
-    fm = {"reassoc", "contract", "arcp", "nsz"}
-
-    @nb.njit(cache=True, fastmath=fm)
-    def herm(k, z):
-        h0 = 1.0
-        h1 = z
-        for n in range(1, k):
-            h0, h1 = h1, z * h1 - n * h0
-        return h1, h0
+    fm, herm, track = _make_numba_helpers()
 
     @nb.njit(cache=True, fastmath=fm)
     def kernel(C, B, XP, Z, RHO, a, k, eta, st, te, level, t0, prev, temerge):
@@ -621,20 +629,7 @@ def _make_sgd_reduced_kernel():
                     for i in range(j + 1):
                         n2 += B[g, j, i] * B[g, j, i]
                     nn[j] = n2
-                for jj in range(st.shape[1]):
-                    j = st[g, jj]
-                    c = C[g, j, te[g, jj]]
-                    po = c * c / nn[j]
-                    if np.isnan(temerge[g, 0, jj]) and po >= level:
-                        temerge[g, 0, jj] = t0 + b + (level - prev[g, 0, jj]) / (po - prev[g, 0, jj])
-                    prev[g, 0, jj] = po
-                    pd = 0.0
-                    for j2 in range(m):
-                        c = C[g, j2, te[g, jj]]
-                        pd = max(pd, c * c / nn[j2])
-                    if np.isnan(temerge[g, 1, jj]) and pd >= level:
-                        temerge[g, 1, jj] = t0 + b + (level - prev[g, 1, jj]) / (pd - prev[g, 1, jj])
-                    prev[g, 1, jj] = pd
+                track(C[g], nn, st[g], te[g], level, t0 + b, prev[g], temerge[g])
         return 0.0
 
     return kernel
