@@ -26,10 +26,12 @@ with the others.  :math:`I_3` is linear in those (:mod:`scalinglaws.activations`
 
 i.e. every group obeys the same linear law scaled by :math:`\lambda_l`, coupled only through the
 physical covariance C.  With a power-law spectrum the rates span :math:`\eta\lambda_1 \dots
-\eta\lambda_L` (stiff).  The default integrator :func:`ros2` is a linearly implicit (Rosenbrock,
-L-stable, 2nd order, W-method) scheme whose Jacobian *block-diagonal + rank-p* structure
-(p = K(K+1)/2 + KM) is solved with the Woodbury identity in O(L p^3) per step, with adaptive steps.
-Fixed-step explicit Euler (:func:`euler`, the scheme of the classic peer codes pyscm/nn2pp) and any
+\eta\lambda_L` (stiff).  The default integrator (``method="auto"`` in :func:`integrate`) is
+scipy's LSODA for L = 1 and, for L > 1, scipy's BDF on the state augmented by the physical overlaps
+(:func:`bdf_structured`), which makes the Jacobian a sparse arrowhead (O(L p^2) non-zeros,
+p = K(K+1)/2 + KM).  A linearly implicit Rosenbrock W-method (:func:`ros2`, block-diagonal +
+rank-p Jacobian solved with the Woodbury identity), fixed-step explicit Euler (:func:`euler`, the
+scheme of the classic peer codes pyscm/nn2pp) and any
 ``scipy.integrate.solve_ivp`` method are available for parity and cross-checks.
 """
 
@@ -476,10 +478,12 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
         ``times`` is not given.
     times : array, optional
         Output times (strictly increasing, >= 0).
-    method : {"ros2", "euler"} or a ``scipy.integrate.solve_ivp`` method name
-        ``"ros2"`` (default): structured stiff adaptive integrator, see :func:`ros2`.
-        ``"euler"``: fixed step ``dt`` (parity with pyscm/nn2pp).  ``"RK45"``, ``"DOP853"``,
-        ``"LSODA"``, ``"BDF"``, ``"Radau"``: scipy (dense Jacobians; small L only).
+    method : {"auto", "bdf", "ros2", "euler"} or a ``scipy.integrate.solve_ivp`` method name
+        ``"auto"`` (default): ``"LSODA"`` for L = 1 (tolerances tightened to at most 1e-8 / 1e-11),
+        ``"bdf"`` for L > 1.  ``"bdf"``: scipy's BDF with the sparse arrowhead Jacobian of
+        :func:`bdf_structured`.  ``"ros2"``: structured Rosenbrock W-method, see :func:`ros2`.
+        ``"euler"``: fixed step ``dt`` (parity with pyscm/nn2pp).  ``"RK45"``, ``"RK23"``,
+        ``"DOP853"``, ``"LSODA"``, ``"BDF"``, ``"Radau"``: plain scipy (dense Jacobians; small L only).
     rtol, atol : float
         Tolerances of the adaptive methods.
     dt : float
