@@ -2,7 +2,7 @@ r"""Command line: ``scalinglaws ode ...`` and ``scalinglaws sgd ...``.
 
 Both subcommands share the options that define a learning problem (:func:`add_common_arguments`)
 and turn them into the same :class:`~scalinglaws.models.Setup` plus an initial-condition spec
-(:func:`setup_from_args`); both write the same CSV (:meth:`Trajectory.to_csv`: a ``#`` metadata
+(:func:`setup_from_args`); both write the same CSV (:meth:`~scalinglaws.models.Trajectory.to_csv`: a ``#`` metadata
 line, then ``t,eps_g,Q11,..,R11,..``), SGD with an extra ``eps_g_se`` column (standard error over
 seeds).  Time is alpha = steps/N throughout.
 
@@ -13,7 +13,7 @@ N`` and, for ``sgd``, ``seeds, n_seeds, method, block, mc_samples, n_jobs``; for
 ``method, rtol, atol, dt``.  Explicit command-line options override the file.
 
 Initial condition (in this order): physical overlaps ``Q0, R0, T0`` (config or ``--init
-FILE.json``; spread over eigen-groups by :meth:`Overlaps.from_physical`; SGD realises them
+FILE.json``; spread over eigen-groups by :meth:`~scalinglaws.models.Overlaps.from_physical`; SGD realises them
 exactly with :func:`scalinglaws.sgd.realise_overlaps`), otherwise a seeded random draw
 (``sigma_J``, ``seed``, ``teacher``; the ODE starts from the overlaps of the weights that SGD seed
 ``seed`` starts from, which needs ``N``).
@@ -142,7 +142,7 @@ def _spectrum(opts: dict) -> Spectrum:
 
 def setup_from_args(args: argparse.Namespace, extra_defaults: dict | None = None
                     ) -> tuple[Setup, dict]:
-    """Build the :class:`Setup` and the initial-condition spec from parsed arguments + config.
+    """Build the :class:`~scalinglaws.models.Setup` and the initial-condition spec from parsed arguments + config.
 
     Returns
     -------

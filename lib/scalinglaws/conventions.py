@@ -8,7 +8,7 @@ Every module of the library takes its normalisations from here.  The model is
     \qquad x_i = \frac{J_i\cdot\xi}{\sqrt N},\quad y_n = \frac{B_n\cdot\xi}{\sqrt N},
 
 with inputs :math:`\xi\sim\mathcal N(0,\Sigma)`, second layers fixed, and the output factors
-:math:`c_s, c_t` set by :attr:`Conventions.output_norm`:
+:math:`c_s, c_t` set by ``Conventions.output_norm``:
 
 ==============  ==================  ==================  =====================================
 output_norm     :math:`c_s`          :math:`c_t`          used by
@@ -73,9 +73,9 @@ class Conventions:
         return {"none": 1.0, "sqrtK": 1.0 / math.sqrt(M), "K": 1.0 / M}[self.output_norm]
 
 
-#: Saad & Solla (1995): summed outputs, no normalisation.
+#: Preset of Saad & Solla (1995) -- summed outputs, no normalisation.
 SAAD_SOLLA = Conventions("none", "saad-solla-1995")
-#: Worschech & Rosenow (2024): outputs (1/sqrt K) sum g.
+#: Preset of Worschech & Rosenow (2024) -- outputs (1/sqrt K) sum g.
 WORSCHECH_ROSENOW = Conventions("sqrtK", "worschech-rosenow-2024")
 #: Mean-field style 1/K outputs.
 MEAN_FIELD = Conventions("K", "mean-field-1/K")

@@ -222,7 +222,7 @@ def eps_g(spectrum: Spectrum, eta: float, times, E0=None, *, sigma_J: float = 0.
         full trained set, N = None, stable η only.  ``"auto"``: eig for L <= 3000.
     allow_divergence : bool
         If False (default) and :math:`\eta` is above the stability threshold, raise
-        :class:`DivergenceError`; if True, return the growing solution.
+        :class:`~scalinglaws.errors.DivergenceError`; if True, return the growing solution.
     return_groups : bool
         Also return the per-group errors E (n_t, L) or (S, n_t, L) (``method="eig"`` only).
 
@@ -533,9 +533,13 @@ def simulate_eigenbasis(lam_diag, eta: float, times, seeds, *, n_trained: int | 
 
     Returns
     -------
-    t : (n_t,) times steps/N;  eps : (S, n_t) population error
-    :math:`\tfrac1{2N}\sum_k\lambda_k D_k^2` (``lam_diag`` = the per-coordinate variances);
-    E0 : (S, N) initial :math:`D_k^2`.
+    t : ndarray
+        Shape (n_t,): times steps/N.
+    eps : ndarray
+        Shape (S, n_t): population error :math:`\tfrac1{2N}\sum_k\lambda_k D_k^2` (``lam_diag`` =
+        the per-coordinate variances).
+    E0 : ndarray
+        Shape (S, N): initial :math:`D_k^2`.
     """
     from .sgd import record_steps
     lam = np.asarray(lam_diag, dtype=float)

@@ -28,7 +28,7 @@ from .conventions import Conventions, get as get_conventions
 from .errors import require
 from .spectra import Spectrum
 
-__all__ = ["Setup", "Overlaps", "Trajectory", "physical", "eps_g_from_physical", "csv_header"]
+__all__ = ["Setup", "Overlaps", "Trajectory", "draw_weights", "physical", "eps_g_from_physical", "csv_header"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -250,16 +250,18 @@ def csv_header(K: int, M: int) -> list[str]:
 class Trajectory:
     """Times and observables of a learning run (theory or simulation).
 
-    Attributes
-    ----------
-    t : (n_t,) time alpha = steps / N
-    eps_g : (n_t,) generalisation error (1/2 E[(y0-yhat)^2]; for SGD the mean over seeds)
-    Q, R : (n_t, K, K), (n_t, K, M) physical overlaps (seed mean for SGD)
-    T : (M, M) physical teacher overlaps (seed mean for SGD)
-    eps_g_se : (n_t,) standard error over seeds, or None
-    eps_g_seeds : (n_seeds, n_t) per-seed values, or None
-    groups : Overlaps-like dict of group-resolved arrays (n_t, L, ...) or None
-    meta : dict  (setup description, method, N, seeds, ...)
+    Fields (``n_t`` output times):
+
+    - ``t`` (n_t,): time alpha = steps / N.
+    - ``eps_g`` (n_t,): generalisation error, 1/2 E[(y0 - yhat)^2]; for SGD the mean over seeds.
+    - ``Q`` (n_t, K, K): physical student-student overlaps (seed mean for SGD).
+    - ``R`` (n_t, K, M): physical student-teacher overlaps (seed mean for SGD).
+    - ``T`` (M, M): physical teacher overlaps (seed mean for SGD).
+    - ``eps_g_se`` (n_t,) or None: standard error over seeds.
+    - ``eps_g_seeds`` (n_seeds, n_t) or None: per-seed values.
+    - ``groups`` dict or None: group-resolved arrays, shape (n_t, L, ...), keyed like
+      :class:`Overlaps`.
+    - ``meta`` dict: setup description, method, N, seeds, ...
     """
 
     t: np.ndarray

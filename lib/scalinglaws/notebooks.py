@@ -14,7 +14,7 @@ Guarantees of :func:`execute_chapter`:
 - chapter checks are written to ``checks_dir`` (exported as ``$SCALINGLAWS_CHECKS_DIR`` to the
   kernel), so a test or a parameter study never overwrites the book's ``_build/checks``;
 - any error in a cell, including a failed :meth:`scalinglaws.checks.Checker.check`, raises
-  :class:`papermill.PapermillExecutionError`.
+  ``papermill.PapermillExecutionError``.
 
 Command line (what ``make run`` calls)::
 
@@ -72,7 +72,7 @@ def declared_parameters(nb_path: Path | str) -> dict[str, Any]:
 
     ``papermill.inspect_notebook`` parses the cell line by line with a regular expression and skips
     lines it cannot read (e.g. ``M = 10**6  # at N = P = inf``: an ``=`` inside the comment), so the
-    names assigned at the top level of the cell are also collected with :mod:`ast`.
+    names assigned at the top level of the cell are also collected with ``ast``.
     """
     import ast
 

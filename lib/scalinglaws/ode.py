@@ -48,7 +48,7 @@ from .models import Overlaps, Setup, Trajectory
 from .progress import progress
 
 __all__ = ["log_times", "Packing", "rhs", "integrate", "euler", "ros2", "jacobian_physical",
-           "symmetric_fixed_point", "eps_g_trajectory"]
+           "symmetric_fixed_point", "eps_g_trajectory", "bdf_structured"]
 
 
 def log_times(t_max: float, n: int = 200, t_min: float = 1e-2, include_zero: bool = True) -> np.ndarray:

@@ -256,7 +256,7 @@ def structured_jacobian(setup: Setup, state: Overlaps) -> np.ndarray:
     :math:`C = \sum_m \lambda_m X_m` only, so
     :math:`\partial F_l/\partial X_m = \delta_{lm}\lambda_l\mathcal L(C) + \lambda_m U_l`,
     :math:`U_l = \partial F_l/\partial C` (the blocks of
-    :meth:`scalinglaws.ode._Problem.structured_jacobian`: exact linear operator, forward
+    ``scalinglaws.ode._Problem.structured_jacobian``: exact linear operator, forward
     differences in C with step 1e-7).  p RHS evaluations instead of the 2Lp of
     :func:`scalinglaws.ode.jacobian_physical` (which it reproduces to ~1e-7, see the tests)."""
     from .ode import _Problem

@@ -15,6 +15,9 @@ __all__ = ["progress", "progress_enabled"]
 
 
 def progress_enabled() -> bool:
+    """Whether progress bars are shown: ``SCALINGLAWS_PROGRESS`` (``0``/``false`` off, anything else
+    on) if set; off under pytest; otherwise on when stderr is a terminal (so executed notebooks and
+    the built book carry no progress-bar output)."""
     env = os.environ.get("SCALINGLAWS_PROGRESS")
     if env is not None:
         return env not in ("0", "", "false", "False")
@@ -27,7 +30,7 @@ def progress_enabled() -> bool:
 
 
 def progress(iterable=None, **kw):
-    """``tqdm`` with ``disable`` set from :func:`progress_enabled` unless given explicitly."""
+    """``tqdm`` with ``disable`` set from :func:`~scalinglaws.progress.progress_enabled` unless given explicitly."""
     kw.setdefault("disable", not progress_enabled())
     kw.setdefault("leave", False)
     return tqdm(iterable, **kw)

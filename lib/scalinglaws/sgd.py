@@ -17,9 +17,9 @@ on a fresh sample (gradient of :math:`\tfrac12(y-\hat y)^2`):
 §1.2, for :math:`1/\sqrt K` outputs and power-law spectra).  Time :math:`\alpha` = steps/N.
 
 Observables are computed only at the recording times, from the exact current weights: the
-group-resolved overlaps :math:`Q^{[l]} = J P_l J^T/N` etc. (:meth:`Overlaps.from_weights`), the
+group-resolved overlaps :math:`Q^{[l]} = J P_l J^T/N` etc. (:meth:`~scalinglaws.models.Overlaps.from_weights`), the
 physical :math:`Q = \sum_l\lambda_l Q^{[l]}` and the closed-form population error
-:math:`\varepsilon_g = \tfrac12 E[(y_0-\hat y)^2]` (:meth:`Setup.eps_g`); optionally a Monte-Carlo
+:math:`\varepsilon_g = \tfrac12 E[(y_0-\hat y)^2]` (:meth:`~scalinglaws.models.Setup.eps_g`); optionally a Monte-Carlo
 test error on fresh samples.
 
 Randomness.  Seed ``s`` owns ``np.random.SeedSequence(s).spawn(3)`` = (initialisation, training
@@ -94,7 +94,7 @@ def realise_overlaps(init: Overlaps, spectrum, N: int, rng: np.random.Generator 
 
     This is the classic way to start SGD from given order parameters (e.g. Saad--Solla's
     :math:`Q_0 = \mathrm{diag}(.5,.5)`, :math:`R_0 = [[1.01, .99],[.99, 1.01]]\cdot 10^{-3}`,
-    :math:`T = 1`), so that ODE and SGD start alike.  Use :meth:`Overlaps.from_physical` to turn
+    :math:`T = 1`), so that ODE and SGD start alike.  Use :meth:`~scalinglaws.models.Overlaps.from_physical` to turn
     physical overlaps into group overlaps.
     """
     require(isinstance(init, Overlaps), "init", type(init).__name__, "a scalinglaws Overlaps")
@@ -371,7 +371,7 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
     init : Overlaps, optional
         Start from weights that realise these group overlaps exactly (:func:`realise_overlaps`).
     sigma_J, teacher
-        Random initialisation (when neither ``init`` nor ``J0``): :func:`draw_weights`.
+        Random initialisation (when neither ``init`` nor ``J0``): :func:`~scalinglaws.models.draw_weights`.
     J0, B0 : arrays, optional
         Given initial weights, (K, N)/(M, N) or per seed (S, K, N)/(S, M, N).
     method : {"auto", "numpy", "numba"}
@@ -388,7 +388,7 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
         Keep per-seed arrays (``eps_g_seeds`` and ``traj.Q_seeds``, ``traj.R_seeds``,
         ``traj.T_seeds``).
     divergence_limit : float
-        Raise :class:`DivergenceError` when a physical overlap exceeds this (or is NaN/inf).
+        Raise :class:`~scalinglaws.errors.DivergenceError` when a physical overlap exceeds this (or is NaN/inf).
 
     Returns
     -------
@@ -397,7 +397,7 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
         (standard error over seeds, NaN for one seed), seed-mean physical ``Q``, ``R``, ``T``,
         ``eps_g_seeds`` (S, n_t), ``groups = {"Q": (n_t, L, K, K), "R": (n_t, L, K, M),
         "T": (L, M, M)}`` (seed means), ``meta``; extra attributes ``init_overlaps`` (seed-mean
-        initial group overlaps, an :class:`Overlaps`) and ``seeds``.
+        initial group overlaps, an :class:`~scalinglaws.models.Overlaps`) and ``seeds``.
 
     Raises
     ------

@@ -3,14 +3,14 @@
 * **Grid**: a dict ``{name: [values, ...]}`` (Cartesian product, last key fastest) or a list of
   parameter dicts; the function is called as ``func(**params)`` and must be importable
   (a module-level function) so worker processes can unpickle it.
-* **Executors**: local processes (:class:`concurrent.futures.ProcessPoolExecutor`) by default;
-  a ``dask.distributed`` :class:`~distributed.Client` when one is passed or when the standard
+* **Executors**: local processes (``concurrent.futures.ProcessPoolExecutor``) by default;
+  a ``dask.distributed`` ``Client`` when one is passed or when the standard
   environment variable ``DASK_SCHEDULER_ADDRESS`` names a scheduler.  ``max_workers=0`` runs
   serially in this process (debugging).  No home-made scheduling.
 * **Cache**: one pickle file per grid point in ``cache_dir``, named by the SHA-256 of
   (function module + qualified name, the function's source, canonical JSON of the parameters,
   :func:`library_hash`).  Each file is written by the driver as soon as its task finishes, to a
-  temporary file in the same directory and moved into place with :func:`os.replace` (atomic), so
+  temporary file in the same directory and moved into place with ``os.replace`` (atomic), so
   an interrupted sweep resumes without recomputing anything that finished, and a partly written
   file is never read.  Any change to the library's source changes the hash, so stale entries are
   ignored (they stay on disk until :func:`clear_stale` removes them).
