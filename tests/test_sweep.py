@@ -140,3 +140,58 @@ def test_dask_matches_local(tmp_path):
     for a, b, c in zip(local, remote, env):
         assert a["v"] == b["v"] == c["v"]
         assert np.array_equal(a["draw"], b["draw"]) and np.array_equal(a["draw"], c["draw"])
+
+
+def _toy_package(tmp_path):
+    pkg = tmp_path / "toypkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from .base import K\n")
+    (pkg / "base.py").write_text("K = 1\n")
+    (pkg / "a.py").write_text("def f():\n    from .b import g\n    return g()\n")
+    (pkg / "b.py").write_text("import toypkg.base\nfrom . import c\n\ndef g():\n    return 2\n")
+    (pkg / "c.py").write_text("X = 3\n")
+    (pkg / "unrelated.py").write_text("Y = 4\n")
+    return pkg
+
+
+def test_module_dependencies_follow_imports(tmp_path):
+    pkg = _toy_package(tmp_path)
+    # relative, in-function, `from . import`, and absolute imports are all followed
+    assert sw.module_dependencies("toypkg.a", pkg) == ["toypkg", "toypkg.a", "toypkg.b",
+                                                       "toypkg.base", "toypkg.c"]
+    assert sw.module_dependencies("toypkg.unrelated", pkg) == ["toypkg", "toypkg.base",
+                                                               "toypkg.unrelated"]
+    with pytest.raises(ValueError, match="module"):
+        sw.module_dependencies("otherpkg.a", pkg)
+    with pytest.raises(ValueError, match="module"):
+        sw.module_dependencies("toypkg.missing", pkg)
+
+
+def test_dependency_hash_ignores_unrelated_modules(tmp_path):
+    pkg = _toy_package(tmp_path)
+    h = sw._module_hash("toypkg.a", pkg)
+    (pkg / "unrelated.py").write_text("Y = 5\n")           # not imported by a: same hash
+    assert sw._module_hash("toypkg.a", pkg) == h
+    (pkg / "c.py").write_text("X = 30\n")                  # imported through b: new hash
+    h2 = sw._module_hash("toypkg.a", pkg)
+    assert h2 != h
+    (pkg / "__init__.py").write_text("from .base import K\nZ = 0\n")   # the package init counts
+    assert sw._module_hash("toypkg.a", pkg) != h2
+    # a function outside the package depends on all of it
+    assert sw._module_hash("__main__", pkg) == sw.library_hash(pkg)
+    assert sw.dependency_hash(work) == sw.library_hash()   # test module: whole installed package
+    from scalinglaws import plateau
+    deps = sw.module_dependencies("scalinglaws.plateau")
+    assert "scalinglaws.ode" in deps and "scalinglaws.emergence" not in deps
+    assert sw.dependency_hash(plateau.escape_time_from_ode) != sw.library_hash()
+
+
+def test_clear_stale_uses_each_entry_module(tmp_path):
+    from scalinglaws import fits
+    cache = tmp_path / "c"
+    sw.sweep(work, {"x": [1], "y": [0.0]}, cache_dir=cache, max_workers=0)
+    sw.sweep(fits.fit_power_law, [{"x": [1.0, 2.0, 4.0], "y": [1.0, 0.5, 0.25]}], cache_dir=cache,
+             max_workers=0)
+    assert len(list(cache.glob("*.pkl"))) == 2
+    assert sw.clear_stale(cache) == 0          # both entries current under their own hashes
+    assert sw.clear_stale(cache, code_hash="other") == 2

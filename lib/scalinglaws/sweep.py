@@ -9,7 +9,7 @@
   serially in this process (debugging).  No home-made scheduling.
 * **Cache**: one pickle file per grid point in ``cache_dir``, named by the SHA-256 of
   (function module + qualified name, the function's source, canonical JSON of the parameters,
-  :func:`library_hash`).  Each file is written by the driver as soon as its task finishes, to a
+  :func:`dependency_hash` of the function).  Each file is written by the driver as soon as its task finishes, to a
   temporary file in the same directory and moved into place with ``os.replace`` (atomic), so
   an interrupted sweep resumes without recomputing anything that finished, and a partly written
   file is never read.  Any change to the library's source changes the hash, so stale entries are
@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import inspect
@@ -35,7 +36,8 @@ import numpy as np
 from .errors import require
 from .progress import progress
 
-__all__ = ["sweep", "grid_points", "library_hash", "cache_key", "clear_stale"]
+__all__ = ["sweep", "grid_points", "library_hash", "dependency_hash", "module_dependencies", "cache_key",
+           "clear_stale"]
 
 _LIB_DIR = Path(__file__).resolve().parent
 
@@ -52,6 +54,80 @@ def library_hash(root: str | Path | None = None) -> str:
         h.update(p.relative_to(root).as_posix().encode())
         h.update(b"\0")
         h.update(p.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def module_dependencies(module: str, root: str | Path | None = None) -> list[str]:
+    """Modules of the package at ``root`` (default: ``scalinglaws``) that ``module`` imports,
+    transitively, including itself and the package ``__init__``; sorted dotted names.
+
+    Read from the ``import`` statements of the source (anywhere in a file, so imports inside
+    functions count); both relative (``from .ode import rhs``, ``from . import ode``) and absolute
+    (``scalinglaws.ode``) forms are followed.  Only single-level packages (the layout of
+    ``scalinglaws``) are resolved.
+    """
+    root = Path(root) if root is not None else _LIB_DIR
+    pkg = root.name
+    require(module == pkg or module.startswith(pkg + "."), "module", module,
+            f"a module of the package {pkg!r}")
+
+    file_of = lambda name: _file_of(root, name)  # noqa: E731
+
+    require(file_of(module) is not None, "module", module, f"a module file under {root}")
+    seen: set[str] = set()
+    todo = [module, pkg]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        tree = ast.parse(file_of(name).read_text())
+        for node in ast.walk(tree):
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom):
+                if node.level == 1:
+                    base = pkg + ("." + node.module if node.module else "")
+                elif node.level == 0 and node.module and (node.module == pkg
+                                                           or node.module.startswith(pkg + ".")):
+                    base = node.module
+                else:
+                    continue
+                targets.append(base)
+                targets += [f"{base}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets += [a.name for a in node.names if a.name.startswith(pkg + ".")]
+            todo += [t for t in targets if t not in seen and file_of(t) is not None]
+    return sorted(seen)
+
+
+def dependency_hash(func: Callable, root: str | Path | None = None) -> str:
+    """Cache hash of the library code ``func`` can reach: SHA-256 of the files of
+    :func:`module_dependencies` of its module when that module belongs to the package, otherwise
+    :func:`library_hash` of the whole package."""
+    return _module_hash(getattr(func, "__module__", None) or "", root)
+
+
+def _file_of(root: Path, name: str) -> Path | None:
+    """Source file of the dotted module ``name`` in the package at ``root`` (None if absent)."""
+    pkg = root.name
+    if name == pkg:
+        return root / "__init__.py"
+    if not name.startswith(pkg + "."):
+        return None
+    f = root / (name[len(pkg) + 1:].replace(".", "/") + ".py")
+    return f if f.is_file() else None
+
+
+def _module_hash(module: str, root: str | Path | None = None) -> str:
+    root = Path(root) if root is not None else _LIB_DIR
+    if _file_of(root, module) is None:         # not a module of the package: hash all of it
+        return library_hash(root)
+    h = hashlib.sha256(b"deps\0")
+    for name in module_dependencies(module, root):
+        h.update(name.encode())
+        h.update(b"\0")
+        h.update(_file_of(root, name).read_bytes())
         h.update(b"\0")
     return h.hexdigest()
 
@@ -165,7 +241,7 @@ def sweep(func: Callable, grid, *, cache_dir: str | Path | None = None, client=N
     max_workers : int, optional
         Local processes (default: number of CPUs); ``0`` = serial, in this process.
     code_hash : str, optional
-        Library hash used in the cache key (default :func:`library_hash`).
+        Library hash used in the cache key (default :func:`dependency_hash` of ``func``).
     show_progress : bool
         tqdm bar over grid points (off in tests / non-interactive runs).
 
@@ -178,7 +254,7 @@ def sweep(func: Callable, grid, *, cache_dir: str | Path | None = None, client=N
     points = grid_points(grid)
     require(max_workers is None or (isinstance(max_workers, int) and max_workers >= 0),
             "max_workers", max_workers, "None or an integer >= 0")
-    code_hash = library_hash() if code_hash is None else str(code_hash)
+    code_hash = dependency_hash(func) if code_hash is None else str(code_hash)
     cache = None
     if cache_dir is not None:
         cache = Path(cache_dir)
@@ -201,7 +277,8 @@ def sweep(func: Callable, grid, *, cache_dir: str | Path | None = None, client=N
         if cache is not None:
             _write_atomic(cache / f"{keys[i]}.pkl",
                           {"key": keys[i], "params": points[i], "code_hash": code_hash,
-                           "func": _func_id(func)["name"], "result": res})
+                           "func": _func_id(func)["name"],
+                           "module": getattr(func, "__module__", None), "result": res})
         bar.update(1)
 
     try:
@@ -244,14 +321,27 @@ def _run_dask(client, func, points, todo, done) -> None:
 
 
 def clear_stale(cache_dir: str | Path, code_hash: str | None = None) -> int:
-    """Delete cache entries written under another library hash; return how many were removed."""
-    code_hash = library_hash() if code_hash is None else code_hash
+    """Delete cache entries written under another library hash; return how many were removed.
+
+    With ``code_hash=None`` each entry is compared with the current :func:`dependency_hash` of the
+    module of the function that wrote it (entries without that record: the whole-package hash).
+    """
+    current: dict = {}
+
+    def expected(entry) -> str:
+        if code_hash is not None:
+            return code_hash
+        mod = entry.get("module") or ""
+        if mod not in current:
+            current[mod] = _module_hash(mod)
+        return current[mod]
+
     n = 0
     for p in Path(cache_dir).glob("*.pkl"):
         try:
             with open(p, "rb") as f:
                 entry = pickle.load(f)
-            stale = entry.get("code_hash") != code_hash
+            stale = entry.get("code_hash") != expected(entry)
         except Exception:
             stale = True
         if stale:
