@@ -247,3 +247,40 @@ def test_direction_emergence_never_later_than_pair():
     assert np.all(r.t_emerge_dir[both] <= r.t_emerge[both] + 1e-9)
     ratios = em.due_ratios(r, 1500, by="direction")
     assert len(ratios) == np.sum(r.T_pred <= 1500 / 1.3)
+
+
+def test_batched_gd_equals_single_runs():
+    """population_gd_batch stacks independent inits; each must reproduce population_gd(seed=s)
+    to round-off (same init, same pairing, same emergence bookkeeping)."""
+    a = em.teacher_coefficients(16, 0.8)
+    kw = dict(k=4, eta=0.2, steps=600, sigma0=1e-2, show_progress=False, n_record=40)
+    seeds = [3, 8]
+    rb = em.population_gd_batch(6, 48, a, seeds, **kw)
+    for s, r in zip(seeds, rb):
+        q = em.population_gd(6, 48, a, seed=s, **kw)
+        assert q.loss[-1] < 0.9 * q.loss[0]  # something happened
+        assert np.array_equal(q.students, r.students) and np.array_equal(q.teachers, r.teachers)
+        assert np.max(np.abs(q.loss - r.loss)) < 1e-12
+        assert np.max(np.abs(q.pair_overlap - r.pair_overlap)) < 1e-10
+        assert np.allclose(q.t_emerge, r.t_emerge, equal_nan=True, rtol=0, atol=1e-8)
+        assert np.allclose(q.t_emerge_dir, r.t_emerge_dir, equal_nan=True, rtol=0, atol=1e-8)
+
+
+def test_toy_sum_widths_equals_toy_sum():
+    a = em.teacher_coefficients(300, 0.8)
+    T = np.arange(1, 301) ** 0.8
+    curve = em.toy_curve(4, u0=1e-3, rho0=1e-5)
+    t = np.logspace(-0.5, 3, 30)
+    ms = [0, 1, 7, 300, 1000]
+    W = em.toy_sum_widths(t, a, T, curve, ms)
+    for i, m in enumerate(ms):
+        assert np.max(np.abs(W[i] - em.toy_sum(t, a, T, curve, learnable=m))) < 1e-12
+
+
+def test_greedy_floor_matches_pairing_of_the_same_init():
+    a = em.teacher_coefficients(20, 0.8)
+    f, T1 = em.greedy_floor(5, 64, a, [4, 9])
+    for s, fs, ts in zip([4, 9], f, T1):
+        r = em.population_gd(5, 64, a, eta=0.5, steps=1, seed=s, show_progress=False)
+        assert abs(fs - np.sum(np.delete(a, r.teachers) ** 2)) < 1e-14
+        assert abs(ts * 1.0 / 0.5 - r.T_pred[0]) < 1e-9 * r.T_pred[0]
