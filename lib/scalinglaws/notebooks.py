@@ -1,4 +1,4 @@
-"""Run the book's chapters as parameterised notebooks (papermill), for the tests and ``make run``.
+"""Run the book's chapters as parameterised notebooks (papermill), for the tests and ``python3 tasks.py run``.
 
 Chapters are MyST-markdown notebooks (``chapters/NN_name.md``, jupytext ``md:myst``).  papermill
 only reads ``.ipynb``, so a chapter is converted with jupytext first; the ``parameters`` cell tag
@@ -16,7 +16,7 @@ Guarantees of :func:`execute_chapter`:
 - any error in a cell, including a failed :meth:`scalinglaws.checks.Checker.check`, raises
   ``papermill.PapermillExecutionError``.
 
-Command line (what ``make run`` calls)::
+Command line (what ``python3 tasks.py run`` and ``make run`` call)::
 
     python -m scalinglaws.notebooks run 02_plateaus -p N_fig 256 -p fast True --out _build/run
 
