@@ -129,10 +129,10 @@ def response(s, lam: np.ndarray, N: float = np.inf, P: float = np.inf, *, tol: f
     """Solve R(s) = (1 − q/P)(1 − q/N), q = Σ_k λ_k R/(s + λ_k R), for complex s.
 
     Paper (B) Eq. 11 (R = R_1 R_3; R_1 the data response, R_3 the width response). The physical
-    root is the one continuously connected to R = 1 at large |s| (for real s > 0 it has
-    0 < q < min(N, P)); for small |s| Newton from R = 1 can land on a spurious root with q > min(N,P),
-    so we follow the branch by continuation along the ray s·c, c = c_0 → 1 in factors of 2, starting
-    where |s c_0| ≥ 10 (1/N + 1/P) Σ_k λ_k (there R ≈ 1 − O(0.1)).
+    root is the one continuously connected to R = 1 at large abs(s) (for real s > 0 it has
+    0 < q < min(N, P)); for small abs(s) Newton from R = 1 can land on a spurious root with
+    q > min(N,P), so we follow the branch by continuation along the ray s·c, c = c_0 → 1 in factors
+    of 2, starting where abs(s c_0) ≥ 10 (1/N + 1/P) Σ_k λ_k (there R ≈ 1 − O(0.1)).
     """
     _check_sizes(N, P)
     lam = np.asarray(lam, dtype=float)

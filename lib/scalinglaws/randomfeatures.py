@@ -261,8 +261,8 @@ def euler_maruyama_langevin(lam, w2, P: int, t_end: float, dt: float, *, T: floa
 
 
 def deviation_ratio(sim_mean, sim_sem, theory, *, z: float = 3.0, rel: float = 0.02) -> float:
-    """max_t |sim − theory| / (z·sem + rel·|theory|): ≤ 1 means agreement within z standard errors
-    plus a relative finite-size allowance ``rel``."""
+    """``max_t abs(sim − theory) / (z·sem + rel·abs(theory))``: ≤ 1 means agreement within z
+    standard errors plus a relative finite-size allowance ``rel``."""
     sim_mean, sim_sem, theory = (np.asarray(x, dtype=float) for x in (sim_mean, sim_sem, theory))
     require(z > 0, "z", z, "z > 0")
     require(rel >= 0, "rel", rel, "rel >= 0")
