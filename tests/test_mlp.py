@@ -82,7 +82,7 @@ def test_target_has_intended_spectrum():
     lam = mlp.ntk_mode_spectrum(P)
     assert np.all(np.diff(lam[1:P // 2]) < 0)
     beta, kmax = 0.5, 50
-    y, power = mlp.circle_target(th, lam, beta, kmax, seed=4)
+    y, power = mlp.circle_target(th, lam, beta, kmax, seed=4, phases="random")
     # power of mode k from the DFT (exact on the grid for k < P/2)
     Y = np.fft.rfft(y) / P
     np.testing.assert_allclose(2 * np.abs(Y[1:kmax + 1]) ** 2, power, rtol=1e-10, atol=1e-15)
@@ -126,13 +126,89 @@ def test_bad_inputs_and_divergence():
         mlp.circle_target(th, lam, -1.0, 4, 0)
     with pytest.raises(ValueError, match="kmax"):
         mlp.circle_target(th, lam, 1.0, 100, 0)
+    with pytest.raises(ValueError, match="phases"):
+        mlp.circle_target(th, lam, 1.0, 4, 0, phases="gaussian")
+    with pytest.raises(ValueError, match="k_hi"):
+        mlp.fit_window_from_modes(lam, 4, 4)
+    with pytest.raises(ValueError, match="eta"):
+        mlp.lazy_loss_infinite([1.0], lam, np.ones(3), eta=5.0)
     p = mlp.init_params(4, 1.0, 0)
     with pytest.raises(ValueError, match="eta"):
         mlp.train_gd(p, X, np.zeros(16), -1.0, [1.0])
     with pytest.raises(ValueError, match="t_record"):
         mlp.train_gd(p, X, np.zeros(16), 0.1, [2.0, 1.0])
+    with pytest.raises(ValueError, match="method"):
+        mlp.train_gd(p, X, np.zeros(16), 0.1, [1.0], method="jax")
     with pytest.raises(ValueError, match="X.shape"):
         mlp.forward(p, np.zeros((3, 3)))
     y = np.cos(th)
-    with pytest.raises(DivergenceError):
-        mlp.train_gd(mlp.init_params(8, 1.0, 0), X, y, 50.0, [0.0, 5000.0])
+    for method in ("numpy", "numba"):
+        with pytest.raises(DivergenceError):
+            mlp.train_gd(mlp.init_params(8, 1.0, 0), X, y, 50.0, [0.0, 5000.0], method=method)
+
+
+def test_zero_phase_target_is_even_with_singularity_at_zero():
+    P = 256
+    th, _ = mlp.circle_grid(P)
+    lam = mlp.ntk_mode_spectrum(P)
+    y, power = mlp.circle_target(th, lam, 0.5, 100)
+    np.testing.assert_allclose(y[1:], y[1:][::-1], atol=1e-12)       # y(θ) = y(-θ)
+    assert np.argmax(y) == 0                                          # the peak sits at θ = 0
+    np.testing.assert_allclose(y[0], np.sqrt(2 * power).sum(), rtol=1e-12)
+    yr, pr = mlp.circle_target(th, lam, 0.5, 100, seed=1, phases="random")
+    np.testing.assert_array_equal(power, pr)                          # same spectrum, other phases
+    assert np.max(np.abs(yr)) < 0.5 * y[0]
+
+
+def test_numba_and_numpy_paths_agree():
+    # identical algorithm; differences are round-off (summation order), ~1e-15 per step
+    if mlp._numba is None:
+        pytest.skip("numba not installed")
+    th, X = mlp.circle_grid(64)
+    y, _ = mlp.circle_target(th, mlp.ntk_mode_spectrum(64), 0.5, 30)
+    p = mlp.init_params(32, 1.0, 3)
+    t = np.arange(0, 40.01, 4.0)
+    r1 = mlp.train_gd(p, X, y, 0.1, t, method="numpy")
+    r2 = mlp.train_gd(p, X, y, 0.1, t, method="numba")
+    np.testing.assert_allclose(r1.loss, r2.loss, rtol=1e-10)
+    for name in ("W", "b", "a"):
+        np.testing.assert_allclose(getattr(r1.params, name), getattr(r2.params, name), atol=1e-10)
+    np.testing.assert_array_equal(p.a, mlp.init_params(32, 1.0, 3).a)   # input not modified
+
+
+def test_lazy_loss_infinite_matches_circulant_gd():
+    # independent reference: iterate r <- (I - eta K_inf/P) r with the closed-form Gram matrix
+    P, kmax, eta = 64, 20, 0.5
+    th, _ = mlp.circle_grid(P)
+    lam = mlp.ntk_mode_spectrum(P)
+    y, power = mlp.circle_target(th, lam, 1.0, kmax, seed=2, phases="random")
+    K = mlp.ntk_infinite(th[:, None] - th[None, :]) / P
+    r = -y.copy()
+    Ls = [r @ r / P]
+    for _ in range(60):
+        r = r - eta * K @ r
+        Ls.append(r @ r / P)
+    t = np.arange(61) * eta
+    np.testing.assert_allclose(mlp.lazy_loss_infinite(t, lam, power, eta), Ls, rtol=1e-10)
+    # gradient flow limit: small eta converges to the eta = 0 formula with O(eta) error
+    Lf = mlp.lazy_loss_infinite([5.0], lam, power)
+    Le = mlp.lazy_loss_infinite([5.0], lam, power, eta=1e-4)
+    np.testing.assert_allclose(Le, Lf, rtol=1e-4)
+
+
+def test_lazy_gd_at_large_width_follows_infinite_ntk():
+    # gamma0 -> 0 GD on a wide net follows the infinite-width lazy loss; the finite-N eNTK differs
+    # from the closed form by O(1/sqrt(N)) (Monte Carlo), here N = 4096: a few percent
+    P = 64
+    th, X = mlp.circle_grid(P)
+    lam = mlp.ntk_mode_spectrum(P)
+    y, power = mlp.circle_target(th, lam, 0.5, 20)
+    t = np.array([0.0, 2.0, 10.0, 30.0])
+    res = mlp.train_gd(mlp.init_params(4096, 1e-6, 0), X, y, 0.2, t)
+    np.testing.assert_allclose(res.loss, mlp.lazy_loss_infinite(t, lam, power, 0.2), rtol=0.05)
+
+
+def test_fit_window_from_modes():
+    lam = mlp.ntk_mode_spectrum(64)
+    lo, hi = mlp.fit_window_from_modes(lam, 4, 12)
+    assert lo == pytest.approx(1 / (2 * lam[4])) and hi == pytest.approx(1 / (2 * lam[12]))
