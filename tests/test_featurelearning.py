@@ -76,3 +76,89 @@ def test_bad_inputs_and_divergence():
         fl.infinite_width_full(lam, w2, 1.0, [2.0, 1.0])
     with pytest.raises(DivergenceError, match="eta"):
         fl.infinite_width_full(lam, w2, 1.0, [50.0], eta=5.0)
+
+
+def test_reduced_map_equals_direct_simulation():
+    """The N-dimensional GD map (A = Q A0) reproduces the direct (w, A) simulation, same draws."""
+    lam, w2 = fl.source_task(40, 2.0, 0.5)
+    t = [0.5, 3.0, 12.0]
+    for gamma in (0.0, 2.0):
+        d = fl.simulate_projected(lam, w2, 12, gamma, t, eta=0.1, seeds=3, seed=7)
+        r = fl.simulate_projected_reduced(lam, w2, 12, gamma, t, eta=0.1, seeds=3, seed=7)
+        np.testing.assert_allclose(r.loss, d.loss, rtol=1e-10)
+        np.testing.assert_array_equal(r.t, d.t)
+
+
+def _lazy_sgd_second_moment(lam, w2, A0, eta, batch, steps):
+    """Exact E[L] of lazy online SGD for fixed A0: V ← (I−ηFΛ)V(I−ηΛF) + (η²/B) F(ΛVΛ + Λ tr ΛV)F."""
+    N = A0.shape[0]
+    F = A0.T @ A0 / N
+    Lam = np.diag(lam)
+    J = np.eye(lam.size) - eta * F @ Lam
+    V = np.outer(np.sqrt(w2), np.sqrt(w2))
+    for _ in range(steps):
+        V = J @ V @ J.T + eta ** 2 / batch * F @ (Lam @ V @ Lam + Lam * np.trace(Lam @ V)) @ F
+    return np.trace(Lam @ V)
+
+
+def test_lazy_sgd_matches_exact_second_moment_recursion():
+    """γ = 0, batch B = 2: the mean SGD loss over seeds equals the exact expectation (Gaussian fourth
+    moment) averaged over the same A0 draws, within 4 standard errors of the SGD noise; B → ∞ of the
+    recursion is the population path."""
+    M, N, eta, B, n, R = 6, 4, 0.2, 2, 25, 300
+    lam, w2 = fl.source_task(M, 2.0, 0.5)
+    sim = fl.simulate_projected(lam, w2, N, 0.0, [n * eta], eta=eta, seeds=R, seed=11, batch=B)
+    exact = np.array([_lazy_sgd_second_moment(lam, w2, np.random.default_rng([11, r]).standard_normal((N, M)),
+                                              eta, B, n) for r in range(R)])
+    diff = sim.loss[:, 0] - exact
+    assert abs(diff.mean()) < 4 * diff.std(ddof=1) / np.sqrt(R)
+    pop = fl.simulate_projected(lam, w2, N, 0.0, [n * eta], eta=eta, seeds=3, seed=11)
+    inf_b = [_lazy_sgd_second_moment(lam, w2, np.random.default_rng([11, r]).standard_normal((N, M)),
+                                     eta, 1e30, n) for r in range(3)]
+    np.testing.assert_allclose(pop.loss[:, 0], inf_b, rtol=1e-10)
+    # SGD noise raises the mean loss above the population path (the paper's SGD transient)
+    assert exact[:3].mean() > pop.loss[:, 0].mean()
+
+
+def test_rich_sgd_large_batch_and_small_step_track_population_gd():
+    """γ = 1: (i) B → ∞: the SGD loss converges to the population path like 1/√B (same A0, same
+    minibatch stream); the bound 20·√(2/B) adds the relative fluctuation √(2/B) of Σ̂_B over the 20
+    steps without cancellation; (ii) at small η the seed-mean SGD loss (B = 4) matches population
+    GD within 4 standard errors plus the O(η/B) SGD bias."""
+    M, N = 8, 6
+    lam, w2 = fl.source_task(M, 2.0, 0.5)
+    pop = fl.simulate_projected(lam, w2, N, 1.0, [1.0, 2.0], eta=0.1, seeds=2, seed=3)
+    dev = {}
+    for B in (1000, 100_000):
+        big = fl.simulate_projected(lam, w2, N, 1.0, [1.0, 2.0], eta=0.1, seeds=2, seed=3, batch=B)
+        dev[B] = np.max(np.abs(big.loss / pop.loss - 1))
+        assert dev[B] < 20 * np.sqrt(2 / B)
+    assert dev[100_000] < dev[1000] / 3                  # 1/√B predicts a factor 10
+    eta, B, R = 0.02, 4, 200
+    pop = fl.simulate_projected(lam, w2, N, 1.0, [1.0], eta=eta, seeds=R, seed=5)
+    sgd = fl.simulate_projected(lam, w2, N, 1.0, [1.0], eta=eta, seeds=R, seed=5, batch=B)
+    diff = sgd.loss[:, 0] - pop.loss[:, 0]               # same A0 per seed: paired difference
+    assert abs(diff.mean()) < 4 * diff.std(ddof=1) / np.sqrt(R) + eta / B * pop.loss.mean()
+
+
+def test_compute_optimal_exponent_recovers_two_term_law():
+    """Synthetic surfaces L = t^-χ + N^-1 (no noise): the envelope exponent is χ/(1+χ) up to the
+    scalloping of a factor-√2 width grid, and the window rule keeps interior optimal widths only."""
+    chi = 0.5
+    Ns = np.round(2.0 ** np.arange(2, 12, 0.5))
+    C = np.geomspace(10, 1e7, 61)
+    ts = [np.geomspace(1.0, 1e7 / N, 50) for N in Ns]
+    Ls = [np.tile(t ** -chi + 1.0 / N, (3, 1)) * (1 + 0.01 * np.arange(3))[:, None] for N, t in zip(Ns, ts)]
+    f = fl.compute_optimal_exponent(Ns, ts, Ls, C, t_min=10.0)
+    assert f.exponent == pytest.approx(chi / (1 + chi), abs=0.01)
+    inside = (f.C >= f.window[0]) & (f.C <= f.window[1])
+    assert np.all(f.n_opt[inside] > Ns[0]) and np.all(f.n_opt[inside] < Ns[-1])
+    assert f.exponent_se < 1e-6                          # seeds differ by a constant factor only
+    with pytest.raises(ValueError, match="t_min="):
+        fl.compute_optimal_exponent(Ns, ts, Ls, C, t_min=0.0)
+
+
+def test_bad_batch():
+    lam, w2 = fl.source_task(10, 2.0, 0.5)
+    with pytest.raises(ValueError, match="batch="):
+        fl.simulate_projected(lam, w2, 4, 1.0, [1.0], batch=0)

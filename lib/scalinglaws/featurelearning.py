@@ -29,7 +29,8 @@ from .errors import DivergenceError, require
 from .progress import progress
 
 __all__ = ["source_task", "FLResult", "infinite_width_diagonal", "infinite_width_full",
-           "simulate_projected", "width_floor"]
+           "simulate_projected", "simulate_projected_reduced", "width_floor",
+           "FrontierFit", "lower_envelope", "compute_optimal_exponent"]
 
 
 def source_task(M: int, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -151,30 +152,44 @@ def infinite_width_full(lam, w2, gamma: float, t, *, eta: float = 0.05) -> FLRes
 
 
 def simulate_projected(lam, w2, N: int, gamma: float, t, *, eta: float = 0.05, seeds: int = 4,
-                       seed: int = 0) -> FLResult:
+                       seed: int = 0, batch: int | None = None) -> FLResult:
     """Direct simulation of the projected two-layer linear model: trainable w ∈ R^N and A ∈ R^{N×M}.
 
-    Population gradients (B = ∞), GD step η, from w = 0, A(0) ~ N(0,1):
+    Population gradients (``batch=None``, B = ∞), GD step η, from w = 0, A(0) ~ N(0,1):
     w ← w + η A Λ v, A ← A + η γ w (F_0 Λ v)^T with F_0 Λ v = A(0)^T (A(0) Λ v)/N,
     v = w* − A^T w/N. Returns the test loss v^T Λ v per seed on the step grid t/η (rounded).
+
+    Online minibatch SGD (``batch=B``; notes §2.1): each step draws B fresh Gaussian features
+    ψ ~ N(0, Λ) (rows of Ψ_t ∈ R^{B×M}) and replaces Λ by Σ̂_B = Ψ_t^T Ψ_t/B in both updates,
+    w ← w + η A Σ̂_B v, A ← A + η γ w (F_0 Σ̂_B v)^T. E[Σ̂_B] = Λ, so B → ∞ is the population path.
+    A(0) of seed r comes from ``default_rng([seed, r])`` (the same for every ``batch``), the
+    minibatches from ``default_rng([seed, r, 1])``. The test loss is still exact (v^TΛv).
     """
     lam, w2, t = _check_common(lam, w2, gamma, t)
     require(isinstance(N, (int, np.integer)) and N >= 1, "N", N, "an integer >= 1")
     require(eta > 0, "eta", eta, "eta > 0")
     require(isinstance(seeds, (int, np.integer)) and seeds >= 1, "seeds", seeds, "an integer >= 1")
+    require(batch is None or (isinstance(batch, (int, np.integer)) and batch >= 1), "batch", batch,
+            "None (population gradients) or an integer >= 1")
     ws = np.sqrt(w2)
+    sl = np.sqrt(lam)
     steps = np.maximum(1, np.round(t / eta).astype(int))
     out = np.empty((seeds, t.size))
     for r in progress(range(seeds), desc="seeds"):
         rng = np.random.default_rng([seed, r])
         A0 = rng.standard_normal((N, lam.size))
+        brng = None if batch is None else np.random.default_rng([seed, r, 1])
         A = A0.copy()
         w = np.zeros(N)
         n = 0
         for i, ns in enumerate(steps):
             while n < ns:
                 v = ws - A.T @ w / N
-                Lv = lam * v
+                if brng is None:
+                    Lv = lam * v
+                else:
+                    Psi = brng.standard_normal((batch, lam.size)) * sl
+                    Lv = Psi.T @ (Psi @ v) / batch          # Σ̂_B v
                 ALv = A @ Lv
                 u = A0.T @ (A0 @ Lv) / N
                 A += (eta * gamma) * np.outer(w, u)      # uses w before its update (simultaneous GD)
@@ -211,3 +226,126 @@ def width_floor(lam, w2, N: int, *, draws: int = 8, seed: int = 0) -> np.ndarray
         b = B @ ws
         out[i] = ws @ (lam * ws) - b @ linalg.solve(K, b, assume_a="pos")
     return out
+
+
+def simulate_projected_reduced(lam, w2, N: int, gamma: float, t, *, eta: float = 0.05, seeds: int = 4,
+                               seed: int = 0) -> FLResult:
+    """The GD map of :func:`simulate_projected`, run exactly in N-dimensional coordinates.
+
+    The projected update keeps A(t) = Q(t) A(0) with Q ∈ R^{N×N}, Q(0) = I. With
+    K = A(0) Λ A(0)^T (N×N), b = A(0) Λ w* and u = Q^T w/N (so v = w* − A(0)^T u), one step of
+    Eq. (eq-projected) reads, exactly,
+
+        r = A(0) Λ v = b − K u,     w ← w + η Q r,     Q ← Q + (ηγ/N) w r^T   (old w),
+
+    and the test loss is L = w*^TΛw* − 2 u·b + u^T K u. The cost per step is O(N²) instead of
+    O(NM), so M only enters through K and b (computed once per seed, O(N²M)). The draws of A(0)
+    are those of :func:`simulate_projected` with the same ``seed`` (``default_rng([seed, r])``), so
+    both functions give the same trajectories up to round-off. Seeds are advanced together
+    (batched matrix products). K is diagonalised once, K = U D U^T, and the recursion is run for
+    Q' = Q U, r' = U^T r, which makes the K-product diagonal. Time t = steps × η (rounded).
+    """
+    lam, w2, t = _check_common(lam, w2, gamma, t)
+    require(isinstance(N, (int, np.integer)) and N >= 1, "N", N, "an integer >= 1")
+    require(eta > 0, "eta", eta, "eta > 0")
+    require(isinstance(seeds, (int, np.integer)) and seeds >= 1, "seeds", seeds, "an integer >= 1")
+    ws = np.sqrt(w2)
+    L0 = float(ws @ (lam * ws))
+    steps = np.maximum(1, np.round(t / eta).astype(int))
+    D = np.empty((seeds, N))
+    bp = np.empty((seeds, N))
+    Qp = np.empty((seeds, N, N))
+    for r in range(seeds):
+        A0 = np.random.default_rng([seed, r]).standard_normal((N, lam.size))
+        B = A0 * lam
+        d, U = np.linalg.eigh(B @ A0.T)
+        D[r], bp[r], Qp[r] = d, U.T @ (B @ ws), U          # Q(0) U = U
+    w = np.zeros((seeds, N))
+    out = np.empty((seeds, t.size))
+    c = eta * gamma / N
+    n = 0
+    for i, ns in enumerate(steps):
+        while n < ns:
+            u = np.matmul(w[:, None, :], Qp)[:, 0, :] / N            # U^T Q^T w / N
+            rp = bp - D * u
+            Qr = np.matmul(Qp, rp[:, :, None])[:, :, 0]
+            if gamma != 0:
+                Qp += c * w[:, :, None] * rp[:, None, :]
+            w += eta * Qr
+            n += 1
+        u = np.matmul(w[:, None, :], Qp)[:, 0, :] / N
+        out[:, i] = L0 - 2 * np.sum(u * bp, axis=1) + np.sum(D * u * u, axis=1)
+        if not np.all(np.isfinite(out[:, i])) or np.max(out[:, i]) > 1e6 * L0:
+            raise DivergenceError(f"simulate_projected_reduced diverged at t={ns * eta:.3g}; reduce eta={eta}")
+    return FLResult(steps * eta, out)
+
+
+@dataclass(frozen=True)
+class FrontierFit:
+    """Compute-optimal frontier L*(C) = min_N L(N, C/N) read off simulated loss surfaces.
+
+    ``C``: compute grid; ``loss``/``n_opt``: envelope of the seed-mean losses and its arg-min width;
+    ``window``: (lo, hi) compute range of the fit (rule in :func:`compute_optimal_exponent`);
+    ``exponent``: −slope of log L* against log C on the window; ``exponent_se``: jackknife standard
+    error over seeds (leave one seed out of the mean surface, same window); ``jackknife``: those
+    leave-one-out exponents.
+    """
+
+    C: np.ndarray
+    loss: np.ndarray
+    n_opt: np.ndarray
+    window: tuple[float, float]
+    exponent: float
+    exponent_se: float
+    jackknife: np.ndarray
+
+
+def lower_envelope(Ns, ts, losses, C) -> tuple[np.ndarray, np.ndarray]:
+    """L*(C) = min_N L(N, t = C/N) over widths ``Ns`` with curves ``losses[i]`` on times ``ts[i]``.
+
+    log L is interpolated linearly in log t; compute outside a width's simulated time range
+    [t_1, t_last] does not count for that width. Returns (L*, arg-min width); L* = inf where no width
+    covers C.
+    """
+    Ns = np.asarray(Ns, dtype=float)
+    C = np.asarray(C, dtype=float)
+    require(len(ts) == Ns.size and len(losses) == Ns.size, "losses", len(losses),
+            f"one curve per width ({Ns.size})")
+    logL = np.array([np.interp(np.log(C / N), np.log(np.asarray(t, float)), np.log(np.asarray(L, float)),
+                               left=np.inf, right=np.inf) for N, t, L in zip(Ns, ts, losses)])
+    k = np.argmin(logL, axis=0)
+    return np.exp(logL[k, np.arange(C.size)]), Ns[k]
+
+
+def compute_optimal_exponent(Ns, ts, losses, C, *, t_min: float) -> FrontierFit:
+    """Compute-optimal exponent from per-seed loss surfaces ``losses[i][seed, time]`` at widths ``Ns``.
+
+    The frontier is the lower envelope (:func:`lower_envelope`) of the seed-mean losses. The fit
+    window is fixed by a rule, not by the slope: the compute values whose optimal width lies
+    strictly inside the simulated grid (not the smallest or largest width, where the envelope is set
+    by the grid's edge) and whose optimal time C/N* is at least ``t_min`` (past the initial
+    transient); the window runs from the smallest to the largest such C. The exponent is −slope of
+    the least-squares line of log L* against log C on the window, with a jackknife error over seeds.
+    """
+    from .fits import fit_power_law
+
+    Ns = np.asarray(Ns, dtype=float)
+    require(np.all(np.diff(Ns) > 0), "Ns", Ns, "increasing widths")
+    require(t_min > 0, "t_min", t_min, "t_min > 0")
+    S = np.asarray(losses[0]).shape[0]
+    require(S >= 2 and all(np.asarray(L).shape[0] == S for L in losses), "losses", S,
+            "the same number >= 2 of seeds at every width")
+    C = np.asarray(C, dtype=float)
+    Lstar, nopt = lower_envelope(Ns, ts, [np.mean(L, axis=0) for L in losses], C)
+    ok = (nopt > Ns[0]) & (nopt < Ns[-1]) & (C / nopt >= t_min) & np.isfinite(Lstar)
+    if ok.sum() < 3:
+        raise ValueError(f"losses: only {int(ok.sum())} compute values have an interior optimal width "
+                         f"with C/N* >= t_min={t_min}; simulate more widths or longer times")
+    window = (float(C[ok].min()), float(C[ok].max()))
+    slope = fit_power_law(C, Lstar, window).slope
+    jk = np.empty(S)
+    for s in range(S):
+        Lm = [np.mean(np.delete(np.asarray(L), s, axis=0), axis=0) for L in losses]
+        jk[s] = -fit_power_law(C, lower_envelope(Ns, ts, Lm, C)[0], window).slope
+    se = float(np.sqrt((S - 1) / S * np.sum((jk - jk.mean()) ** 2)))
+    return FrontierFit(C, Lstar, nopt, window, float(-slope), se, jk)
