@@ -108,3 +108,30 @@ def test_deviation_ratio_and_bad_inputs():
         rf.simulate(lam, w2, 5, 10, [1.0], draws=0)
     with pytest.raises(ValueError, match="sigma2="):
         rf.gp_posterior_loss(lam, w2, 5, 0.0)
+
+
+def test_gd_flow_bound_is_a_bound_and_tight_to_a_constant():
+    """sup_{y<=x, n} |(1−y)^n − e^{−ny}| on a dense grid stays below x e^x/(2e) and within a factor
+    e^x of it (the bound is O(ημ_max), not loose by orders of magnitude)."""
+    for x in (0.01, 0.1, 0.5, 1.0):
+        y = np.linspace(0, x, 401)[:, None]
+        n = np.arange(0, 2000)[None, :]
+        sup = np.max(np.abs((1 - y) ** n - np.exp(-n * y)))
+        assert sup <= rf.gd_flow_bound(x)
+        assert sup >= rf.gd_flow_bound(x) / np.exp(x) / 1.05
+    with pytest.raises(ValueError, match="x="):
+        rf.gd_flow_bound(1.5)
+
+
+def test_discrete_gd_within_flow_bound_per_draw():
+    """P = ∞: per draw, |√L_GD − √L_flow| at t = steps·η is below gd_flow_bound(η μ_max)·√L(0)."""
+    lam, w2 = dmft.power_law_task(60, 2.0, 1.5)
+    eta = 0.4
+    t = eta * np.array([1, 2, 5, 10, 30, 100, 300])
+    gd = rf.simulate(lam, w2, 20, np.inf, t, draws=3, seed=2, eta=eta)
+    fl_ = rf.simulate(lam, w2, 20, np.inf, t, draws=3, seed=2)
+    np.testing.assert_array_equal(gd.mu_max, fl_.mu_max)             # same draws
+    for d in range(3):
+        bound = rf.gd_flow_bound(eta * gd.mu_max[d]) * np.sqrt(w2 @ lam)
+        assert np.max(np.abs(np.sqrt(gd.loss[d]) - np.sqrt(fl_.loss[d]))) <= bound
+    assert np.max(np.abs(gd.loss / fl_.loss - 1)) > 1e-3                # the two differ visibly

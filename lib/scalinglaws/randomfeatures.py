@@ -28,7 +28,8 @@ from scipy import linalg
 from .errors import DivergenceError, require
 from .progress import progress
 
-__all__ = ["RFResult", "simulate", "gp_posterior_loss", "euler_maruyama_langevin", "deviation_ratio"]
+__all__ = ["RFResult", "simulate", "gd_flow_bound", "gp_posterior_loss", "euler_maruyama_langevin",
+           "deviation_ratio"]
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,14 @@ class RFResult:
     """Per-draw test losses ``loss[draw, time]`` (excess over σ², no ½) on times ``t``.
 
     ``v`` holds the per-draw error vectors ``v[draw, time, mode]`` when requested (for the bias of
-    the ensembled predictor); ``None`` otherwise.
+    the ensembled predictor); ``None`` otherwise. ``mu_max[draw]`` is the largest eigenvalue of the
+    training matrix plus κ (μ_max + κ, the stability scale of discrete GD); ``None`` for N = P = ∞.
     """
 
     t: np.ndarray
     loss: np.ndarray
     v: np.ndarray | None = None
+    mu_max: np.ndarray | None = None
 
     @property
     def mean(self) -> np.ndarray:
@@ -139,6 +142,7 @@ def simulate(lam, w2, N: float, P: float, t, *, draws: int = 8, seed: int = 0,
     sl = np.sqrt(lam)
     L0 = float(w2 @ lam)
     losses = np.empty((draws, t.size))
+    mu_max = np.empty(draws)
     vs = [] if keep_v else None
     steps = None if eta is None else np.round(t / eta)
 
@@ -175,6 +179,7 @@ def simulate(lam, w2, N: float, P: float, t, *, draws: int = 8, seed: int = 0,
         Qu = U.T @ (ZL @ Z.T) @ U / n ** 2     # Z Λ Z^T/n² in the eigenbasis of K
         bu = U.T @ b
         x = mu + kappa
+        mu_max[i] = x.max()
         if eta is None:
             coef = _phi(x[None, :], t[:, None])            # (T, n)
         else:
@@ -196,7 +201,20 @@ def simulate(lam, w2, N: float, P: float, t, *, draws: int = 8, seed: int = 0,
         losses[i] = loss
         if keep_v:
             vs.append(ws[None, :] - (au @ U.T) @ Z / n)
-    return RFResult(t, losses, np.array(vs) if keep_v else None)
+    return RFResult(t, losses, np.array(vs) if keep_v else None, mu_max)
+
+
+def gd_flow_bound(x: float) -> float:
+    """Bound on sup_{0<ημ<=x, n>=0} |(1 − ημ)^n − e^{−nημ}| for discrete GD against gradient flow.
+
+    For 0 <= y = ημ <= 1: 0 <= e^{−y} − (1 − y) <= y²/2, and a^n − b^n <= n(a − b)a^{n−1} for
+    a >= b >= 0, so the difference is at most n (y²/2) e^{−y(n−1)} = (y/2)(ny)e^{−ny} e^{y}
+    <= y e^{y}/(2e) <= x e^{x}/(2e) = O(η μ_max). With P = ∞ (population gradients) the error
+    vectors obey v = f(FΛ)w*, and Λ^{1/2}FΛ^{1/2} is symmetric with the spectrum of K = AΛAᵀ/N,
+    so per draw |√L_GD(nη) − √L_flow(nη)| <= gd_flow_bound(η μ_max) · √L(0).
+    """
+    require(0 <= x <= 1, "x", x, "0 <= eta*mu_max <= 1")
+    return float(x * np.exp(x) / (2 * np.e))
 
 
 def gp_posterior_loss(lam, w2, P: int, sigma2: float, *, draws: int = 8, seed: int = 0) -> np.ndarray:
