@@ -34,7 +34,7 @@ except Exception:  # pragma: no cover
 
 __all__ = ["MLPParams", "init_params", "circle_grid", "forward", "loss", "gradients",
            "empirical_ntk", "ntk_infinite", "ntk_mode_spectrum", "circle_target", "TrainResult",
-           "train_gd", "lazy_loss_infinite", "fit_window_from_modes"]
+           "train_gd", "lazy_loss_infinite", "fit_window_from_modes", "neuron_mode_spectra"]
 
 
 @dataclass
@@ -156,6 +156,33 @@ def ntk_mode_spectrum(P: int, K: np.ndarray | None = None) -> np.ndarray:
         idx = (np.arange(P)[None, :] + np.arange(P)[:, None]) % P
         row = K[np.arange(P)[:, None], idx].mean(axis=0)
     return np.real(np.fft.rfft(row)) / P
+
+
+def neuron_mode_spectra(p: MLPParams, X, chunk: int = 1024) -> np.ndarray:
+    """Per-neuron contributions to the circulant NTK spectrum on the grid ``X = circle_grid(P)[1]``.
+
+    The eNTK is an average over neurons, K = (1/N) Σ_i k_i with k_i(x,x') = Σ_u u_i(x) u_i(x') over
+    the four features u ∈ {relu(h_i), a_i s_i, a_i s_i cos θ, a_i s_i sin θ}, s_i = 1(h_i > 0).
+    For a rank-one kernel u uᵀ the Fourier eigenvalue of its circulant part is |U_k|²/P² (U the
+    DFT of u), so row i of the result is λ_k^{(i)} = Σ_u |U_k|²/P², k = 0..P/2, and the column
+    mean equals ``ntk_mode_spectrum(P, empirical_ntk(p, X))``.  The spread over neurons gives the
+    Monte-Carlo standard error of the finite-width spectrum (use one neuron of each symmetric pair:
+    rows 0..N/2-1 are independent).
+    """
+    X = _check_X(X)
+    P = X.shape[0]
+    require(P % 2 == 0, "P", P, "an even number of grid points")
+    require(isinstance(chunk, (int, np.integer)) and chunk >= 1, "chunk", chunk, "an integer >= 1")
+    out = np.empty((p.N, P // 2 + 1))
+    for lo in range(0, p.N, chunk):
+        sl = slice(lo, min(lo + chunk, p.N))
+        H = X @ p.W[sl].T + p.b[sl]
+        S = (H > 0) * p.a[sl]
+        acc = np.abs(np.fft.rfft(np.maximum(H, 0.0), axis=0)) ** 2
+        for u in (S, S * X[:, :1], S * X[:, 1:]):
+            acc += np.abs(np.fft.rfft(u, axis=0)) ** 2
+        out[sl] = acc.T / P ** 2
+    return out
 
 
 def circle_target(theta, lam: np.ndarray, beta: float, kmax: int, seed: int = 0,
