@@ -195,7 +195,7 @@ def circle_target(theta, lam: np.ndarray, beta: float, kmax: int, seed: int = 0,
 
     ``phases="zero"`` (default): φ_k = 0, y = Σ c_k cos kθ, the inferred form of the paper's
     targets (Σ_k k^{-q} cos kθ); its Fourier tail comes from one localised singularity at θ = 0
-    (|θ|^{q-1} for c_k ~ k^{-q}, q < 1).  ``phases="random"``: φ_k uniform on [0, 2π) drawn with
+    (c_k ~ k^{-q}: |θ|^{q-1} for q < 1, log|θ| for q = 1, a kink |θ| for q = 2).  ``phases="random"``: φ_k uniform on [0, 2π) drawn with
     ``seed``; the same power spectrum, but the roughness is spread over the whole circle.
     The lazy (kernel) dynamics depends only on the power spectrum, not on the phases.
 
