@@ -163,8 +163,8 @@ def neuron_mode_spectra(p: MLPParams, X, chunk: int = 1024) -> np.ndarray:
 
     The eNTK is an average over neurons, K = (1/N) Σ_i k_i with k_i(x,x') = Σ_u u_i(x) u_i(x') over
     the four features u ∈ {relu(h_i), a_i s_i, a_i s_i cos θ, a_i s_i sin θ}, s_i = 1(h_i > 0).
-    For a rank-one kernel u uᵀ the Fourier eigenvalue of its circulant part is |U_k|²/P² (U the
-    DFT of u), so row i of the result is λ_k^{(i)} = Σ_u |U_k|²/P², k = 0..P/2, and the column
+    For a rank-one kernel u uᵀ the Fourier eigenvalue of its circulant part is abs(U_k)²/P² (U the
+    DFT of u), so row i of the result is λ_k^{(i)} = Σ_u abs(U_k)²/P², k = 0..P/2, and the column
     mean equals ``ntk_mode_spectrum(P, empirical_ntk(p, X))``.  The spread over neurons gives the
     Monte-Carlo standard error of the finite-width spectrum (use one neuron of each symmetric pair:
     rows 0..N/2-1 are independent).
@@ -195,7 +195,8 @@ def circle_target(theta, lam: np.ndarray, beta: float, kmax: int, seed: int = 0,
 
     ``phases="zero"`` (default): φ_k = 0, y = Σ c_k cos kθ, the inferred form of the paper's
     targets (Σ_k k^{-q} cos kθ); its Fourier tail comes from one localised singularity at θ = 0
-    (c_k ~ k^{-q}: |θ|^{q-1} for q < 1, log|θ| for q = 1, a kink |θ| for q = 2).  ``phases="random"``: φ_k uniform on [0, 2π) drawn with
+    (c_k ~ k^{-q}: abs(θ)^{q-1} for q < 1, log abs(θ) for q = 1, a kink abs(θ) for q = 2).
+    ``phases="random"``: φ_k uniform on [0, 2π) drawn with
     ``seed``; the same power spectrum, but the roughness is spread over the whole circle.
     The lazy (kernel) dynamics depends only on the power spectrum, not on the phases.
 
