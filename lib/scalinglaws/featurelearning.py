@@ -9,7 +9,7 @@ A_ij(0) ~ N(0,1). Error vector v = w* − A^T w/N, test loss L = v^T Λ v (no ½
 
 γ = 0 is the lazy (random-feature) model of :mod:`scalinglaws.dmft` with P = ∞.
 
-Order parameters β̂ = A^T w/N, G = A^T A/N, c = |w|²/N close the dynamics exactly (for any N) once
+Order parameters β̂ = A^T w/N, G = A^T A/N, c = ‖w‖²/N close the dynamics exactly (for any N) once
 F_0 is given; at N = ∞, F_0 = I on any fixed set of modes and one obtains the reconstructed
 infinite-width system of the notes §2.4 [derived there, not from the paper]:
 

@@ -205,13 +205,13 @@ def simulate(lam, w2, N: float, P: float, t, *, draws: int = 8, seed: int = 0,
 
 
 def gd_flow_bound(x: float) -> float:
-    """Bound on sup_{0<ημ<=x, n>=0} |(1 − ημ)^n − e^{−nημ}| for discrete GD against gradient flow.
+    """Bound on sup_{0<ημ<=x, n>=0} abs((1 − ημ)^n − e^{−nημ}) for discrete GD against gradient flow.
 
     For 0 <= y = ημ <= 1: 0 <= e^{−y} − (1 − y) <= y²/2, and a^n − b^n <= n(a − b)a^{n−1} for
     a >= b >= 0, so the difference is at most n (y²/2) e^{−y(n−1)} = (y/2)(ny)e^{−ny} e^{y}
     <= y e^{y}/(2e) <= x e^{x}/(2e) = O(η μ_max). With P = ∞ (population gradients) the error
     vectors obey v = f(FΛ)w*, and Λ^{1/2}FΛ^{1/2} is symmetric with the spectrum of K = AΛAᵀ/N,
-    so per draw |√L_GD(nη) − √L_flow(nη)| <= gd_flow_bound(η μ_max) · √L(0).
+    so per draw abs(√L_GD(nη) − √L_flow(nη)) <= gd_flow_bound(η μ_max) · √L(0).
     """
     require(0 <= x <= 1, "x", x, "0 <= eta*mu_max <= 1")
     return float(x * np.exp(x) / (2 * np.e))
