@@ -1,7 +1,7 @@
 """Speed of the emergence simulators against naive baselines measured in the same run.
 
 * population GD: reduced exact representation O(m^2 (P + m)) per step vs the full m x d weights
-  (O(m^2 d + m P d)), same closed-form gradient;
+  (O(m^2 d + m P d)), same closed-form gradient; several seeds stacked vs one run per seed;
 * online SGD: numba kernel on the full d-dimensional weights and the reduced chain (cost
   independent of d) vs a plain numpy per-sample loop.
 
@@ -28,6 +28,17 @@ def bench_gd(m=128, d=1024, P=512, steps=60):
     t_red = _cpu(lambda: em.population_gd(m, d, a, reduced=True, **kw)) / steps
     print(f"population GD m={m} d={d} P={P}: full {1e3*t_full:.2f} ms/step, reduced "
           f"{1e3*t_red:.2f} ms/step, speed-up x{t_full/t_red:.1f}")
+
+
+def bench_gd_batch(ms=(8, 32, 256), d=1024, P=512, steps=100, seeds=(0, 1, 2)):
+    """Several initialisations stacked (population_gd_batch) vs one population_gd per seed."""
+    a = em.teacher_coefficients(P, 0.8)
+    kw = dict(k=4, eta=0.2, steps=steps, sigma0=1e-3, show_progress=False, n_record=5)
+    for m in ms:
+        t_loop = _cpu(lambda: [em.population_gd(m, d, a, seed=s, **kw) for s in seeds])
+        t_bat = _cpu(lambda: em.population_gd_batch(m, d, a, list(seeds), **kw))
+        print(f"population GD m={m}, {len(seeds)} seeds: loop {1e3*t_loop/steps:.2f} ms/step, "
+              f"batched {1e3*t_bat/steps:.2f} ms/step, speed-up x{t_loop/t_bat:.1f}")
 
 
 def _naive_sgd(V, a, k, eta, X):
@@ -63,4 +74,5 @@ def bench_sgd(m=8, d=512, P=4, steps=100_000, naive_steps=10_000):
 
 if __name__ == "__main__":
     bench_gd()
+    bench_gd_batch()
     bench_sgd()
