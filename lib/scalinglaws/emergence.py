@@ -410,12 +410,18 @@ def population_gd_batch(m: int, d: int, a: np.ndarray, seeds, k: int = 4, eta: f
     te = np.array([p_[1] for p_ in pairs])
     u0 = np.array([p_[2] for p_ in pairs])
     T_pred = transition_time(a[te], u0, k, eta) if k >= 4 else np.full(st.shape, np.nan)
-    C = V0[:, :, :P].copy()
+    # W = [C | B]: teacher overlaps and the compressed orthogonal block side by side, so that the
+    # Gram matrix is one symmetric product and the update one matrix product
     if d - P > m:
         B = np.stack([np.linalg.qr(V0[g][:, P:].T)[1].T for g in range(S)])
     else:
-        B = V0[:, :, P:].copy()
-    del V0
+        B = V0[:, :, P:]
+    W = np.ascontiguousarray(np.concatenate([V0[:, :, :P], B], axis=2))
+    del V0, B
+    C = W[:, :, :P]
+    # wide networks: per-seed 2-d products (numpy uses the symmetric rank-k BLAS kernel for
+    # W @ W.T); narrow ones: one batched product (less Python overhead)
+    per_seed = m >= 48
     gi = np.arange(S)[:, None]
     q = k // 2 - 1
     rec = _log_grid(steps, n_record)
@@ -431,11 +437,11 @@ def population_gd_batch(m: int, d: int, a: np.ndarray, seeds, k: int = 4, eta: f
     Ct = np.swapaxes
     for t in progress(range(steps + 1), total=steps + 1, desc=f"GD m={m} x{S}",
                       disable=None if show_progress else True):
-        G = C @ Ct(C, 1, 2) + B @ Ct(B, 1, 2)
+        G = np.stack([W[g] @ W[g].T for g in range(S)]) if per_seed else W @ Ct(W, 1, 2)
         n = np.diagonal(G, axis1=1, axis2=2).copy()
         po = C[gi, st, te] ** 2 / n[gi, st]
-        pd = np.max(C[gi[:, :, None], np.arange(m)[None, :, None], te[:, None, :]] ** 2
-                    / n[:, :, None], axis=1)
+        pd = np.stack([np.max(np.take(C[g], te[g], axis=1) ** 2 / n[g][:, None], axis=0)
+                       for g in range(S)])
         for cur, prev, tem in ((po, prev_po, t_em), (pd, prev_pd, t_emd)):
             if prev is not None:
                 new = np.isnan(tem) & (cur >= level)
@@ -463,8 +469,9 @@ def population_gd_batch(m: int, d: int, a: np.ndarray, seeds, k: int = 4, eta: f
             gamma = 2.0 * q * w / n * (cross - self_)
         else:
             gamma = np.zeros_like(n)
-        C = C - eta * (gamma[:, :, None] * C + kH @ C - k * (Ckm1 * a) * w[:, :, None])
-        B = B - eta * (gamma[:, :, None] * B + kH @ B)
+        W = W - eta * (gamma[:, :, None] * W + kH @ W)
+        C = W[:, :, :P]
+        C += (eta * k) * (Ckm1 * a) * w[:, :, None]
     ov = C ** 2 / n[:, :, None]
     out_t = rec.astype(np.int64)
     return [GDResult(out_t.copy(), out_L[g], out_po[g], out_n[g], st[g], te[g], u0[g], T_pred[g],
