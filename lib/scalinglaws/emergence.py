@@ -290,6 +290,19 @@ def _log_grid(steps: int, n: int) -> np.ndarray:
     return np.concatenate([[0], g[g <= steps]])
 
 
+def _check_gd_args(m, d, a, k, eta, steps, level) -> np.ndarray:
+    """Validate the arguments shared by the population-GD drivers; return ``a`` as float array."""
+    a = np.asarray(a, dtype=float)
+    require(isinstance(m, (int, np.integer)) and m >= 1, "m", m, "an integer >= 1")
+    require(isinstance(d, (int, np.integer)) and d >= 2, "d", d, "an integer >= 2")
+    require(a.ndim == 1 and 1 <= len(a) <= d, "a", a.shape, f"a 1-d array with 1 <= len(a) <= d={d}")
+    _check_k(k)
+    require(np.isfinite(eta) and 0 < eta <= 1, "eta", eta, "a number in (0, 1]")
+    require(isinstance(steps, (int, np.integer)) and steps >= 1, "steps", steps, "an integer >= 1")
+    require(0 < level < 1, "level", level, "a number in (0, 1)")
+    return a
+
+
 def population_gd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 0.1, steps: int = 1000,
                   sigma0: float = 1e-3, seed: int = 0, n_record: int = 200, level: float = 0.5,
                   reduced: bool = True, V0: np.ndarray | None = None,
@@ -308,14 +321,7 @@ def population_gd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 0.1, s
     Emergence times of the greedy pairs are detected at every step (linear interpolation of the
     crossing of ``level``), not only at the checkpoints.
     """
-    a = np.asarray(a, dtype=float)
-    require(isinstance(m, (int, np.integer)) and m >= 1, "m", m, "an integer >= 1")
-    require(isinstance(d, (int, np.integer)) and d >= 2, "d", d, "an integer >= 2")
-    require(a.ndim == 1 and 1 <= len(a) <= d, "a", a.shape, f"a 1-d array with 1 <= len(a) <= d={d}")
-    _check_k(k)
-    require(np.isfinite(eta) and 0 < eta <= 1, "eta", eta, "a number in (0, 1]")
-    require(isinstance(steps, (int, np.integer)) and steps >= 1, "steps", steps, "an integer >= 1")
-    require(0 < level < 1, "level", level, "a number in (0, 1)")
+    a = _check_gd_args(m, d, a, k, eta, steps, level)
     P = len(a)
     if V0 is None:
         V0 = spherical_init(m, d, sigma0, np.random.default_rng(seed))
@@ -392,14 +398,7 @@ def population_gd_batch(m: int, d: int, a: np.ndarray, seeds, k: int = 4, eta: f
     conventions and emergence bookkeeping as :func:`population_gd`; returns one
     :class:`GDResult` per seed.
     """
-    a = np.asarray(a, dtype=float)
-    require(isinstance(m, (int, np.integer)) and m >= 1, "m", m, "an integer >= 1")
-    require(isinstance(d, (int, np.integer)) and d >= 2, "d", d, "an integer >= 2")
-    require(a.ndim == 1 and 1 <= len(a) <= d, "a", a.shape, f"a 1-d array with 1 <= len(a) <= d={d}")
-    _check_k(k)
-    require(np.isfinite(eta) and 0 < eta <= 1, "eta", eta, "a number in (0, 1]")
-    require(isinstance(steps, (int, np.integer)) and steps >= 1, "steps", steps, "an integer >= 1")
-    require(0 < level < 1, "level", level, "a number in (0, 1)")
+    a = _check_gd_args(m, d, a, k, eta, steps, level)
     seeds = [int(s) for s in np.atleast_1d(seeds)]
     require(len(seeds) >= 1, "seeds", seeds, "a non-empty list of integer seeds")
     P = len(a)
