@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scalinglaws.notebooks import declared_parameters, execute_chapter, to_ipynb
+from scalinglaws.notebooks import declared_parameters, execute_chapter, parameter_dependencies, to_ipynb
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
@@ -105,6 +105,17 @@ def test_fast_params_declared(stem, tmp_path):
     unknown = sorted(set(params) - set(declared))
     assert not unknown, (f"tests/fast_params/{stem}.yml sets {unknown}, which the chapter's "
                          f"parameters cell does not declare (declared: {sorted(declared)})")
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_parameter_defaults_are_independent(stem, tmp_path):
+    """papermill injects after the parameters cell: a default computed there from another parameter
+    (``P = d // 2``) would not follow an injected value, so re-parameterising would silently run a
+    different experiment."""
+    nb = to_ipynb(ROOT / f"{NOTEBOOKS[STEMS.index(stem)]}.md", tmp_path / f"{stem}.ipynb")
+    deps = parameter_dependencies(nb)
+    assert not deps, (f"{stem}: parameters computed from other parameters in the parameters cell: "
+                      f"{deps}; set them to None there and derive them after the cell")
 
 
 # ---------------------------------------------------------------------------------------------------

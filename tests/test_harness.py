@@ -59,3 +59,17 @@ def test_declared_parameters_survive_unusual_lines(tmp_path):
     nb = tmp_path / "nb.ipynb"
     jupytext.write(jupytext.read(src), nb)
     assert {"fast", "x", "M", "a", "b", "c"} <= set(declared_parameters(nb))
+
+
+def test_parameter_dependencies_are_detected(tmp_path):
+    from scalinglaws.notebooks import parameter_dependencies, to_ipynb
+    md = tmp_path / "dep.md"
+    md.write_text("---\njupytext:\n  text_representation: {extension: .md, format_name: myst}\n"
+                  "kernelspec: {display_name: Python 3, language: python, name: python3}\n---\n"
+                  "# t\n\n```{code-cell} ipython3\n:tags: [parameters]\nd = 1024\nP = d // 2\n"
+                  "steps: int = 8 * d\nseeds = 3\nx, y = 1, seeds\n```\n")
+    nb = to_ipynb(md, tmp_path / "dep.ipynb")
+    assert parameter_dependencies(nb) == {"P": ["d"], "steps": ["d"], "x": ["seeds"], "y": ["seeds"]}
+    md.write_text(md.read_text().replace("P = d // 2", "P = None").replace("8 * d", "None")
+                  .replace("x, y = 1, seeds", "x, y = 1, 2"))
+    assert parameter_dependencies(to_ipynb(md, tmp_path / "dep2.ipynb")) == {}

@@ -36,8 +36,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["book_root", "to_ipynb", "declared_parameters", "validate_parameters",
-           "execute_chapter", "extract_figures", "resolve_value", "main"]
+__all__ = ["book_root", "to_ipynb", "declared_parameters", "parameter_dependencies",
+           "validate_parameters", "execute_chapter", "extract_figures", "resolve_value", "main"]
 
 KERNEL = "python3"
 
@@ -99,6 +99,43 @@ def declared_parameters(nb_path: Path | str) -> dict[str, Any]:
                                              if getattr(node, "value", None) is not None else None,
                                              "help": ""}
     return declared
+
+
+def parameter_dependencies(nb_path: Path | str) -> dict[str, list[str]]:
+    """Parameters whose default in the ``parameters`` cell is computed from other parameters
+    (``P = d // 2``), mapped to the names they use.
+
+    papermill injects new values in a cell *after* the parameters cell, so such a default would
+    silently keep the value computed from the old one (``-p d 2048`` leaves ``P = 512``).
+    Chapters must derive such sizes after the parameters cell (e.g. ``P = None`` there and
+    ``P = d // 2 if P is None else P`` below); the test suite requires this map to be empty.
+    """
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(str(nb_path), as_version=4)
+    deps: dict[str, list[str]] = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "parameters" not in cell.metadata.get("tags", []):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        assigned: set[str] = set()
+        for node in tree.body:
+            value = getattr(node, "value", None)
+            targets = node.targets if isinstance(node, ast.Assign) else (
+                [node.target] if isinstance(node, ast.AnnAssign) else [])
+            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+            if value is not None:
+                used = sorted({n.id for n in ast.walk(value) if isinstance(n, ast.Name)} & assigned)
+                for name in names:
+                    if used:
+                        deps[name] = used
+            assigned.update(names)
+    return deps
 
 
 def validate_parameters(nb_path: Path | str, parameters: Mapping[str, Any]) -> None:
