@@ -564,6 +564,33 @@ def _make_numba_helpers():
         return h1, h0  # He_k, He_{k-1}
 
     @nb.njit(cache=True, fastmath=fm)
+    def norms_k(k):
+        """sqrt(k!), sqrt((k-1)!), sqrt(k): the normalisations of h_k = He_k / sqrt(k!) and of
+        h_k' = sqrt(k) h_{k-1}."""
+        nk = 1.0
+        for i in range(2, k + 1):
+            nk *= i
+        return np.sqrt(nk), np.sqrt(nk / k), np.sqrt(k)
+
+    @nb.njit(cache=True, fastmath=fm)
+    def teacher_value(a, xp, k, sk):
+        """f*(x) = sum_p a_p h_k(x_p) from the teacher coordinates xp of one sample."""
+        fs = 0.0
+        for p in range(a.shape[0]):
+            hk, _ = herm(k, xp[p])
+            fs += a[p] * hk / sk
+        return fs
+
+    @nb.njit(cache=True, fastmath=fm)
+    def neuron_terms(k, zz, nr, sk, skm1, sqk):
+        """For a neuron with norm nr and normalised preactivation zz: h_k(zz) and the two factors of
+        its gradient, along the neuron (cv) and along the input (cx)."""
+        hk, hkm1 = herm(k, zz)
+        h = hk / sk
+        dh = sqk * hkm1 / skm1
+        return h, 2.0 * h - dh * zz, dh * nr
+
+    @nb.njit(cache=True, fastmath=fm)
     def track(W, norms, stg, teg, level, tb, prevg, temg):
         """Record first crossings of cos^2 >= level: W (m, >=P) teacher coordinates of the
         neurons, norms (m,) squared norms; level 0 = greedy partner, 1 = any neuron."""
@@ -583,25 +610,19 @@ def _make_numba_helpers():
                 temg[1, jj] = tb + (level - prevg[1, jj]) / (pd - prevg[1, jj])
             prevg[1, jj] = pd
 
-    return fm, herm, track
+    return fm, norms_k, teacher_value, neuron_terms, track
 
 
 def _make_sgd_kernel():
     if _numba is None:
         return _sgd_chunk_py
     nb = _numba
-    fm, herm, track = _make_numba_helpers()
+    fm, norms_k, teacher_value, neuron_terms, track = _make_numba_helpers()
 
     @nb.njit(cache=True, fastmath=fm)
     def kernel(V, X, a, k, eta, st, te, level, t0, prev, temerge):
         S, m, d = V.shape
-        P = a.shape[0]
-        nk = 1.0
-        for i in range(2, k + 1):
-            nk *= i
-        sk = np.sqrt(nk)
-        skm1 = np.sqrt(nk / k)
-        sqk = np.sqrt(k)
+        sk, skm1, sqk = norms_k(k)
         nrm2 = np.empty((S, m))
         cv = np.empty(m)
         cx = np.empty(m)
@@ -612,10 +633,7 @@ def _make_sgd_kernel():
                     s += V[g, j, i] * V[g, j, i]
                 nrm2[g, j] = s
         for b in range(X.shape[0]):
-            fs = 0.0
-            for p in range(P):
-                hk, _ = herm(k, X[b, p])
-                fs += a[p] * hk / sk
+            fs = teacher_value(a, X[b], k, sk)
             for g in range(S):
                 f = 0.0
                 for j in range(m):
@@ -623,12 +641,7 @@ def _make_sgd_kernel():
                     for i in range(d):
                         s += V[g, j, i] * X[b, i]
                     nr = np.sqrt(nrm2[g, j])
-                    zz = s / nr
-                    hk, hkm1 = herm(k, zz)
-                    h = hk / sk
-                    dh = sqk * hkm1 / skm1
-                    cv[j] = 2.0 * h - dh * zz
-                    cx[j] = dh * nr
+                    h, cv[j], cx[j] = neuron_terms(k, s / nr, nr, sk, skm1, sqk)
                     f += nrm2[g, j] * h
                 r = f - fs
                 if not np.isfinite(r) or abs(r) > 1e6:
@@ -657,26 +670,18 @@ def _make_sgd_reduced_kernel():
     if _numba is None:  # pragma: no cover
         raise RuntimeError("reduced online SGD needs numba")
     nb = _numba
-    fm, herm, track = _make_numba_helpers()
+    fm, norms_k, teacher_value, neuron_terms, track = _make_numba_helpers()
 
     @nb.njit(cache=True, fastmath=fm)
     def kernel(C, B, XP, Z, RHO, a, k, eta, st, te, level, t0, prev, temerge):
         S, m, P = C.shape
-        nk = 1.0
-        for i in range(2, k + 1):
-            nk *= i
-        sk = np.sqrt(nk)
-        skm1 = np.sqrt(nk / k)
-        sqk = np.sqrt(k)
+        sk, skm1, sqk = norms_k(k)
         cv = np.empty(m)
         cx = np.empty(m)
         nn = np.empty(m)
         A = np.empty((m + 1, m))
         for b in range(XP.shape[0]):
-            fs = 0.0
-            for p in range(P):
-                hk, _ = herm(k, XP[b, p])
-                fs += a[p] * hk / sk
+            fs = teacher_value(a, XP[b], k, sk)
             for g in range(S):
                 f = 0.0
                 for j in range(m):
@@ -689,12 +694,7 @@ def _make_sgd_reduced_kernel():
                         s += B[g, j, i] * Z[b, i]
                         n2 += B[g, j, i] * B[g, j, i]
                     nr = np.sqrt(n2)
-                    zz = s / nr
-                    hk, hkm1 = herm(k, zz)
-                    h = hk / sk
-                    dh = sqk * hkm1 / skm1
-                    cv[j] = 2.0 * h - dh * zz
-                    cx[j] = dh * nr
+                    h, cv[j], cx[j] = neuron_terms(k, s / nr, nr, sk, skm1, sqk)
                     f += n2 * h
                 r = f - fs
                 if not np.isfinite(r) or abs(r) > 1e6:
