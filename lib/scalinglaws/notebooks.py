@@ -67,6 +67,28 @@ def to_ipynb(src: Path | str, dst: Path | str) -> Path:
     return dst
 
 
+def _parameter_assignments(nb_path: Path | str):
+    """Yield ``(cell source, node, targets)`` for every top-level assignment of the notebook's
+    ``parameters`` cell(s) (cells that do not parse, e.g. IPython magics, are skipped)."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.read(str(nb_path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "parameters" not in cell.metadata.get("tags", []):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else (
+                [node.target] if isinstance(node, ast.AnnAssign) else [])
+            if targets:
+                yield cell.source, node, targets
+
+
 def declared_parameters(nb_path: Path | str) -> dict[str, Any]:
     """The parameters declared in the notebook's ``parameters`` cell.
 
@@ -76,28 +98,17 @@ def declared_parameters(nb_path: Path | str) -> dict[str, Any]:
     """
     import ast
 
-    import nbformat
     import papermill
 
     declared: dict[str, Any] = dict(papermill.inspect_notebook(str(nb_path)))
-    nb = nbformat.read(str(nb_path), as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "parameters" not in cell.metadata.get("tags", []):
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:  # IPython magics; papermill's answer has to do
-            continue
-        for node in tree.body:
-            targets = node.targets if isinstance(node, ast.Assign) else (
-                [node.target] if isinstance(node, ast.AnnAssign) else [])
-            for t in targets:
-                for name in ([t] if isinstance(t, ast.Name) else getattr(t, "elts", [])):
-                    if isinstance(name, ast.Name) and name.id not in declared:
-                        declared[name.id] = {"name": name.id, "inferred_type_name": "None",
-                                             "default": ast.get_source_segment(cell.source, node.value)
-                                             if getattr(node, "value", None) is not None else None,
-                                             "help": ""}
+    for source, node, targets in _parameter_assignments(nb_path):
+        for t in targets:
+            for name in ([t] if isinstance(t, ast.Name) else getattr(t, "elts", [])):
+                if isinstance(name, ast.Name) and name.id not in declared:
+                    declared[name.id] = {"name": name.id, "inferred_type_name": "None",
+                                         "default": ast.get_source_segment(source, node.value)
+                                         if getattr(node, "value", None) is not None else None,
+                                         "help": ""}
     return declared
 
 
@@ -112,29 +123,15 @@ def parameter_dependencies(nb_path: Path | str) -> dict[str, list[str]]:
     """
     import ast
 
-    import nbformat
-
-    nb = nbformat.read(str(nb_path), as_version=4)
     deps: dict[str, list[str]] = {}
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "parameters" not in cell.metadata.get("tags", []):
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            continue
-        assigned: set[str] = set()
-        for node in tree.body:
-            value = getattr(node, "value", None)
-            targets = node.targets if isinstance(node, ast.Assign) else (
-                [node.target] if isinstance(node, ast.AnnAssign) else [])
-            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-            if value is not None:
-                used = sorted({n.id for n in ast.walk(value) if isinstance(n, ast.Name)} & assigned)
-                for name in names:
-                    if used:
-                        deps[name] = used
-            assigned.update(names)
+    assigned: set[str] = set()
+    for _, node, targets in _parameter_assignments(nb_path):
+        names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        value = getattr(node, "value", None)
+        used = [] if value is None else sorted(
+            {n.id for n in ast.walk(value) if isinstance(n, ast.Name)} & assigned)
+        deps.update({name: used for name in names if used})
+        assigned.update(names)
     return deps
 
 
