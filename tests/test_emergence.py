@@ -197,7 +197,8 @@ def test_divergence_is_reported():
 
 def test_reduced_sgd_one_step_equals_full_step():
     """The reduced online-SGD chain applies exactly the full-d update to (C, V_perp V_perp^T)
-    when fed the coordinates of the same sample (z = Q^T x_perp, rho = |x_perp - Q z|)."""
+    when fed the coordinates of the same sample: z = W x_perp with V_perp = L W (L the Cholesky
+    factor of the Gram matrix, W orthonormal rows) and rho^2 = |x_perp|^2 - |z|^2."""
     pytest.importorskip("numba")
     rng = np.random.default_rng(21)
     m, d, P, k, eta = 3, 12, 2, 4, 0.05
@@ -211,19 +212,39 @@ def test_reduced_sgd_one_step_equals_full_step():
     r = nrm2 @ h - a @ em.hermite(k, x[:P])
     Vf = V - eta * r * ((2 * h - dh * z)[:, None] * V + (dh * np.sqrt(nrm2))[:, None] * x[None, :])
     # reduced step
-    Q, R = np.linalg.qr(V[:, P:].T)
-    zc = Q.T @ x[P:]
-    rho = np.linalg.norm(x[P:] - Q @ zc)
+    Vp = V[:, P:]
+    G = Vp @ Vp.T
+    W = np.linalg.solve(np.linalg.cholesky(G), Vp)
+    assert np.allclose(W @ W.T, np.eye(m), atol=1e-12)
+    zc = W @ x[P:]
+    rho2 = x[P:] @ x[P:] - zc @ zc
     C = V[None, :, :P].copy()
-    B = R.T[None].copy()
+    Gs = G[None].copy()
     ker = em._make_sgd_reduced_kernel()
     st = np.zeros((1, 1), dtype=np.int64)
     te = np.zeros((1, 1), dtype=np.int64)
-    out = ker(C, B, x[None, :P].copy(), zc[None].copy(), np.array([rho]), a, k, eta, st, te, 0.5,
+    out = ker(C, Gs, x[None, :P].copy(), zc[None].copy(), np.array([rho2]), a, k, eta, st, te, 0.5,
               0.0, np.zeros((1, 2, 1)), np.full((1, 2, 1), np.nan))
     assert out == 0.0
     assert np.allclose(C[0], Vf[:, :P], atol=1e-12)
-    assert np.allclose(B[0] @ B[0].T, Vf[:, P:] @ Vf[:, P:].T, atol=1e-12)
+    assert np.allclose(Gs[0], Vf[:, P:] @ Vf[:, P:].T, atol=1e-12)
+
+
+def test_reduced_sgd_matches_full_chain_in_law():
+    """Same law, different random numbers: the final population loss and total squared norm of
+    many short independent runs of the reduced chain and of the full d-dimensional chain pass a
+    two-sample Kolmogorov-Smirnov test (p > 1e-3 each; independent seeds for the two samples).
+    A wrong sampling of |x_perp|^2 (e.g. dropping |z|^2) fails it."""
+    pytest.importorskip("numba")
+    from scipy.stats import ks_2samp
+    a = em.teacher_coefficients(2, 0.8)
+    kw = dict(k=4, eta=3e-4, steps=2000, sigma0=0.3, n_record=4, show_progress=False)
+    n = 400
+    runs = {red: [em.online_sgd(3, 24, a, seed=s + n * red, reduced=red, **kw) for s in range(n)]
+            for red in (False, True)}
+    for stat in (lambda r: r.loss[-1], lambda r: r.norms[-1].sum()):
+        x, y = ([stat(r) for r in runs[red]] for red in (False, True))
+        assert ks_2samp(x, y).pvalue > 1e-3
 
 
 def test_sgd_emergence_detected():

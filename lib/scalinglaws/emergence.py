@@ -672,80 +672,88 @@ def _make_sgd_reduced_kernel():
     nb = _numba
     fm, norms_k, teacher_value, neuron_terms, track = _make_numba_helpers()
 
-    @nb.njit(cache=True, fastmath=fm)
-    def kernel(C, B, XP, Z, RHO, a, k, eta, st, te, level, t0, prev, temerge):
+    @nb.njit(cache=True, fastmath=fm, parallel=True)
+    def kernel(C, G, XP, Z, RHO2, a, k, eta, st, te, level, t0, prev, temerge):
         S, m, P = C.shape
+        nsamp = XP.shape[0]
         sk, skm1, sqk = norms_k(k)
-        cv = np.empty(m)
-        cx = np.empty(m)
-        nn = np.empty(m)
-        A = np.empty((m + 1, m))
-        for b in range(XP.shape[0]):
-            fs = teacher_value(a, XP[b], k, sk)
-            for g in range(S):
+        fs_all = np.empty(nsamp)
+        for b in range(nsamp):
+            fs_all[b] = teacher_value(a, XP[b], k, sk)
+        bad = np.zeros(S)
+        # the initialisations are independent chains on a shared sample stream: one thread each
+        for g in nb.prange(S):
+            cv = np.empty(m)
+            cx = np.empty(m)
+            nn = np.empty(m)
+            y = np.empty(m)
+            L = np.zeros((m, m))
+            for b in range(nsamp):
+                # y = V_perp x_perp ~ N(0, G): Cholesky factor of the Gram matrix times z
+                ok = True
+                for i in range(m):
+                    for j in range(i + 1):
+                        sm = G[g, i, j]
+                        for q in range(j):
+                            sm -= L[i, q] * L[j, q]
+                        if i == j:
+                            if not sm > 0.0:
+                                ok = False
+                                break
+                            L[i, i] = np.sqrt(sm)
+                        else:
+                            L[i, j] = sm / L[j, j]
+                    if not ok:
+                        break
+                if not ok:
+                    bad[g] = np.nan
+                    break
+                zz2 = RHO2[b]
+                for i in range(m):
+                    sm = 0.0
+                    for q in range(i + 1):
+                        sm += L[i, q] * Z[b, q]
+                    y[i] = sm
+                    zz2 += Z[b, i] * Z[b, i]                 # |x_perp|^2 = |z|^2 + rho^2
                 f = 0.0
                 for j in range(m):
-                    s = 0.0
-                    n2 = 0.0
+                    s = y[j]
+                    n2 = G[g, j, j]
                     for p in range(P):
                         s += C[g, j, p] * XP[b, p]
                         n2 += C[g, j, p] * C[g, j, p]
-                    for i in range(m):
-                        s += B[g, j, i] * Z[b, i]
-                        n2 += B[g, j, i] * B[g, j, i]
                     nr = np.sqrt(n2)
                     h, cv[j], cx[j] = neuron_terms(k, s / nr, nr, sk, skm1, sqk)
                     f += n2 * h
-                r = f - fs
+                r = f - fs_all[b]
                 if not np.isfinite(r) or abs(r) > 1e6:
-                    return r
-                # V <- diag(av) V - ax x^T ; orthogonal block -> [av B - ax z^T | -rho ax]
+                    bad[g] = r
+                    break
+                # V <- diag(av) V - ax x^T: teacher block directly, Gram matrix of the rest
+                # G <- D G D - (D y) ax^T - ax (D y)^T + |x_perp|^2 ax ax^T
                 for j in range(m):
                     av = 1.0 - eta * r * cv[j]
                     ax = eta * r * cx[j]
                     for p in range(P):
                         C[g, j, p] = av * C[g, j, p] - ax * XP[b, p]
-                    for i in range(m):
-                        A[i, j] = av * B[g, j, i] - ax * Z[b, i]
-                    A[m, j] = -ax * RHO[b]
-                # Householder QR of A ((m+1) x m): A = Q R, new B = R^T (B B^T preserved)
-                for c in range(m):
-                    nrm = 0.0
-                    for i in range(c, m + 1):
-                        nrm += A[i, c] * A[i, c]
-                    nrm = np.sqrt(nrm)
-                    if nrm == 0.0:
-                        continue
-                    alpha = -nrm if A[c, c] >= 0 else nrm
-                    v0 = A[c, c] - alpha
-                    # v = (v0, A[c+1:, c]); H = I - 2 v v^T / (v^T v)
-                    vtv = v0 * v0
-                    for i in range(c + 1, m + 1):
-                        vtv += A[i, c] * A[i, c]
-                    if vtv == 0.0:
-                        continue
-                    for cc in range(c + 1, m):
-                        dot = v0 * A[c, cc]
-                        for i in range(c + 1, m + 1):
-                            dot += A[i, c] * A[i, cc]
-                        fct = 2.0 * dot / vtv
-                        A[c, cc] -= fct * v0
-                        for i in range(c + 1, m + 1):
-                            A[i, cc] -= fct * A[i, c]
-                    A[c, c] = alpha
-                    for i in range(c + 1, m + 1):
-                        A[i, c] = 0.0
+                    cv[j] = av
+                    cx[j] = ax
+                    y[j] *= av
+                for i in range(m):
+                    for j in range(i + 1):
+                        v = (cv[i] * cv[j] * G[g, i, j] - y[i] * cx[j] - cx[i] * y[j]
+                             + zz2 * cx[i] * cx[j])
+                        G[g, i, j] = v
+                        G[g, j, i] = v
                 for j in range(m):
-                    for i in range(m):
-                        B[g, j, i] = A[i, j] if i <= j else 0.0
-                for j in range(m):
-                    n2 = 0.0
+                    n2 = G[g, j, j]
                     for p in range(P):
                         n2 += C[g, j, p] * C[g, j, p]
-                    for i in range(j + 1):
-                        n2 += B[g, j, i] * B[g, j, i]
                     nn[j] = n2
                 track(C[g], nn, st[g], te[g], level, t0 + b, prev[g], temerge[g])
+        for g in range(S):
+            if bad[g] != 0.0:  # NaN (Cholesky breakdown) compares unequal too
+                return bad[g]
         return 0.0
 
     return kernel
@@ -775,13 +783,16 @@ def online_sgd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 1e-6, ste
 
     ``reduced=True`` (needs ``d - P > m`` and numba) runs the *same Markov chain in law* at a cost
     independent of ``d``: the dynamics sees the component ``V_perp`` of ``V`` orthogonal to the
-    teacher span only through ``V_perp V_perp^T`` and ``V_perp x_perp``.  Write ``V_perp = B Q^T``
-    with ``Q`` orthonormal (``m`` columns); a fresh ``x_perp`` is ``Q z + rho e`` with
-    ``z ~ N(0, I_m)``, ``rho^2 ~ chi^2_{d-P-m}`` and ``e`` a new unit vector orthogonal to
-    ``range(Q)``.  The update ``V <- diag(1 - eta r c_v) V - eta r c_x x^T`` maps ``B`` to
-    ``[B' | w]`` (``m x (m+1)``), which is rotated back to ``m x m`` by a QR step (isotropy of all
-    future ``x_perp`` makes the rotation irrelevant).  Per step: ``P + m`` Gaussians, one
-    chi-square draw and ``O(m^2 (m + P))`` flops, instead of ``d`` Gaussians and ``O(m d)``.
+    teacher span only through its Gram matrix ``G = V_perp V_perp^T`` and through
+    ``y = V_perp x_perp``.  For a fresh isotropic ``x_perp``, ``y ~ N(0, G)`` and
+    ``|x_perp|^2 = |z|^2 + rho^2`` jointly, with ``y = L z``, ``L`` the Cholesky factor of ``G``,
+    ``z ~ N(0, I_m)`` and ``rho^2 ~ chi^2_{d-P-m}`` (write ``V_perp = L W`` with orthonormal rows
+    ``W``; ``z = W x_perp``; any other factor of ``G`` differs by a rotation of ``z``, which leaves
+    the joint law unchanged).  The update ``V <- diag(av) V - ax x^T`` maps
+    ``G <- D G D - (D y) ax^T - ax (D y)^T + |x_perp|^2 ax ax^T`` with ``D = diag(av)``.  Per step:
+    ``P + m`` Gaussians, one chi-square draw, one ``m x m`` Cholesky factorisation and
+    ``O(m (m + P))`` further flops, instead of ``d`` Gaussians and ``O(m d)``.  The initialisations
+    run in parallel threads (numba ``prange``) on the shared sample stream.
     Not pathwise identical to the full chain (different random numbers), identical in law; the
     one-step map is checked against the full update in the tests.
     """
@@ -823,14 +834,11 @@ def online_sgd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 1e-6, ste
     temerge = np.full((n_init, 2, npairs), np.nan)
     if reduced:
         Cr = np.ascontiguousarray(V[:, :, :P])
-        Br = np.zeros((n_init, m, m))
-        for g in range(n_init):
-            _, R = np.linalg.qr(V[g][:, P:].T)  # V_perp = R^T Q^T
-            Br[g] = R.T
+        Gr = np.ascontiguousarray(np.einsum("gji,gki->gjk", V[:, :, P:], V[:, :, P:]))
         del V
 
         def gram(g):
-            return Cr[g] @ Cr[g].T + Br[g] @ Br[g].T, Cr[g]
+            return Cr[g] @ Cr[g].T + Gr[g], Cr[g]
     else:
         def gram(g):
             return V[g] @ V[g].T, V[g][:, :P]
@@ -842,8 +850,8 @@ def online_sgd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 1e-6, ste
             if reduced:
                 XP = rng.standard_normal((b, P))
                 Z = rng.standard_normal((b, m))
-                RHO = np.sqrt(rng.chisquare(d - P - m, b))
-                r = _SGD_RED_KERNEL(Cr, Br, XP, Z, RHO, a, int(k), float(eta), st, te,
+                RHO2 = rng.chisquare(d - P - m, b)
+                r = _SGD_RED_KERNEL(Cr, Gr, XP, Z, RHO2, a, int(k), float(eta), st, te,
                                     float(level), float(t), prev, temerge)
             else:
                 X = rng.standard_normal((b, d))
