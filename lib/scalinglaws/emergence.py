@@ -290,16 +290,18 @@ def _log_grid(steps: int, n: int) -> np.ndarray:
     return np.concatenate([[0], g[g <= steps]])
 
 
-def _check_gd_args(m, d, a, k, eta, steps, level) -> np.ndarray:
-    """Validate the arguments shared by the population-GD drivers; return ``a`` as float array."""
+def _check_gd_args(m, d, a, k, eta, steps, level=None, eta_max=1.0) -> np.ndarray:
+    """Validate the arguments shared by the GD and SGD drivers (``level`` only when given);
+    return ``a`` as float array."""
     a = np.asarray(a, dtype=float)
     require(isinstance(m, (int, np.integer)) and m >= 1, "m", m, "an integer >= 1")
     require(isinstance(d, (int, np.integer)) and d >= 2, "d", d, "an integer >= 2")
     require(a.ndim == 1 and 1 <= len(a) <= d, "a", a.shape, f"a 1-d array with 1 <= len(a) <= d={d}")
     _check_k(k)
-    require(np.isfinite(eta) and 0 < eta <= 1, "eta", eta, "a number in (0, 1]")
+    require(np.isfinite(eta) and 0 < eta <= eta_max, "eta", eta, f"a number in (0, {eta_max:g}]")
     require(isinstance(steps, (int, np.integer)) and steps >= 1, "steps", steps, "an integer >= 1")
-    require(0 < level < 1, "level", level, "a number in (0, 1)")
+    if level is not None:
+        require(0 < level < 1, "level", level, "a number in (0, 1)")
     return a
 
 
@@ -797,13 +799,7 @@ def online_sgd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 1e-6, ste
     one-step map is checked against the full update in the tests.
     """
     global _SGD_KERNEL
-    a = np.asarray(a, dtype=float)
-    require(isinstance(m, (int, np.integer)) and m >= 1, "m", m, "an integer >= 1")
-    require(isinstance(d, (int, np.integer)) and d >= 2, "d", d, "an integer >= 2")
-    require(a.ndim == 1 and 1 <= len(a) <= d, "a", a.shape, f"a 1-d array with 1 <= len(a) <= d={d}")
-    _check_k(k)
-    require(np.isfinite(eta) and 0 < eta <= 0.1, "eta", eta, "a number in (0, 0.1]")
-    require(isinstance(steps, (int, np.integer)) and steps >= 1, "steps", steps, "an integer >= 1")
+    a = _check_gd_args(m, d, a, k, eta, steps, eta_max=0.1)
     require(isinstance(n_init, (int, np.integer)) and n_init >= 1, "n_init", n_init,
             "an integer >= 1")
     P = len(a)
