@@ -226,3 +226,55 @@ def test_neuron_mode_spectra_average_to_circulant_ntk_spectrum():
     per = mlp.neuron_mode_spectra(pb, X)[:4000]
     z = (per.mean(axis=0) - mlp.ntk_mode_spectrum(P)) / (per.std(axis=0, ddof=1) / np.sqrt(4000))
     assert np.max(np.abs(z)) < 4.0
+
+
+def test_lazy_fit_window_rules():
+    """Rule (a) keeps the a priori window when the lazy exponent fits there; rule (b) returns a
+    maximal stretch on which the local lazy exponent, recomputed here independently on a finer
+    grid by a two-point slope, stays within tol of beta (up to the grid's own resolution)."""
+    P, kmax, eta, tol = 256, 100, 0.1, 0.03
+    th, _ = mlp.circle_grid(P)
+    lam = mlp.ntk_mode_spectrum(P)
+    _, pw_hard = mlp.circle_target(th, lam, 0.5, kmax)
+    w, rule = mlp.lazy_fit_window(lam, pw_hard, 0.5, 4, kmax // 8, eta=eta, tol=tol)
+    assert rule == "a priori" and w == mlp.fit_window_from_modes(lam, 4, kmax // 8)
+    beta = 1.25
+    _, pw = mlp.circle_target(th, lam, beta, kmax)
+    (ta, tb), rule = mlp.lazy_fit_window(lam, pw, beta, 4, kmax // 8, eta=eta, tol=tol)
+    assert rule == "local exponent" and tb / ta > 1.5
+
+    def local(t):     # -d log L / d log t by a symmetric two-point difference (factor 1.001)
+        h = 1e-3
+        Lp, Lm = mlp.lazy_loss_infinite([t * (1 + h), t / (1 + h)], lam, pw, eta)
+        return -(np.log(Lp) - np.log(Lm)) / (2 * np.log1p(h))
+
+    inside = np.geomspace(ta, tb, 50)
+    assert np.all(np.abs([local(t) - beta for t in inside]) <= tol + 2e-3)
+    # maximality: both ends lie inside the search grid here, and 3 % beyond each (about four grid
+    # steps) the exponent is out of the band
+    t_first, t_last = 1 / (2 * lam[4]), 1 / (2 * lam[kmax])
+    assert t_first < ta / 1.03 and tb * 1.03 < t_last
+    assert abs(local(ta / 1.03) - beta) > tol and abs(local(tb * 1.03) - beta) > tol
+    with pytest.raises(ValueError, match="no time stretch"):
+        mlp.lazy_fit_window(lam, pw, 5.0, 4, kmax // 8, eta=eta, tol=tol)
+    with pytest.raises(ValueError, match="tol"):
+        mlp.lazy_fit_window(lam, pw, beta, 4, kmax // 8, tol=0.0)
+
+
+def test_train_gd_batch_equals_serial_calls():
+    """The threaded batch returns exactly the serial results, in order, on both code paths."""
+    th, X = mlp.circle_grid(32)
+    y, _ = mlp.circle_target(th, mlp.ntk_mode_spectrum(32), 1.0, 10, seed=0)
+    ps = [mlp.init_params(8, g, s) for s, g in [(0, 1.0), (1, 0.5), (2, 1e-3)]]
+    t = np.array([0.0, 0.5, 2.0, 5.0])
+    for method in ("numpy", "auto"):
+        serial = [mlp.train_gd(p, X, y, 0.1, t, method) for p in ps]
+        batch = mlp.train_gd_batch(ps, X, y, 0.1, t, method, workers=2)
+        for r0, r1 in zip(serial, batch):
+            np.testing.assert_array_equal(r0.loss, r1.loss)
+            np.testing.assert_array_equal(r0.params.W, r1.params.W)
+            np.testing.assert_array_equal(r0.params.a, r1.params.a)
+    with pytest.raises(ValueError, match="workers"):
+        mlp.train_gd_batch(ps, X, y, 0.1, t, workers=0)
+    with pytest.raises(ValueError, match="params"):
+        mlp.train_gd_batch([], X, y, 0.1, t)

@@ -242,7 +242,7 @@ def _numba_kernel():
     if _NUMBA_KERNEL is None:
         nb = _numba
 
-        @nb.njit(cache=True)
+        @nb.njit(cache=True, nogil=True)
         def run(W, b, a, X, y, c, lr, steps, L):  # pragma: no cover - compiled
             P, N = X.shape[0], a.shape[0]
             f = np.empty(P)
@@ -377,6 +377,31 @@ def train_gd(p: MLPParams, X, y, eta: float, t_record, method: str = "auto") -> 
     return TrainResult(steps * eta, L, q)
 
 
+def train_gd_batch(params, X, y, eta: float, t_record, method: str = "auto",
+                   workers: int | None = None) -> list[TrainResult]:
+    """`train_gd` for several independent networks (e.g. seeds), run concurrently in threads.
+
+    Each network is trained exactly as by ``train_gd(p, X, y, eta, t_record, method)``: the results
+    are identical to serial calls, in the order of ``params``.  The compiled loop releases the GIL,
+    so on k cores up to k networks train at once.  ``workers`` (default: the cores this process may
+    use) caps the number of threads; ``workers=1`` runs serially.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    params = list(params)
+    require(len(params) >= 1, "params", "empty", "a non-empty sequence of MLPParams")
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    require(isinstance(workers, (int, np.integer)) and workers >= 1, "workers", workers, "an integer >= 1")
+    if workers == 1 or len(params) == 1:
+        return [train_gd(p, X, y, eta, t_record, method) for p in params]
+    if method in ("auto", "numba") and _numba is not None:
+        _numba_kernel()        # compile (or load) once before the threads start
+    with ThreadPoolExecutor(max_workers=min(int(workers), len(params))) as ex:
+        return list(ex.map(lambda p: train_gd(p, X, y, eta, t_record, method), params))
+
+
 def lazy_loss_infinite(t, lam: np.ndarray, power: np.ndarray, eta: float = 0.0) -> np.ndarray:
     """Grid loss of lazy training at infinite width, L(t) = Σ_k p_k (1 - η λ_k)^{2 t/η}.
 
@@ -406,3 +431,44 @@ def fit_window_from_modes(lam: np.ndarray, k_lo: int, k_hi: int) -> tuple[float,
     require(isinstance(k_hi, (int, np.integer)) and k_lo < k_hi < lam.size, "k_hi", k_hi,
             f"an integer in ({k_lo}, {lam.size})")
     return float(1 / (2 * lam[k_lo])), float(1 / (2 * lam[k_hi]))
+
+
+def lazy_fit_window(lam: np.ndarray, power: np.ndarray, beta: float, k_lo: int, k_hi: int,
+                    eta: float = 0.0, tol: float = 0.03,
+                    n_grid: int = 2000) -> tuple[tuple[float, float], str]:
+    """Fit window for a time exponent, fixed from the exact lazy (infinite-width) loss alone.
+
+    Rule (decided before any rich run, see section 4.5):
+
+    (a) keep the a priori window `fit_window_from_modes` (k_lo, k_hi) if the least-squares
+        exponent of `lazy_loss_infinite` on it is within ``tol`` of ``beta``;
+    (b) otherwise take the longest stretch (largest t_b/t_a) of a log grid on
+        [1/(2λ_{k_lo}), 1/(2λ_{k_max})] (k_max = ``power.size``) on which the local exponent
+        -d log L/d log t of the lazy loss is within ``tol`` of ``beta`` at every grid point.
+
+    Returns ``((t_a, t_b), rule)`` with rule ``"a priori"`` or ``"local exponent"``.  Raises
+    ``ValueError`` if no grid stretch satisfies (b).  The lazy exponent on a rule-(b) window is
+    within ``tol`` of ``beta`` by construction, so it is no test of the lazy theory.
+    """
+    from .fits import fit_power_law
+
+    lam = np.asarray(lam, dtype=float)
+    power = np.asarray(power, dtype=float)
+    require(np.isfinite(beta) and beta > 0, "beta", beta, "a finite float > 0")
+    require(np.isfinite(tol) and tol > 0, "tol", tol, "a finite float > 0")
+    require(isinstance(n_grid, (int, np.integer)) and n_grid >= 10, "n_grid", n_grid, "an integer >= 10")
+    w0 = fit_window_from_modes(lam, k_lo, k_hi)
+    require(power.size > k_hi, "power.size", power.size, f"> k_hi = {k_hi}")
+    t = np.geomspace(w0[0], 1 / (2 * lam[power.size]), n_grid)
+    L = lazy_loss_infinite(t, lam, power, eta)
+    if abs(-fit_power_law(t, L, w0).slope - beta) <= tol:
+        return w0, "a priori"
+    ok = np.abs(-np.gradient(np.log(L), np.log(t)) - beta) <= tol
+    # maximal runs of True: starts and ends from the edges of the padded indicator
+    edges = np.diff(np.concatenate([[0], ok.astype(int), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    if starts.size == 0 or np.all(starts == ends):
+        raise ValueError(f"no time stretch on which the lazy local exponent is within {tol} of "
+                         f"beta = {beta}: raise kmax (power.size) or tol")
+    i = int(np.argmax(np.log(t[ends]) - np.log(t[starts])))
+    return (float(t[starts[i]]), float(t[ends[i]])), "local exponent"
