@@ -305,3 +305,28 @@ def test_greedy_floor_matches_pairing_of_the_same_init():
         r = em.population_gd(5, 64, a, eta=0.5, steps=1, seed=s, show_progress=False)
         assert abs(fs - np.sum(np.delete(a, r.teachers) ** 2)) < 1e-14
         assert abs(ts * 1.0 / 0.5 - r.T_pred[0]) < 1e-9 * r.T_pred[0]
+
+
+def test_greedy_toy_uses_the_gd_initialisation_and_limits():
+    """greedy_toy reproduces the pairing and predicted times of population_gd with the same seed
+    (nested widths), starts at the full loss sum a^2 = 1, and ends at the greedy floor."""
+    a = em.teacher_coefficients(20, 0.8)
+    curve = em.toy_curve(4, u0=1 / 64, rho0=1e-5)
+    eta = 0.5
+    L, T1 = em.greedy_toy([3, 6], 64, a, 7, [0.0, 1e9], curve, eta=eta)
+    for m in (3, 6):
+        r = em.population_gd(m, 64, a, eta=eta, steps=1, seed=7, show_progress=False)
+        assert abs(T1[m] - r.T_pred[0]) < 1e-12 * r.T_pred[0]
+        floor = np.sum(np.delete(a, r.teachers) ** 2)
+        paired = np.sum(a[r.teachers] ** 2)
+        # at t = 0 every pair sits at the curve's start ell(0) = 1 - 2 rho0 u0^2 + rho0^2
+        assert abs(L[m][0] - (floor + curve.ell[0] * paired)) < 1e-14
+        assert abs(L[m][0] - 1.0) < 1e-8
+        # after every pair has emerged, what is left is the unpaired weight plus the curve's
+        # residual ell(tau_max) of the paired ones
+        resid = curve.ell[-1] * paired
+        assert abs(L[m][1] - floor - resid) < 1e-12
+        direct = em.greedy_toy_loss([0.0, 1e9], a, r.teachers, r.T_pred, curve)
+        assert np.max(np.abs(direct - L[m])) < 1e-15
+    with pytest.raises(ValueError):
+        em.greedy_toy_loss([1.0], a, [0, 0], [1.0, 2.0], curve)

@@ -68,6 +68,7 @@ __all__ = [
     "transition_time", "GDResult", "population_gd", "online_sgd", "SGDResult",
     "half_alignment_delay", "toy_curve", "ToyCurve", "toy_sum", "tail_loss", "frontier",
     "emergence_times", "population_gd_batch", "greedy_floor", "toy_sum_widths",
+    "greedy_toy_loss", "greedy_toy",
 ]
 
 
@@ -959,6 +960,51 @@ def toy_sum(t, a: np.ndarray, T: np.ndarray, curve: ToyCurve, learnable: int | N
     for i, ti in enumerate(t):
         out[i] += float(w @ curve(ti / T[:nl]))
     return out
+
+
+def greedy_toy_loss(t, a: np.ndarray, teachers, T_pred, curve: ToyCurve) -> np.ndarray:
+    """Loss that the decoupled picture of Thm 2.1 predicts for *one* initialisation: each greedy
+    pair ``i`` (teacher ``teachers[i]``, predicted time ``T_pred[i]``, both from
+    :func:`greedy_pairing` / :class:`GDResult`) emerges along the universal curve at its own time,
+    every unpaired direction keeps its full weight::
+
+        L(t) = sum_i a_{teachers[i]}^2 ell(t / T_pred[i]) + sum_{p unpaired} a_p^2.
+
+    Over the ``P = len(a)`` directions (add :func:`tail_loss` for an infinite teacher); ``t`` and
+    ``T_pred`` in the same unit.  Nothing is fitted: it is a prediction from the initial overlaps.
+    The curve is that of one ``u0`` (its shape depends on ``u0`` only through the small
+    half-alignment delay)."""
+    a = np.asarray(a, dtype=float)
+    te = np.asarray(teachers, dtype=int)
+    T = np.asarray(T_pred, dtype=float)
+    require(te.shape == T.shape and te.ndim == 1, "teachers/T_pred", (te.shape, T.shape),
+            "two 1-d arrays of the same length")
+    require(len(np.unique(te)) == len(te) and (len(te) == 0 or (te.min() >= 0 and te.max() < len(a))),
+            "teachers", te, f"distinct indices in [0, {len(a)})")
+    return toy_sum(t, a[te], T, curve) + float(np.sum(np.delete(a, te) ** 2))
+
+
+def greedy_toy(widths, d: int, a: np.ndarray, seed: int, t, curve: ToyCurve, k: int = 4,
+               eta: float = 1.0, sigma0: float = 1e-3):
+    """:func:`greedy_toy_loss` for nested widths of one initialisation: width ``m`` uses the first
+    ``m`` neurons of ``spherical_init(max(widths), d, sigma0, default_rng(seed))``, which is the
+    initialisation of :func:`population_gd` / :func:`population_gd_batch` with the same ``seed``
+    (widths nested as in chapter 5).  No training.  ``t`` in steps of size ``eta``.
+
+    Returns ``(L, T1)``: ``L[m]`` the predicted loss at ``t`` (over the ``P`` directions) and
+    ``T1[m]`` the first predicted emergence time of width ``m`` (its clock), in steps."""
+    widths = [int(m) for m in np.atleast_1d(widths)]
+    require(len(widths) >= 1 and min(widths) >= 1, "widths", widths, "integers >= 1")
+    require(eta > 0, "eta", eta, "a number > 0")
+    a = np.asarray(a, dtype=float)
+    V = spherical_init(max(widths), d, sigma0, np.random.default_rng(int(seed)))
+    L, T1 = {}, {}
+    for m in widths:
+        _, te, u0 = greedy_pairing(V[:m], a, k)
+        T = transition_time(a[te], u0, k, eta)
+        L[m] = greedy_toy_loss(t, a, te, T, curve)
+        T1[m] = float(T[0])
+    return L, T1
 
 
 def toy_sum_widths(t, a: np.ndarray, T: np.ndarray, curve: ToyCurve, ms) -> np.ndarray:
