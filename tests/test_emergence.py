@@ -330,3 +330,12 @@ def test_greedy_toy_uses_the_gd_initialisation_and_limits():
         assert np.max(np.abs(direct - L[m])) < 1e-15
     with pytest.raises(ValueError):
         em.greedy_toy_loss([1.0], a, [0, 0], [1.0, 2.0], curve)
+
+
+def test_frontier_window_rule():
+    """(m_min 4 T1, m_max T1 (m_max/4)^beta), independent of the order of the widths."""
+    lo, hi = em.frontier_window([64, 8, 256], 10.0, 0.8)
+    assert lo == 8 * 4 * 10.0
+    assert abs(hi - 256 * 10.0 * 64 ** 0.8) < 1e-9 * hi
+    with pytest.raises(ValueError):
+        em.frontier_window([8], 1.0, 0.8)

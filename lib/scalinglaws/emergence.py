@@ -68,7 +68,7 @@ __all__ = [
     "transition_time", "GDResult", "population_gd", "online_sgd", "SGDResult",
     "half_alignment_delay", "toy_curve", "ToyCurve", "toy_sum", "tail_loss", "frontier",
     "emergence_times", "population_gd_batch", "greedy_floor", "toy_sum_widths",
-    "greedy_toy_loss", "greedy_toy",
+    "greedy_toy_loss", "greedy_toy", "frontier_window",
 ]
 
 
@@ -1046,6 +1046,19 @@ def frontier(curves: dict, C_grid) -> tuple[np.ndarray, np.ndarray]:
         best[better] = Li[better]
         arg[better] = m
     return best, arg
+
+
+def frontier_window(widths, T1: float, beta: float) -> tuple[float, float]:
+    """Compute window ``(C_lo, C_hi)`` for fitting a compute frontier over ``widths`` (chapter 5's
+    rule, used for the toy sum, the network and the prediction from the initialisation alike):
+    from the narrowest width at ``4 T1`` to the widest width ``m_max`` at ``T1 (m_max/4)^beta``,
+    the time by which it has learned about ``m_max/4`` directions, away from its own floor.
+    ``T1``: first emergence time (any unit; ``C`` comes out in width x that unit)."""
+    ws = np.atleast_1d(np.asarray(widths, dtype=float))
+    require(ws.size >= 2 and bool(np.all(ws >= 1)), "widths", widths, "at least two widths >= 1")
+    require(np.isfinite(T1) and T1 > 0, "T1", T1, "a number > 0")
+    m_lo, m_hi = float(ws.min()), float(ws.max())
+    return m_lo * 4.0 * T1, m_hi * T1 * (m_hi / 4.0) ** beta
 
 
 # ----------------------------------------------------------------------------------------------
