@@ -47,6 +47,7 @@ FAST = ROOT / "tests" / "fast_params"
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 FAST_LIMIT_S = float(os.environ.get("SCALINGLAWS_FAST_LIMIT_S", "240"))
 REPRODUCTION = "reproduction"
+AGGREGATE = ("ledger", REPRODUCTION)   # pages that read every chapter's check records
 
 
 def _toc_files(node):
@@ -94,6 +95,9 @@ def test_toc_lists_every_chapter():
     assert [e for e in TOC if not (ROOT / f"{e}.md").exists()] == [], "_toc.yml entry without a file"
     assert NOTEBOOKS and NOTEBOOKS[-1] == f"chapters/{REPRODUCTION}", \
         "the reproduction page must be the last notebook in _toc.yml (it reads all other checks)"
+    first_aggregate = min(STEMS.index(a) for a in AGGREGATE)
+    assert all(s in AGGREGATE for s in STEMS[first_aggregate:]), \
+        "the ledger and the check table must come after every chapter in _toc.yml"
 
 
 @pytest.mark.parametrize("stem", STEMS)
@@ -133,9 +137,9 @@ class _Runner:
 
     def __getitem__(self, stem: str) -> tuple[BaseException | None, float]:
         if stem not in self.results:
-            if stem == REPRODUCTION:
+            if stem in AGGREGATE:
                 for other in STEMS:
-                    if other != REPRODUCTION:
+                    if other not in AGGREGATE:
                         self[other]
             self.results[stem] = self._run(stem)
         return self.results[stem]
@@ -175,7 +179,7 @@ def test_chapter_runs_and_checks_pass(stem, executed):
     err, seconds = executed[stem]
     if err is not None:
         raise err
-    if stem != REPRODUCTION:
+    if stem not in AGGREGATE:
         path = CHECKS / f"{stem}.json"
         assert path.exists(), (f"{stem} recorded no checks: create Checker({stem!r}) (the name must be "
                                "the file stem) and call checks.check(...) at least once")
@@ -321,7 +325,7 @@ def test_every_image_resolves(testbook):
                 if not _local_target(page, src).is_file():
                     broken.append(f"{page.relative_to(html)}: {src}")
     assert not broken, f"images that do not resolve: {broken}"
-    figures = [e for e in NOTEBOOKS if e != f"chapters/{REPRODUCTION}"
+    figures = [e for e in NOTEBOOKS if Path(e).name not in AGGREGATE
                and '<img' in (html / f"{e}.html").read_text()]
     assert n > 0 and figures, "no chapter page has a figure"
 
@@ -404,7 +408,70 @@ def test_reproduction_table_lists_every_check(testbook):
     page = (html / f"chapters/{REPRODUCTION}.html").read_text(encoding="utf-8")
     tables = re.findall(r"<table.*?</table>", page, flags=re.S)
     assert tables, "the reproduction page shows no table"
-    rows = max(len(re.findall(r"<tr", t)) for t in tables) - 1          # minus the header row
-    assert rows == len(records), f"reproduction table has {rows} rows for {len(records)} checks"
+    # the per-class tables have a '#' column; the counts table does not
+    check_tables = [t for t in tables if re.search(r"<th[^>]*>\s*(<p>)?#", t)]
+    rows = sum(len(re.findall(r"<tr", t)) - 1 for t in check_tables)   # minus the header rows
+    assert rows == len(records), f"reproduction tables have {rows} rows for {len(records)} checks"
     chapters = {r["chapter"] for r in records}
-    assert chapters == {s for s in STEMS if s != REPRODUCTION}, "a chapter is missing from the table"
+    assert chapters == {s for s in STEMS if s not in AGGREGATE}, "a chapter is missing from the table"
+    assert all(r.get("evidence") in ("reproduction", "prediction", "consistency") for r in records)
+    assert all(r.get("setting") == "fast" for r in records), "fast-mode records must say 'fast'"
+
+
+@pytest.mark.book
+def test_ledger_lists_every_declared_claim(testbook):
+    from scalinglaws import ledger
+    proc, html = testbook
+    page = (html / "chapters/ledger.html").read_text(encoding="utf-8")
+    claims = ledger.load_claims()
+    missing = [c.id for c in claims if c.id not in page]
+    assert not missing, f"claims missing from the ledger page: {missing}"
+    for paper in {c.paper for c in claims}:
+        assert ledger.PAPERS[paper]["short"].replace("&", "&amp;") in page
+
+
+_OVERFLOW_JS = """<script>
+window.addEventListener('load', function () {
+  setTimeout(function () {
+    var bad = [];
+    document.querySelectorAll('table').forEach(function (t, i) {
+      var box = t.parentElement; while (box && box.clientWidth === 0) box = box.parentElement;
+      var main = document.querySelector('article') || document.querySelector('main') || document.body;
+      var limit = Math.min(box ? box.getBoundingClientRect().right : 1e9,
+                           main.getBoundingClientRect().right);
+      var r = t.getBoundingClientRect();
+      if (r.right > limit + 1 || t.scrollWidth > t.clientWidth + 1)
+        bad.push(i + ':' + Math.round(r.right) + '>' + Math.round(limit));
+    });
+    var d = document.createElement('div'); d.id = 'overflow-result';
+    d.textContent = 'OVERFLOW[' + bad.join(',') + ']'; document.body.appendChild(d);
+  }, 500);
+});
+</script>"""
+
+
+@pytest.mark.book
+@pytest.mark.skipif(_chromium() is None, reason="Chromium not installed (apt-get install chromium); "
+                    "table widths not checked in a browser")
+@pytest.mark.parametrize("page", ["chapters/ledger", f"chapters/{REPRODUCTION}"])
+def test_no_table_overflows_its_column(testbook, page, tmp_path):
+    """At a normal laptop width (1280 px), no table of the ledger or the check table is wider than
+    the text column (headless Chromium measures the laid-out page)."""
+    proc, html = testbook
+    src = html / f"{page}.html"
+    probe = src.with_name(src.stem + ".overflow-probe.html")
+    probe.write_text(src.read_text(encoding="utf-8").replace("</body>", _OVERFLOW_JS + "</body>"),
+                     encoding="utf-8")
+    try:
+        with tempfile.TemporaryDirectory() as profile:
+            proc2 = subprocess.run(
+                [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,900",
+                 "--virtual-time-budget=10000", "--dump-dom", probe.as_uri()],
+                capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    finally:
+        probe.unlink(missing_ok=True)
+    m = re.search(r"OVERFLOW\[([^\]]*)\]", proc2.stdout)
+    assert m, f"the probe did not run (rc={proc2.returncode}): {proc2.stderr[-500:]}"
+    assert m.group(1) == "", f"{page}: tables wider than the text column (index:right>limit): {m.group(1)}"

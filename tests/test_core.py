@@ -83,24 +83,107 @@ def test_trajectory_csv_header():
 def test_checker_records_and_raises(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SCALINGLAWS_CHECKS_DIR", str(tmp_path))
     c = Checker("99_test")
-    assert c.check("abs ok", paper=1.0, ours=1.05, tol=0.1)
-    assert c.check("rel ok", paper=2.0, ours=2.1, tol=0.06, kind="rel")
-    assert c.check("range ok", paper=(0.9, 1.25), ours=1.0, kind="range")
+    ev = dict(evidence="consistency")
+    assert c.check("abs ok", paper=1.0, ours=1.05, tol=0.1, **ev)
+    assert c.check("rel ok", paper=2.0, ours=2.1, tol=0.06, kind="rel", **ev)
+    assert c.check("range ok", paper=(0.9, 1.25), ours=1.0, kind="range", **ev)
     with pytest.raises(CheckFailed, match="abs bad"):
-        c.check("abs bad", paper=1.0, ours=1.2, tol=0.1)
-    assert not c.check("nan", paper=1.0, ours=float("nan"), tol=1.0, enforce=False)
+        c.check("abs bad", paper=1.0, ours=1.2, tol=0.1, **ev)
+    assert not c.check("nan", paper=1.0, ours=float("nan"), tol=1.0, enforce=False, **ev)
     out = capsys.readouterr().out
     assert "[PASS] abs ok" in out and "[FAIL] abs bad" in out
     recs = json.loads((tmp_path / "99_test.json").read_text())
     assert [r["passed"] for r in recs] == [True, True, True, False, False]
     assert [r["enforced"] for r in recs] == [True, True, True, True, False]
     assert "[FAIL, not enforced] nan" in out
-    assert {"claim", "paper", "ours", "tol", "passed"} <= set(recs[0])
+    assert {"claim", "paper", "ours", "tol", "passed", "evidence", "setting"} <= set(recs[0])
     assert len(load_all_checks(tmp_path)) == 5
     with pytest.raises(TypeError):
-        c.check("array", paper=1.0, ours=np.ones(3), tol=1.0)
+        c.check("array", paper=1.0, ours=np.ones(3), tol=1.0, **ev)
     with pytest.raises(ValueError):
-        c.check("kind", paper=1.0, ours=1.0, tol=1.0, kind="approx")
+        c.check("kind", paper=1.0, ours=1.0, tol=1.0, kind="approx", **ev)
+
+
+def test_checker_requires_evidence_class_and_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCALINGLAWS_CHECKS_DIR", str(tmp_path))
+    c = Checker("99_test")
+    with pytest.raises(ValueError, match="evidence must be one of"):
+        c.check("no class", paper=1.0, ours=1.0, tol=0.1)
+    with pytest.raises(ValueError, match="evidence must be one of"):
+        c.check("bad class", paper=1.0, ours=1.0, tol=0.1, evidence="paper")
+    with pytest.raises(ValueError, match="needs setting"):
+        c.check("no setting", paper=1.0, ours=1.0, tol=0.1, evidence="reproduction")
+    with pytest.raises(ValueError, match="needs sizes"):
+        c.check("no sizes", paper=1.0, ours=1.0, tol=0.1, evidence="prediction", setting="reduced")
+    assert c.check("ok", paper=1.0, ours=1.0, tol=0.1, evidence="reproduction", setting="reduced",
+                   sizes="N=64 (paper: N=1024)")
+    assert c.records[-1].setting == "reduced" and c.records[-1].sizes.startswith("N=64")
+
+
+def test_fast_checker_records_fast_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCALINGLAWS_CHECKS_DIR", str(tmp_path))
+    c = Checker("99_fast", fast=True)
+    c.check("r", paper=1.0, ours=1.0, tol=0.1, evidence="reproduction", setting="paper")
+    c.check("p", paper=1.0, ours=1.0, tol=0.1, evidence="prediction")   # setting optional in fast mode
+    assert [r.setting for r in c.records] == ["fast", "fast"]
+    with pytest.raises(TypeError):
+        Checker("99_fast", fast=1)
+
+
+def test_alternative_makes_a_weak_check_inconclusive(tmp_path, monkeypatch, capsys):
+    """A check whose tolerance also admits the competing value cannot tell the two apart: the record
+    says so, and the ledger never counts it (here: rich 0.400 vs lazy 0.333 with tolerance 0.1)."""
+    from scalinglaws import ledger
+    from scalinglaws.checks import passes
+    monkeypatch.setenv("SCALINGLAWS_CHECKS_DIR", str(tmp_path))
+    c = Checker("99_alt")
+    ev = dict(evidence="reproduction", setting="paper")
+    assert c.check("strong", paper=0.4, ours=0.41, tol=0.03, alternative=0.333, **ev)
+    assert c.check("weak", paper=0.4, ours=0.41, tol=0.1, alternative=0.333, **ev)
+    assert c.check("range", paper=(0.35, 0.45), ours=0.4, kind="range", alternative=[0.2, 0.6], **ev)
+    assert [r.rejects_alternative for r in c.records] == [True, False, True]
+    assert "inconclusive" in capsys.readouterr().out
+    assert ledger.claim_status(c.records[:1]) == "reproduced at the paper's size"
+    assert ledger.claim_status(c.records[1:2]) == "measured, not established"
+    assert not passes("abs", 0.4, 0.333, 0.05)[0] and passes("abs", 0.4, 0.36, 0.05)[0]
+
+
+def test_ledger_status_rules():
+    from scalinglaws.ledger import claim_status
+    rec = lambda **k: {"evidence": "reproduction", "setting": "paper", "passed": True,
+                       "enforced": True, "rejects_alternative": None, **k}
+    assert claim_status([]) == "not attempted"
+    assert claim_status([rec()]) == "reproduced at the paper's size"
+    assert claim_status([rec(setting="reduced")]) == "reproduced at a reduced size"
+    assert claim_status([rec(setting="fast")]) == "reproduced at test size (fast mode)"
+    assert claim_status([rec(evidence="prediction", setting="reduced")]).startswith("predicted")
+    assert claim_status([rec(evidence="consistency", setting="n/a")]) == "measured, not established"
+    assert claim_status([rec(enforced=False)]) == "measured, not established"
+    assert claim_status([rec(), rec(passed=False)]) == "failed"
+    assert claim_status([rec(passed=False, enforced=False), rec(setting="reduced")]) \
+        == "reproduced at a reduced size"
+
+
+def test_ledger_claim_files_are_valid_and_checks_name_declared_claims(tmp_path):
+    from scalinglaws import ledger
+    claims = ledger.load_claims()
+    assert len({c.id for c in claims}) == len(claims)
+    papers = {c.paper for c in claims}
+    assert {"worschech_rosenow", "bordelon_atanasov_pehlevan", "kramp_lindner_helias",
+            "ren_nichani_wu_lee"} <= papers, "every paper has declared claims"
+    with pytest.raises(ValueError, match="undeclared claims"):
+        ledger.ledger_rows(claims, [{"claim_id": "WR-no-such-claim", "chapter": "x"}])
+    bad = tmp_path / "bad.yml"
+    bad.write_text("- {id: XX-1, paper: worschech_rosenow, where: s, statement: t}\n")
+    with pytest.raises(ValueError, match="must start with"):
+        ledger.load_claims(tmp_path)
+    bad.write_text("- {id: WR-1, paper: nobody, where: s, statement: t}\n")
+    with pytest.raises(ValueError, match="paper must be one of"):
+        ledger.load_claims(tmp_path)
+    bad.write_text("- {id: WR-1, paper: worschech_rosenow, where: s, statement: t}\n"
+                   "- {id: WR-1, paper: worschech_rosenow, where: s, statement: t}\n")
+    with pytest.raises(ValueError, match="declared twice"):
+        ledger.load_claims(tmp_path)
 
 
 # --- fits

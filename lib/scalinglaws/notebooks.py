@@ -36,7 +36,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["book_root", "to_ipynb", "declared_parameters", "parameter_dependencies",
+__all__ = ["book_root", "AGGREGATE_PAGES", "toc_chapters", "require_records", "to_ipynb", "declared_parameters", "parameter_dependencies",
            "validate_parameters", "execute_chapter", "extract_figures", "resolve_value", "main"]
 
 KERNEL = "python3"
@@ -52,6 +52,49 @@ def book_root(start: Path | None = None) -> Path:
                 return q
     raise FileNotFoundError("no _toc.yml found above the current directory or the package; "
                             "run from inside the book repository")
+
+
+#: Pages that read the check records of every chapter (they come after the chapters in _toc.yml).
+AGGREGATE_PAGES = ("ledger", "reproduction")
+
+
+def _toc_entries(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if "root" in node:
+            yield node["root"]
+        if "file" in node:
+            yield node["file"]
+        for key in ("parts", "chapters", "sections"):
+            for child in node.get(key) or []:
+                yield from _toc_entries(child)
+
+
+def toc_chapters(root: Path | None = None) -> list[str]:
+    """Stems of the chapter notebooks in ``_toc.yml`` order (``$SCALINGLAWS_TOC`` overrides the toc
+    file), without the aggregate pages (ledger, check table)."""
+    import yaml
+
+    root = book_root() if root is None else Path(root)
+    toc = yaml.safe_load((root / os.environ.get("SCALINGLAWS_TOC", "_toc.yml")).read_text())
+    out = []
+    for entry in _toc_entries(toc):
+        md = root / f"{entry}.md"
+        if md.exists() and "```{code-cell}" in md.read_text() and Path(entry).name not in AGGREGATE_PAGES:
+            out.append(Path(entry).name)
+    return out
+
+
+def require_records(records: list, root: Path | None = None) -> list[str]:
+    """Raise ``RuntimeError`` unless every chapter of the toc recorded checks; return the chapters."""
+    from .checks import checks_dir
+
+    chapters = toc_chapters(root)
+    have = {r["chapter"] if isinstance(r, dict) else r.chapter for r in records}
+    missing = [c for c in chapters if c not in have]
+    if missing:
+        raise RuntimeError(f"no check records for {missing} in {checks_dir()}: every chapter must "
+                           "run (and record at least one check) before this page")
+    return chapters
 
 
 def to_ipynb(src: Path | str, dst: Path | str) -> Path:

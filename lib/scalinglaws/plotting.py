@@ -31,8 +31,12 @@ def use_style() -> None:
         "axes.spines.top": False,
         "axes.spines.right": False,
         "legend.frameon": False,
-        "legend.fontsize": 9,
-        "font.size": 11,
+        "legend.fontsize": 11,
+        "font.size": 13,
+        "axes.titlesize": 13,
+        "axes.labelsize": 13,
+        "xtick.labelsize": 11.5,
+        "ytick.labelsize": 11.5,
         "lines.linewidth": 1.8,
         "lines.markersize": 5,
     })
@@ -43,8 +47,21 @@ def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+#: Widest figure (inches) the book shows without shrinking its fonts much: the text column is
+#: about 7.5 in at the book's page width, and a wider figure is scaled down to fit it.
+MAX_WIDTH = 10.0
+
+
 def figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float = 4.2, **kw):
-    """A figure with ``nrows x ncols`` axes of the house size per panel."""
+    """A figure with ``nrows x ncols`` axes of the house size per panel.
+
+    Side-by-side panels are narrowed (keeping their aspect ratio) so that the whole figure is at
+    most :data:`MAX_WIDTH` inches wide: a wider figure would be shrunk to the page width and its
+    labels would become hard to read.  Panels that need more room should be stacked (``nrows``).
+    """
+    if ncols * width > MAX_WIDTH:
+        scale = MAX_WIDTH / (ncols * width)
+        width, height = width * scale, max(height * scale, 0.62 * height)
     return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False,
                         constrained_layout=True, **kw)
 
