@@ -15,7 +15,7 @@ from scalinglaws.progress import progress_enabled
 from scalinglaws.spectra import Spectrum
 
 
-# --- spectra: numbers from shared/papers/worschech_rosenow.md ("Numbers a reproduction should check" 1, 11)
+# --- spectra: numbers of the sources appendix (chapters/sources_worschech_rosenow.md, "Numbers to check")
 @pytest.mark.parametrize("L,lam1,m2", [(2, 1.600, 1.360), (4, 2.810, 2.129), (8, 5.238, 3.709),
                                        (16, 10.099, 6.898), (32, 19.824, 13.292), (64, 39.278, 26.089)])
 def test_power_law_spectrum_numbers(L, lam1, m2):

@@ -339,3 +339,68 @@ def test_frontier_window_rule():
     assert abs(hi - 256 * 10.0 * 64 ** 0.8) < 1e-9 * hi
     with pytest.raises(ValueError):
         em.frontier_window([8], 1.0, 0.8)
+
+
+def _fake_run(T_pred, best_teacher, best_overlap, growth, teachers=None, m=None):
+    """A GDResult with given greedy times, final alignments and norm growth (no dynamics)."""
+    n = len(T_pred)
+    m = n if m is None else m
+    te = np.arange(n) if teachers is None else np.asarray(teachers)
+    norms = np.ones((2, m)) * 1e-6
+    norms[-1] = 1e-6 * np.asarray(growth, dtype=float)
+    po = np.zeros((2, n))
+    return em.GDResult(np.array([0, 10]), np.ones(2), po, norms, np.arange(n), te,
+                       np.full(n, 1e-3), np.asarray(T_pred, float), np.full(n, np.nan), 0.5, 0.1,
+                       None, dict(final_best_teacher=np.asarray(best_teacher),
+                                  final_best_overlap=np.asarray(best_overlap, dtype=float)))
+
+
+def test_unused_neurons_counts_captured_and_grown():
+    # 8 neurons; T_pred 10..80, run length 10: neurons with T_pred > 20 are late (3..8 -> indices 2..7)
+    T = 10.0 * np.arange(1, 9)
+    best_t = np.arange(8)
+    best_o = np.full(8, 0.01)
+    growth = np.full(8, 1.5)
+    r = em.unused_neurons(_fake_run(T, best_t, best_o, growth), 10.0)
+    assert list(r.late) == [2, 3, 4, 5, 6, 7] and r.holds and r.violations == 0
+    assert r.max_growth_free == pytest.approx(1.5)
+    # neuron 5 captured by direction 0 (the partner of neuron 0): a violation
+    best_t[5], best_o[5] = 0, 0.9
+    r = em.unused_neurons(_fake_run(T, best_t, best_o, growth), 10.0)
+    assert list(r.captured) == [5] and r.violations == 1 and not r.holds
+    # neuron 6 aligned with its own (late) direction: early, not a violation of (a)
+    best_t[5], best_o[5] = 5, 0.01
+    best_o[6] = 0.9
+    r = em.unused_neurons(_fake_run(T, best_t, best_o, growth), 10.0)
+    assert list(r.early) == [6] and r.holds
+    # an unaligned late neuron that grew 20x: a violation; an unpaired neuron (m > P) is late
+    growth[7] = 20.0
+    r = em.unused_neurons(_fake_run(T, np.r_[best_t, 0], np.r_[best_o, 0.01], np.r_[growth, 1.0],
+                                    m=9), 10.0)
+    assert list(r.grown) == [7] and 8 in r.late and r.violations == 1
+    # never empty: with every T_pred early, the last quarter is tested
+    r = em.unused_neurons(_fake_run(T / 100, best_t, np.full(8, 0.01), np.ones(8)), 10.0)
+    assert list(r.late) == [6, 7]
+
+
+def test_unused_neurons_on_a_real_run():
+    a = em.teacher_coefficients(16, 0.8)
+    r = em.population_gd(8, 64, a, eta=0.2, steps=400, seed=3, show_progress=False)
+    u = em.unused_neurons(r, 400)
+    assert len(u.late) >= 2 and np.all(u.growth > 0)
+    assert u.violations == len(u.captured) + len(u.grown)
+
+
+def test_converged_pairs_and_emergence_slope():
+    a = em.teacher_coefficients(8, 0.8)
+    r = em.population_gd(4, 64, a, eta=0.2, steps=3000, seed=1, show_progress=False)
+    ov, nr = em.converged_pairs(r, 3000, a)
+    assert len(ov) == np.sum(r.T_pred <= 1000)
+    if len(ov):
+        assert np.all(ov > 0.9) and np.all(np.abs(nr - 1) < 0.2)
+    T = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    b, se, n = em.emergence_slope(T, 1.1 * T)
+    assert n == 5 and b == pytest.approx(1.0) and se == pytest.approx(0.0, abs=1e-12)
+    b, se, n = em.emergence_slope(T, np.r_[np.full(4, 5.0), np.nan])
+    assert n == 4 and b == pytest.approx(0.0, abs=1e-12)
+    assert np.isnan(em.emergence_slope(T[:2], T[:2])[0])

@@ -145,3 +145,26 @@ def test_agreement_bonferroni_widens_k():
     th = np.zeros((10, 3))
     sim = th + np.random.default_rng(1).standard_normal((10, 3))
     assert lin.agreement(sim, th, n_compare=50)["k"] > lin.agreement(sim, th)["k"] > 3
+
+
+def test_shifted_exponent():
+    t = np.array([0.0, 0.5, 1.0, 10.0, 100.0])
+    e = np.array([1.0, 0.8, 0.5, 0.2, 0.1])
+    a = lin.shifted_exponent(t, e, 0.1, 1.0)
+    assert np.allclose(a[:3], e[:3])                               # unchanged before t0
+    assert np.allclose(a[3:], e[3:] * t[3:] ** -0.1)
+    # per-seed floors: the part above the floor is shifted, the floor is kept
+    E = np.vstack([e + 1, e + 2])
+    b = lin.shifted_exponent(t, E, 0.5, 1.0, floor=np.array([1.0, 2.0]))
+    assert np.allclose(b - np.array([[1.0], [2.0]]), lin.shifted_exponent(t, e, 0.5, 1.0))
+    with pytest.raises(Exception):
+        lin.shifted_exponent(t, e[:3], 0.1, 1.0)
+
+
+def test_agrees_is_agreement_ratio_at_most_one():
+    rng = np.random.default_rng(0)
+    th = np.ones((20, 5))
+    sim = th + 0.01 * rng.standard_normal((20, 5))
+    assert lin.agrees(sim, th) == (lin.agreement(sim, th)["max_ratio"] <= 1)
+    assert lin.agrees(sim, th)
+    assert not lin.agrees(sim + 0.05, th)

@@ -1,8 +1,8 @@
 """Unit tests of scalinglaws.plateau against independent references.
 
-References: the closed forms and tables of ``shared/papers/worschech_rosenow.md`` §4.2-4.3 (computed
-there by separate code, quoted to 5 significant digits -> relative tolerance 1e-4 = rounding of the
-last quoted digit), the dense central-difference Jacobian of :mod:`scalinglaws.ode`, and exact
+References: the closed forms and tables of our reconstruction of Worschech & Rosenow (the book's
+sources appendix, chapters/sources_worschech_rosenow.md; computed by separate code, quoted to 5
+significant digits -> relative tolerance 1e-4 = rounding of the last quoted digit), the dense central-difference Jacobian of :mod:`scalinglaws.ode`, and exact
 identities (specialisation of the controlled start, crossing of a synthetic curve).
 """
 
@@ -23,7 +23,7 @@ from scalinglaws.spectra import Spectrum
 def test_height_closed_form_and_root(K, table):
     fp = pl.symmetric_fixed_point(K, 0.1, "linear")
     assert fp.eps == pytest.approx(pl.eps_plateau(K), rel=1e-10)        # root of O(eta) equations
-    assert pl.eps_plateau(K) == pytest.approx(table, rel=1e-4)          # notes table, 5 digits
+    assert pl.eps_plateau(K) == pytest.approx(table, rel=1e-4)          # reference table, 5 digits
     assert fp.q == pytest.approx(1 / (2 * K - 1), rel=1e-10)
     assert fp.c == pytest.approx(1 / (2 * K - 1), rel=1e-10)
     assert fp.r == pytest.approx(1 / math.sqrt(K * (2 * K - 1)), rel=1e-10)
@@ -55,7 +55,7 @@ def test_escape_rate_structured_vs_dense_and_formula():
     assert np.max(np.abs(Jd - Js)) <= 1e-6 * np.max(np.abs(Jd))      # forward-difference step 1e-7
     m = pl.escape_mode(s)
     assert m.mu == pytest.approx(pl.mu_iso(2, 0.1) * pl.lambda2(sp), rel=1e-5)
-    assert m.mu / 0.1 == pytest.approx(6.9994e-2, rel=1e-4)           # notes "numbers" item 10
+    assert m.mu / 0.1 == pytest.approx(6.9994e-2, rel=1e-4)           # reference table (mu/eta, K=2, L=4)
     assert m.multiplicity == 1
     # eigenvector normalisation: specialisation 1, left . right = 1
     pk = Packing(2, 2, 4)
@@ -100,3 +100,15 @@ def test_bad_parameters():
         pl.mu_iso(2, -1.0)
     with pytest.raises(ValueError, match="delta0"):
         pl.perturbed_fixed_point(Setup(2, 2, 0.1), 0.5)
+
+
+def test_decision_helpers():
+    assert pl.max_consecutive_ratio([4.0, 2.0, 1.0]) == pytest.approx(0.5)
+    assert pl.max_consecutive_ratio([4.0, 2.0, 3.0]) == pytest.approx(1.5)
+    assert math.isnan(pl.max_consecutive_ratio([4.0, float("nan"), 1.0]))
+    assert pl.relative_spread([0.9, 1.0, 1.08]) == pytest.approx(0.2)
+    assert pl.slope_test(10.0, 1.0, 12.9) and not pl.slope_test(10.0, 1.0, 13.1)
+    assert pl.seeds_to_resolve(1.0, 10, 6.0) == 10          # 2 * 3 * 1 = 6: already resolved
+    assert pl.seeds_to_resolve(2.0, 10, 6.0) == 40          # se halves with 4x the seeds
+    with pytest.raises(ValueError):
+        pl.sgd_ode_tolerance(-1.0, 1e-2, 100)

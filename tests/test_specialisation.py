@@ -121,3 +121,44 @@ def test_bad_parameters():
         sp.escape_time(np.arange(3.0), np.arange(3.0), 1.5)
     with pytest.raises(ValueError, match="R"):
         sp.assignment(np.ones((3, 2)), np.eye(2))
+
+
+# ---- decision helpers of the chapter's checks ---------------------------------------------------
+def test_two_slowest_rates_merges_degenerate_pair():
+    # a degenerate slowest pair (symmetric teacher), then a distinct mode; rates are 2|Re mu|
+    mu = np.array([-0.011, -0.011 * (1 + 1e-9), -0.024, -0.2 + 0.1j])
+    r1, r2 = sp.two_slowest_rates(mu)
+    assert r1 == pytest.approx(0.022) and r2 == pytest.approx(0.048)
+    assert np.isnan(sp.two_slowest_rates(np.array([-0.1, -0.1]))[1])
+    with pytest.raises(ValueError, match="stable"):
+        sp.two_slowest_rates(np.array([0.1, -0.2]))
+
+
+def test_two_slowest_rates_at_the_isotropic_specialised_point():
+    # K = M = 2, L = 1, orthonormal teacher, eta = 0.5: the chapter's tail rate and its competitor
+    fp = sp.specialised_fixed_point(np.eye(2)[None], [0, 1])
+    r1, r2 = sp.two_slowest_rates(sp.relaxation_rates(Setup(2, 2, 0.5), fp))
+    assert r1 == pytest.approx(0.02209, rel=1e-3)
+    assert r2 / r1 > 2.0          # the next distinct mode decays more than twice as fast
+
+
+def test_mean_and_tolerance():
+    m, tol = sp.mean_and_tolerance([1.0, 2.0, 3.0], n_se=3.0)
+    assert m == 2.0 and tol == pytest.approx(3 * 1.0 / np.sqrt(3))
+    with pytest.raises(ValueError):
+        sp.mean_and_tolerance([1.0])
+
+
+def test_max_z_paired_and_unpaired():
+    rng = np.random.default_rng(0)
+    ref = np.geomspace(1e-1, 1e-4, 12)
+    sim = ref * (1 + 0.02 * rng.standard_normal((8, 12)))
+    d = sim - ref
+    z_p = np.abs(d.mean(0) / (d.std(0, ddof=1) / np.sqrt(8)))
+    assert sp.max_z(sim, np.broadcast_to(ref, sim.shape), paired=True) == pytest.approx(z_p.max())
+    z_u = np.abs(sim.mean(0) - ref) / (sim.std(0, ddof=1) / np.sqrt(8))
+    assert sp.max_z(sim, ref, paired=False) == pytest.approx(z_u.max())
+    mask = np.arange(12) >= 6
+    assert sp.max_z(sim, ref, paired=False, mask=mask) == pytest.approx(z_u[6:].max())
+    with pytest.raises(ValueError):
+        sp.max_z(sim, ref, paired=True)            # a paired test needs a per-seed reference

@@ -31,13 +31,15 @@ The orthogonal part is only ever multiplied from the left by an ``m x m`` matrix
 initialisation; only ``B`` (``m x min(m, d - P)``) needs to be evolved.  A step costs
 ``O(m^2 (P + m))`` instead of ``O(m^2 d + m P d)``.
 
-Transition times (Ren et al. 2025, Thm 2.1, in ``k`` notation; note sec. 2.2)::
+Transition times (Ren et al. 2025, Thm 2.1, in ``k`` notation; the book's sources appendix,
+chapters/sources_ren_nichani_wu_lee.md)::
 
     T_p = 1 / (k (k - 2) sigma_hat^2 a_{pi(p)} eta s_p(0)^{k-2})      [steps],
 
 with the greedy maximum-selection pairing ``pi`` at initialisation (paper eq. 5).
 
-Toy reduction (note sec. 6): one neuron per direction, with ``u = s^2`` and ``rho = ||v||^2/a``::
+Toy reduction (our derivation; the book's sources appendix, chapters/sources_ren_nichani_wu_lee.md),
+one neuron per direction, with ``u = s^2`` and ``rho = ||v||^2/a``::
 
     du/dt = 2 k a u^{k/2} (1 - u),   drho/dt = 4 a rho (u^{k/2} - rho),
     ell = 1 - 2 rho u^{k/2} + rho^2   (loss of that direction divided by a^2),
@@ -68,7 +70,8 @@ __all__ = [
     "transition_time", "GDResult", "population_gd", "online_sgd", "SGDResult",
     "half_alignment_delay", "toy_curve", "ToyCurve", "toy_sum", "tail_loss", "frontier",
     "emergence_times", "population_gd_batch", "greedy_floor", "toy_sum_widths",
-    "greedy_toy_loss", "greedy_toy", "frontier_window",
+    "greedy_toy_loss", "greedy_toy", "frontier_window", "UnusedNeurons", "unused_neurons",
+    "converged_pairs", "emergence_slope",
 ]
 
 
@@ -113,7 +116,7 @@ def tail_loss(P: int, beta: float) -> float:
 
     Adding it to a finite-``P`` loss curve gives (up to a constant factor) the loss of the teacher
     with ``P = infinity`` while directions beyond ``P`` are not yet learned (finite-P correction,
-    note sec. 6.3).  Requires ``beta > 1/2``.
+    the book's sources appendix, chapters/sources_ren_nichani_wu_lee.md).  Requires ``beta > 1/2``.
     """
     require(isinstance(P, (int, np.integer)) and P >= 1, "P", P, "an integer >= 1")
     require(np.isfinite(beta) and beta > 0.5, "beta", beta, "a number > 1/2 (summable tail)")
@@ -772,7 +775,8 @@ def online_sgd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 1e-6, ste
                level: float = 0.5, chunk: int = 4096, reduced: bool = False,
                show_progress: bool = True) -> SGDResult | list[SGDResult]:
     """Online SGD, batch 1, one fresh ``x ~ N(0, I_d)`` per step, on the per-sample loss
-    ``(f(x) - f*(x))^2 / 2`` (Ren et al. 2025 sec. 2, eq. 3).  Per-sample gradient (note sec. 9.2)::
+    ``(f(x) - f*(x))^2 / 2`` (Ren et al. 2025 sec. 2, eq. 3).  Per-sample gradient (our
+    derivation)::
 
         grad_{v_j} = r [ (2 h(z_j) - z_j h'(z_j)) v_j + ||v_j|| h'(z_j) x ],  r = f(x) - f*(x),
 
@@ -883,7 +887,7 @@ def online_sgd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 1e-6, ste
 # ----------------------------------------------------------------------------------------------
 def half_alignment_delay(u0):
     """Closed form (k = 4): ``u`` reaches 1/2 at ``t/T = 1 - 2 u0 + u0 ln((1-u0)/u0)``, from
-    ``8 a t = [-1/u + ln(u/(1-u))]_{u0}^{u}`` with ``T = 1/(8 a u0)`` (note sec. 2.4)."""
+    ``8 a t = [-1/u + ln(u/(1-u))]_{u0}^{u}`` with ``T = 1/(8 a u0)``."""
     u0 = np.asarray(u0, dtype=float)
     require(bool(np.all((u0 > 0) & (u0 < 0.5))), "u0", u0, "numbers in (0, 1/2)")
     return 1.0 - 2.0 * u0 + u0 * np.log((1.0 - u0) / u0)
@@ -915,7 +919,7 @@ class ToyCurve:
 
 def toy_curve(k: int = 4, u0: float = 1 / 4096, rho0: float = 1e-5, tau_max: float = 3.0,
               n: int = 20001, rtol: float = 1e-10, atol: float = 1e-13) -> ToyCurve:
-    """Integrate the single-direction toy ODE in ``tau = t/T`` (note sec. 6.1-6.2)::
+    """Integrate the single-direction toy ODE in ``tau = t/T`` (our derivation, module docstring)::
 
         du/dtau   = (2/(k-2)) u^{k/2} (1-u) / u0^{(k-2)/2},
         drho/dtau = (4/(k(k-2))) rho (u^{k/2} - rho) / u0^{(k-2)/2},
@@ -949,7 +953,7 @@ def toy_curve(k: int = 4, u0: float = 1 / 4096, rho0: float = 1e-5, tau_max: flo
 
 
 def toy_sum(t, a: np.ndarray, T: np.ndarray, curve: ToyCurve, learnable: int | None = None):
-    """``L(t) = sum_p a_p^2 ell(t/T_p)`` (note sec. 6.2); only the first ``learnable`` directions
+    """``L(t) = sum_p a_p^2 ell(t/T_p)``; only the first ``learnable`` directions
     emerge (width limit), the rest contribute their full ``a_p^2``."""
     t = np.atleast_1d(np.asarray(t, dtype=float))
     a = np.asarray(a, dtype=float)
@@ -1123,3 +1127,103 @@ def converged(t, L, decades: float = 0.5, rtol: float = 0.05) -> bool:
     ok = t > 0
     Lh = np.interp(np.log(t[ok][-1]) - decades * np.log(10), np.log(t[ok]), L[ok])
     return bool((Lh - L[ok][-1]) <= rtol * L[ok][-1])
+
+
+# ----------------------------------------------------------------------------------------------
+# Decisions of chapter 5's Theorem 2.1 checks (kept here so that they can be unit-tested and fed
+# the alternative in tests/test_mustfail_05_sgd_emergence.py)
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class UnusedNeurons:
+    """Outcome of :func:`unused_neurons` (Thm 2.1(a): neurons outside the learned set stay tiny).
+
+    ``late``: neuron indices tested; ``captured``: late neurons that end aligned
+    (``cos^2 >= level``) with a direction that is *not* their greedy partner's, i.e. captured by a
+    direction another neuron is learning; ``early``: late neurons that aligned with their own greedy
+    direction (ahead of schedule; not a violation of (a)); ``growth``: ``||v(T)||^2 / ||v(0)||^2``
+    of every late neuron; ``max_growth_free``: the largest growth among the late neurons that
+    were neither captured nor early (``nan`` if none); ``grown``: those of them whose growth
+    exceeds ``max_growth``; ``violations = len(captured) + len(grown)``; ``holds`` is
+    ``violations == 0``.
+    """
+
+    late: np.ndarray
+    captured: np.ndarray
+    early: np.ndarray
+    growth: np.ndarray
+    max_growth_free: float
+    grown: np.ndarray
+    violations: int
+    holds: bool
+
+
+def unused_neurons(res: GDResult, t_end: float, *, late_factor: float = 2.0,
+                   min_fraction: float = 0.25, level: float = 0.5,
+                   max_growth: float = 10.0) -> UnusedNeurons:
+    """Count the violations of Thm 2.1(a) in one run: which neurons outside the learned set grew.
+
+    The *late* neurons are the greedy partners whose predicted time exceeds ``late_factor *
+    t_end`` together with (so that the test is never empty) the last ``min_fraction`` of the greedy
+    list, plus every neuron that the greedy pairing left without a partner (``m > P``).  A late
+    neuron is a violation when it ends aligned with a direction other than its greedy partner's
+    (*captured*) or, otherwise, when its squared norm grew by more than ``max_growth``.  Uses the
+    final checkpoint (``res.norms[-1]``, ``res.meta['final_best_overlap'/'final_best_teacher']``).
+    """
+    require(t_end > 0, "t_end", t_end, "a number > 0")
+    require(late_factor > 0 and 0 <= min_fraction <= 1 and 0 < level < 1 and max_growth >= 1,
+            "options", (late_factor, min_fraction, level, max_growth),
+            "late_factor > 0, min_fraction in [0, 1], level in (0, 1), max_growth >= 1")
+    st = np.asarray(res.students, dtype=int)
+    te = np.asarray(res.teachers, dtype=int)
+    m = res.norms.shape[1]
+    n_min = max(1, int(len(st) * min_fraction)) if len(st) else 0
+    sel = (np.asarray(res.T_pred) > late_factor * t_end) | (np.arange(len(st)) >= len(st) - n_min)
+    partner = np.full(m, -1)
+    partner[st] = te
+    unpaired = np.setdiff1d(np.arange(m), st)
+    late = np.concatenate([st[sel], unpaired]).astype(int)
+    best_t = np.asarray(res.meta["final_best_teacher"])[late]
+    best_o = np.asarray(res.meta["final_best_overlap"])[late]
+    aligned = best_o >= level
+    own = best_t == partner[late]
+    captured = late[aligned & ~own]
+    early = late[aligned & own]
+    growth = res.norms[-1, late] / res.norms[0, late]
+    free = ~aligned
+    max_free = float(growth[free].max()) if free.any() else float("nan")
+    grown = late[free & (growth > max_growth)]
+    viol = int(len(captured) + len(grown))
+    return UnusedNeurons(late, captured, early, growth, max_free, grown, viol, viol == 0)
+
+
+def converged_pairs(res: GDResult, t_end: float, a: np.ndarray, margin: float = 3.0):
+    """Thm 2.1(b) at the end of a run: for every greedy pair predicted before ``t_end / margin``,
+    the partner's final squared cosine with its direction and its final ``||v||^2 / a_{pi(p)}``.
+    Returns ``(overlap, norm_ratio)`` (arrays over those pairs; empty if none is due)."""
+    a = np.asarray(a, dtype=float)
+    due = np.asarray(res.T_pred) <= t_end / margin
+    st = np.asarray(res.students)[due]
+    te = np.asarray(res.teachers)[due]
+    return res.pair_overlap[-1, due], res.norms[-1, st] / a[te]
+
+
+def emergence_slope(T_pred, t_obs) -> tuple[float, float, int]:
+    """Slope of ``log t_obs`` against ``log T_pred`` over the pairs that emerged (finite
+    ``t_obs``), by least squares: ``(slope, standard error, number of pairs)``.  Thm 2.1 predicts
+    slope 1 (emergence at ``T_p``); emergence unrelated to the prediction gives slope 0."""
+    T = np.asarray(T_pred, dtype=float).ravel()
+    t = np.asarray(t_obs, dtype=float).ravel()
+    require(T.shape == t.shape, "t_obs", t.shape, f"the shape of T_pred {T.shape}")
+    ok = np.isfinite(t) & np.isfinite(T) & (t > 0) & (T > 0)
+    n = int(ok.sum())
+    if n < 3:
+        return float("nan"), float("nan"), n
+    x, y = np.log(T[ok]), np.log(t[ok])
+    xc = x - x.mean()
+    sxx = float(np.sum(xc * xc))
+    if sxx == 0:
+        return float("nan"), float("nan"), n
+    b = float(np.sum(xc * (y - y.mean())) / sxx)
+    r = y - y.mean() - b * xc
+    se = float(np.sqrt(np.sum(r * r) / (n - 2) / sxx))
+    return b, se, n

@@ -9,7 +9,7 @@ Claim files
 Each ``chapters/claims/<name>.yml`` is a YAML list of claims::
 
     - id: WR-time-exponent          # unique; prefix = paper (WR, BAP, KLH, RNWL, SS)
-      paper: worschech_rosenow       # a key of PAPERS
+      paper: worschech_rosenow       # a key of PAPERS ("synthesis": the book's own claims)
       where: "Sec. 3, Fig. 2"        # section, figure or equation of the paper
       statement: "eps_g ~ alpha^(-beta/(1+beta)) in the linear regime"
       paper_value: "-beta/(1+beta)"  # what the paper states (text; may be empty)
@@ -62,6 +62,8 @@ PAPERS: dict[str, dict[str, str]] = {
     "saad_solla": {"prefix": "SS", "cite": "saad1995online", "short": "Saad & Solla (classic)",
                    "title": "On-line learning in soft committee machines (the classic case the "
                             "other papers build on)"},
+    "synthesis": {"prefix": "SYN", "cite": "", "short": "This book (synthesis)",
+                  "title": "Claims no single paper makes: the four mechanisms on one spectrum"},
 }
 
 STATUSES = ("failed", "reproduced at the paper's size", "reproduced at a reduced size",
@@ -256,7 +258,7 @@ def chapter_box(chapter: str, records: Iterable[Any], claims: Sequence[Claim] | 
     counts = paper_counts(rows)
     n_ev = {e: sum(_get(r, "evidence") == e for r in recs) for e in
             ("reproduction", "prediction", "consistency")}
-    head = (f"**What this chapter reproduces.** It addresses {len(rows)} claims of the papers: "
+    head = (f"This chapter addresses {len(rows)} claims of the papers: "
             + ", ".join(f"{n} {_SHORT[s]}" for s, n in counts.items() if n) + ". "
             f"Its {len(recs)} checks are {n_ev['reproduction']} reproductions, "
             f"{n_ev['prediction']} predictions of our reconstruction and {n_ev['consistency']} "
@@ -264,7 +266,11 @@ def chapter_box(chapter: str, records: Iterable[Any], claims: Sequence[Claim] | 
             "count as reproduced claims.")
     items = [f"- **{_SHORT[r['status']]}**: {_esc(r['claim'].statement)} "
              f"({PAPERS[r['claim'].paper]['short']}, {_esc(r['claim'].where)})" for r in rows]
-    return head + "\n\n" + "\n".join(items)
+    fast = ("\n\n**Fast mode (tests only):** this page was executed with the chapter's small test "
+            "parameters; its figures and numbers are *not* at the papers' sizes."
+            if any(_get(r, "setting") == "fast" for r in recs) else "")
+    return head + fast + "\n\n" + "\n".join(items) + "\n\nThe full list, for every paper, is the " \
+        "{doc}`claim ledger <ledger>`."
 
 
 def paper_summary(rows: Sequence[dict], paper: str) -> str:

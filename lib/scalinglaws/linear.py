@@ -14,8 +14,8 @@ eigenvalues :math:`\lambda_l` carried by fractions :math:`f_l` of the coordinate
 
 Per-group errors :math:`E_l = |P_l D|^2/(f_l N)` (mean of :math:`D_k^2` over group l) give
 :math:`\varepsilon_g = \tfrac12\sum_l f_l\lambda_l E_l` and, averaging the step over a fresh
-Gaussian input (Worschech & Rosenow 2024, Sec. 3, our reconstruction in
-``shared/papers/worschech_rosenow.md`` §3.1; Bordelon & Pehlevan 2022),
+Gaussian input (Worschech & Rosenow 2024, Sec. 3, in our reconstruction: see the book's sources
+appendix, chapters/sources_worschech_rosenow.md; Bordelon & Pehlevan 2022),
 
 .. math::
 
@@ -72,7 +72,8 @@ from .spectra import Spectrum
 __all__ = ["effective_eta", "drift_matrix", "stability_threshold", "growth_rate",
            "initial_errors", "group_errors", "eps_g", "small_eta", "incomplete_gamma",
            "power_law_window", "trainable_asymptote", "frozen_floor", "simulate_eigenbasis",
-           "local_slopes", "seed_initial_errors", "agreement", "data_eigenbasis"]
+           "local_slopes", "seed_initial_errors", "agreement", "agrees", "shifted_exponent",
+           "data_eigenbasis"]
 
 _EIG_MAX_L = 3000
 
@@ -367,7 +368,8 @@ def small_eta(spectrum: Spectrum, eta: float, times, E0=None, *, sigma_J: float 
     :math:`\varepsilon_g \approx \tfrac12\sum_l f_l\lambda_l E_l(0) e^{-2\eta\lambda_l\alpha}`.
 
     With :math:`E_l(0) = 1+\sigma_J^2` and :math:`f_l = 1/L` this is
-    :math:`\frac{1+\sigma_J^2}{2L}\sum_l\lambda_l e^{-2\eta\lambda_l\alpha}` (notes §3.1).
+    :math:`\frac{1+\sigma_J^2}{2L}\sum_l\lambda_l e^{-2\eta\lambda_l\alpha}` (our reconstruction of the
+    paper's Sec. 3; the book's sources appendix, chapters/sources_worschech_rosenow.md).
     """
     _check_spectrum(spectrum)
     eta = _check_eta(eta)
@@ -383,7 +385,8 @@ def _lambda_plus(L: int, beta: float) -> float:
 
 
 def incomplete_gamma(L: int, beta: float, eta: float, times, *, sigma_J: float = 0.0) -> np.ndarray:
-    r"""Integral (continuum) form of the small-η sum for the mean-one power law (notes §3.2):
+    r"""Integral (continuum) form of the small-η sum for the mean-one power law (our
+    reconstruction; the book's sources appendix, chapters/sources_worschech_rosenow.md):
 
     .. math:: \varepsilon_g \approx \frac{(1+\sigma_J^2)\lambda_+^{1/(1+\beta)}}{2L(1+\beta)}
               (2\eta\alpha)^{-s}\big[\Gamma(s, 2\eta\lambda_L\alpha) - \Gamma(s, 2\eta\lambda_1\alpha)\big],
@@ -452,7 +455,8 @@ def trainable_asymptote(spectrum: Spectrum, eta: float, trained, E0=None, *,
               W = \sum_{l\in T} f_l\lambda_l,
 
     (F = :func:`frozen_floor`); for L = N, :math:`f = 1/N` and σ = 0 this is
-    :math:`F(N_l)/[1 - (\eta/2N)\sum_{k\le N_l}\lambda_k]` (notes §3.4).
+    :math:`F(N_l)/[1 - (\eta/2N)\sum_{k\le N_l}\lambda_k]` (our reconstruction of the paper's
+    Sec. 4.3; the book's sources appendix, chapters/sources_worschech_rosenow.md).
     Derivation: the fixed point of (1) restricted to T is the constant vector
     :math:`E_T^* = \eta\sigma^2_{\rm eff}/(2 - \eta W)`, :math:`\sigma^2_{\rm eff} = \sigma^2 + 2F`.
     """
@@ -636,6 +640,40 @@ def agreement(sim_seeds, theory_seeds, allowance=0.0, n_sigma: float = 3.0,
     ok = den > 0
     r = np.abs(d.mean(axis=0))[ok] / den[ok]
     return {"max_ratio": float(r.max()), "k": k, "se": se, "mean_diff": d.mean(axis=0)}
+
+
+def agrees(sim_seeds, theory_seeds, allowance=0.0, n_sigma: float = 3.0,
+           n_compare: int = 1) -> bool:
+    """The decision of the chapter's SGD-vs-theory checks: :func:`agreement`'s ``max_ratio`` <= 1.
+
+    Feeding it a competing theory (e.g. :func:`shifted_exponent` of the theory, or the theory on
+    another spectrum) shows whether the comparison can tell the two apart.
+    """
+    return bool(agreement(sim_seeds, theory_seeds, allowance=allowance, n_sigma=n_sigma,
+                          n_compare=n_compare)["max_ratio"] <= 1.0)
+
+
+def shifted_exponent(t, eps, delta: float, t0: float, floor=0.0) -> np.ndarray:
+    r"""A competing learning curve whose power-law exponent is shifted by ``delta``.
+
+    :math:`\varepsilon_{\rm alt}(\alpha) = F + [\varepsilon(\alpha) - F]\,
+    \max(\alpha/\alpha_0, 1)^{-\delta}`: unchanged before :math:`\alpha_0` (the start of the
+    power-law window, e.g. :math:`1/(2\eta\lambda_1)`), the part above the floor F decaying
+    faster (``delta`` > 0) or slower (``delta`` < 0) after it.  ``eps`` is (n_t,) or (S, n_t);
+    ``floor`` a scalar or one value per seed (S,).  Used as the alternative hypothesis of the
+    SGD-vs-theory checks: a comparison that also accepts it cannot resolve the exponent to
+    ``delta``.
+    """
+    t = np.asarray(t, dtype=float)
+    eps = np.asarray(eps, dtype=float)
+    require(t.ndim == 1 and eps.shape[-1] == t.size, "eps", f"shape {eps.shape}",
+            f"(..., {t.size}) matching t")
+    require(np.isfinite(t0) and t0 > 0, "t0", t0, "a finite number > 0")
+    F = np.asarray(floor, dtype=float)
+    if F.ndim == 1:
+        F = F[:, None]
+    fac = np.maximum(t / t0, 1.0) ** (-float(delta))
+    return F + (eps - F) * fac
 
 
 def data_eigenbasis(X, rel_cut: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:

@@ -8,8 +8,8 @@ K = M the Saad--Solla (summed-output) values follow from :func:`scalinglaws.conv
 normalised to :math:`(1/N)\,\mathrm{tr}\,\Sigma = 1` and the teacher to :math:`T^{[l]} = f_l\,1`
 (orthonormal teacher rows) for the closed forms.
 
-Closed forms (our reconstruction, ``shared/papers/worschech_rosenow.md`` §4.2--4.3; Saad & Solla
-1995 for the isotropic fixed point):
+Closed forms (our reconstruction of Worschech & Rosenow, described in the book's sources appendix,
+chapters/sources_worschech_rosenow.md; Saad & Solla 1995 for the isotropic fixed point):
 
 .. math::
 
@@ -31,12 +31,18 @@ Numerical counterparts (independent of those closed forms):
   extracted exactly from two learning rates because the RHS is :math:`\eta A + \eta^2 B`;
 * :func:`plateau_length` -- the escape time of a trajectory (definition in its docstring);
 * :func:`perturbed_fixed_point` -- a plateau start with a controlled asymmetry :math:`\delta_0`.
+
+Decision helpers (the rules the plateau chapter's checks apply, in one place so that the tests can
+feed them the competing hypothesis and assert that it fails): :func:`relative_spread`,
+:func:`max_consecutive_ratio`, :func:`sgd_ode_tolerance`, :func:`slope_test`,
+:func:`seeds_to_resolve`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +56,8 @@ from .spectra import Spectrum
 __all__ = ["eps_plateau", "mu_iso", "lambda2", "k_factor", "large_L_length",
            "symmetric_overlaps", "FixedPoint", "symmetric_fixed_point", "group_fixed_point",
            "rhs_parts", "jacobian", "structured_jacobian", "EscapeMode", "escape_mode", "specialisation",
-           "perturbed_fixed_point", "plateau_length", "escape_time", "plateau_height", "escape_time_from_ode"]
+           "perturbed_fixed_point", "plateau_length", "escape_time", "plateau_height", "escape_time_from_ode",
+           "relative_spread", "max_consecutive_ratio", "sgd_ode_tolerance", "slope_test", "seeds_to_resolve"]
 
 
 def _check_K(K) -> int:
@@ -64,14 +71,14 @@ def _check_K(K) -> int:
 # ----------------------------------------------------------------------------------------------
 def eps_plateau(K: int) -> float:
     r"""Plateau height for :math:`\eta\to0`, 1/sqrt(K) outputs:
-    :math:`\varepsilon_p = 1/6 - (K/\pi)\arcsin(1/(2K))` (notes §4.2; ×K for Saad--Solla outputs)."""
+    :math:`\varepsilon_p = 1/6 - (K/\pi)\arcsin(1/(2K))` (×K for Saad--Solla outputs)."""
     K = _check_K(K)
     return 1.0 / 6.0 - K / math.pi * math.asin(1.0 / (2 * K))
 
 
 def mu_iso(K: int, eta: float) -> float:
     r"""Isotropic escape rate :math:`\mu_{\rm iso} = (2\eta/\pi)/(\sqrt{2K-1}(2K+1)^{3/2})`
-    (1/sqrt(K) outputs, O(η) dynamics, per unit :math:`\alpha`; notes §4.3)."""
+    (1/sqrt(K) outputs, O(η) dynamics, per unit :math:`\alpha`)."""
     K = _check_K(K)
     require(np.isfinite(eta) and eta > 0, "eta", eta, "a finite number > 0")
     return 2.0 * eta / math.pi / (math.sqrt(2 * K - 1) * (2 * K + 1) ** 1.5)
@@ -94,7 +101,7 @@ def large_L_length(K: int, eta: float, L, beta: float, log_factor: float = 1.0):
     r"""Large-L, large-K plateau length
     :math:`\alpha_P \approx 2\pi K^2\zeta(1+\beta)^2/(\eta L\,\zeta(2+2\beta))\cdot\ln(c/\delta_0)`,
     from :math:`\langle\lambda^2\rangle \approx L\zeta(2+2\beta)/\zeta(1+\beta)^2` and
-    :math:`\sqrt{2K-1}(2K+1)^{3/2}\approx4K^2` (notes §4.3).  ``log_factor`` = ln(c/δ0)."""
+    :math:`\sqrt{2K-1}(2K+1)^{3/2}\approx4K^2`.  ``log_factor`` = ln(c/δ0)."""
     from scipy.special import zeta
     K = _check_K(K)
     L = np.asarray(L, dtype=float)
@@ -421,8 +428,66 @@ def escape_time_from_ode(K: int, eta: float, L: int, beta: float, delta0: float,
     fp = symmetric_fixed_point(K, float(eta), "full")
     init = perturbed_fixed_point(s, float(delta0), fp)
     times = np.linspace(0.0, float(t_max), int(n_times))
-    tr = integrate(s, init, times=times, show_progress=False)
+    with warnings.catch_warnings():
+        # scipy's BDF occasionally evaluates a rejected trial step to inf/NaN ("invalid value
+        # encountered in subtract" in its difference table); the step is rejected and the
+        # integration continues, so the warning carries no information for the result
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"scipy\.integrate")
+        tr = integrate(s, init, times=times, show_progress=False)
     aP = plateau_length(tr, fp.eps, fraction)
     keep = np.unique(np.linspace(0, len(times) - 1, 300).astype(int))
     return {"alpha_P": aP, "height": fp.eps, "t": tr.t[keep], "eps_g": tr.eps_g[keep],
             "S": specialisation(tr.R)[keep]}
+
+
+# ----------------------------------------------------------------------------------------------
+# decision helpers of the plateau chapter's checks
+# ----------------------------------------------------------------------------------------------
+def relative_spread(values) -> float:
+    """``max/min - 1`` of positive values: the "constant across L" statistic (0 when all equal)."""
+    v = np.asarray(values, dtype=float).ravel()
+    require(v.size >= 2 and bool(np.all(np.isfinite(v))) and bool(np.all(v > 0)), "values", v,
+            "at least two finite positive numbers")
+    return float(v.max() / v.min() - 1.0)
+
+
+def max_consecutive_ratio(values) -> float:
+    r"""Largest ratio ``values[i+1] / values[i]`` of a sequence (e.g. escape times ordered by
+    increasing L).  Below 1 iff the sequence decreases strictly at every step; a check "shortens
+    by at least a fraction f at every step" is ``max_consecutive_ratio(v) <= 1 - f``.  NaN
+    entries (no escape seen) make the result NaN, which fails every comparison."""
+    v = np.asarray(values, dtype=float).ravel()
+    require(v.size >= 2, "values", v, "at least two numbers")
+    if not np.all(np.isfinite(v)):
+        return float("nan")
+    require(bool(np.all(v > 0)), "values", v, "positive numbers")
+    return float(np.max(v[1:] / v[:-1]))
+
+
+def sgd_ode_tolerance(se: float, height: float, N: int, n_params: int = 5, z: float = 3.0) -> float:
+    r"""Tolerance of an SGD-vs-ODE comparison of :math:`\varepsilon_g` on the plateau: ``z``
+    standard errors of the seed mean plus the finite-N allowance ``height * n_params / N``
+    (each of the ``n_params`` order parameters fluctuates by :math:`O(N^{-1/2})` and
+    :math:`\varepsilon_g` is quadratic in them)."""
+    require(np.isfinite(se) and se >= 0, "se", se, "a finite number >= 0")
+    require(np.isfinite(height) and height > 0, "height", height, "a finite number > 0")
+    require(int(N) >= 1, "N", N, "a positive integer")
+    return float(z * se + height * n_params / int(N))
+
+
+def slope_test(slope: float, stderr: float, predicted: float, z: float = 3.0) -> bool:
+    r"""The decision of a fitted-slope check: ``|slope - predicted| <= z * stderr``.  It can only
+    reject an alternative slope ``a`` when ``z * stderr < |a - predicted|``, see
+    :func:`seeds_to_resolve`."""
+    require(np.isfinite(stderr) and stderr >= 0, "stderr", stderr, "a finite number >= 0")
+    return bool(abs(float(slope) - float(predicted)) <= z * float(stderr))
+
+
+def seeds_to_resolve(stderr: float, seeds: int, gap: float, z: float = 3.0) -> int:
+    r"""Seeds per point that :func:`slope_test` would need to tell the prediction from an
+    alternative ``gap`` away, i.e. to get ``2 z * stderr <= gap`` (both the prediction inside and
+    the alternative outside the band, for a slope that lands anywhere between), assuming
+    :math:`\mathrm{stderr}\propto\mathrm{seeds}^{-1/2}`."""
+    require(np.isfinite(gap) and gap > 0, "gap", gap, "a finite number > 0")
+    require(int(seeds) >= 1, "seeds", seeds, "a positive integer")
+    return int(math.ceil(int(seeds) * (2 * z * float(stderr) / float(gap)) ** 2))

@@ -70,7 +70,9 @@ def theory(ax, x, y, label: str | None = None, i: int = 0, **kw):
     """Draw a theory curve (solid line)."""
     kw.setdefault("color", color(i))
     kw.setdefault("lw", 1.8)
-    return ax.plot(np.asarray(x), np.asarray(y), "-", label=label, **kw)
+    if "ls" not in kw and "linestyle" not in kw:
+        kw["ls"] = "-"
+    return ax.plot(np.asarray(x), np.asarray(y), label=label, **kw)
 
 
 def simulation(ax, x, y, yerr=None, label: str | None = None, i: int = 0, **kw):

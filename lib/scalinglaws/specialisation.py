@@ -1,10 +1,10 @@
 r"""Specialisation of the soft committee machine: leaving the plateau and the approach to the teacher.
 
 Observables and linear theory for the realisable case K = M (Saad & Solla 1995; Biehl, Riegler &
-Wöhler 1996; Worschech & Rosenow 2024 for power-law spectra, our reconstruction in
-``shared/papers/worschech_rosenow.md`` §4.4).  Conventions: :mod:`scalinglaws.conventions`
-(outputs :math:`(1/\sqrt K)\sum_i g(x_i)`, :math:`\varepsilon_g=\tfrac12E[(y-\hat y)^2]`, time
-:math:`\alpha` = steps/N).
+Wöhler 1996; Worschech & Rosenow 2024 for power-law spectra: our reconstruction of their
+asymptotic phase, described in the book's sources appendix, chapters/sources_worschech_rosenow.md).
+Conventions: :mod:`scalinglaws.conventions` (outputs :math:`(1/\sqrt K)\sum_i g(x_i)`,
+:math:`\varepsilon_g=\tfrac12E[(y-\hat y)^2]`, time :math:`\alpha` = steps/N).
 
 * :func:`teacher_coefficients`, :func:`specialisation_gap`, :func:`assignment`,
   :func:`escape_time` -- the transition :math:`R_{in}\to\delta_{\pi(i)n}` seen per unit.
@@ -18,6 +18,10 @@ Wöhler 1996; Worschech & Rosenow 2024 for power-law spectra, our reconstruction
 * :func:`simulate_seeds`, :func:`ode_from`, :func:`aligned_comparison` -- SGD seed by seed (group
   overlaps per seed), the ODE restarted from any state of a run, and the paired SGD--ODE comparison
   after aligning each seed at its own escape.
+* :func:`two_slowest_rates`, :func:`mean_and_tolerance`, :func:`max_z` -- the decisions of the
+  chapter's checks (the slowest and the next distinct decay rate of :math:`\varepsilon_g`, a seed
+  mean with its tolerance of a few standard errors, the largest SGD--ODE deviation in standard
+  errors), kept here so that the tests can feed them the competing hypothesis and see them fail.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from .models import Overlaps, Setup, Trajectory
 __all__ = ["teacher_coefficients", "specialisation_gap", "assignment", "escape_time",
            "specialised_fixed_point", "jacobian", "relaxation_rates", "linearised_eps_g",
            "exponential_rate", "simulate_seeds", "ode_from", "state_at", "AlignedComparison",
-           "aligned_comparison"]
+           "aligned_comparison", "two_slowest_rates", "mean_and_tolerance", "max_z"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -284,3 +288,84 @@ def aligned_comparison(setup: Setup, runs: list[Trajectory], level: float, n_lag
         ode_v[s] = od.eps_g
     lags = np.arange(1, n_lags + 1) * dt[0]
     return AlignedComparison(lags, t_al, sgd_v, ode_v)
+
+
+# ----------------------------------------------------------------------------------------------
+# decisions of the chapter's checks
+# ----------------------------------------------------------------------------------------------
+def two_slowest_rates(mu: np.ndarray, rtol: float = 1e-6) -> tuple[float, float]:
+    r"""Decay rates of :math:`\varepsilon_g` of the slowest and of the next *distinct* Jacobian mode.
+
+    :math:`\varepsilon_g` is quadratic in the deviation from the fixed point, so a mode with
+    eigenvalue :math:`\mu` makes it decay at rate :math:`2|\mathrm{Re}\,\mu|`.  Eigenvalues whose
+    rates agree within ``rtol`` (relative) count as one (degenerate pairs for a symmetric teacher).
+    The second rate is the competing hypothesis of a tail fit: the tail follows the next mode
+    because the slowest one is barely excited.
+
+    Parameters
+    ----------
+    mu : array_like
+        Eigenvalues of the Jacobian at a stable fixed point (:func:`relaxation_rates`).
+    rtol : float
+        Relative tolerance under which two rates are the same.
+
+    Returns
+    -------
+    (r1, r2) : the slowest rate and the next distinct one (``nan`` if there is none).
+    """
+    r = np.sort(-2.0 * np.real(np.asarray(mu)))
+    require(r.size >= 1, "mu", r.size, ">= 1 eigenvalue")
+    require(r[0] > 0, "mu", float(r[0]), "eigenvalues with negative real part (a stable fixed point)")
+    later = r[r > r[0] * (1.0 + rtol)]
+    return float(r[0]), float(later[0]) if later.size else float("nan")
+
+
+def mean_and_tolerance(values, n_se: float = 3.0) -> tuple[float, float]:
+    """Mean over seeds and a tolerance of ``n_se`` standard errors of that mean.
+
+    The decision "the seed mean equals a reference within n_se standard errors" is
+    ``abs(mean - reference) <= tol``; it gets easier with fewer seeds, so a check built on it
+    should state the value of a competing hypothesis and show that it is rejected.
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    require(v.size >= 2, "values", v.size, ">= 2 seeds (for a standard error)")
+    require(n_se > 0, "n_se", n_se, "> 0")
+    return float(v.mean()), float(n_se * v.std(ddof=1) / math.sqrt(v.size))
+
+
+def max_z(sim, ref, *, paired: bool, mask=None) -> float:
+    r"""Largest deviation between seed-resolved simulation curves and a reference, in standard errors.
+
+    Parameters
+    ----------
+    sim : array (S, n)
+        Simulation values of S seeds at n times.
+    ref : array (S, n) or (n,)
+        The reference (e.g. the ODE from each seed's state).
+    paired : bool
+        ``True``: :math:`|\overline{s-r}|/\mathrm{SE}(s-r)` from the per-seed differences (needs a
+        per-seed reference); ``False``: :math:`|\bar s-\bar r|/\mathrm{SE}(s)`, the standard error
+        of the simulation alone.
+    mask : boolean array (n,), optional
+        The times that count (default: all).
+
+    Returns
+    -------
+    float : the maximum over the selected times.
+    """
+    s = np.asarray(sim, dtype=float)
+    r = np.asarray(ref, dtype=float)
+    require(s.ndim == 2 and s.shape[0] >= 2, "sim", s.shape, "(S, n) with S >= 2 seeds")
+    if paired:
+        require(r.shape == s.shape, "ref", r.shape, f"the shape of sim {s.shape} when paired")
+        d = s - r
+        z = np.abs(d.mean(axis=0) / (d.std(axis=0, ddof=1) / math.sqrt(s.shape[0])))
+    else:
+        rm = r.mean(axis=0) if r.ndim == 2 else r
+        require(rm.shape == s.shape[1:], "ref", r.shape, f"n = {s.shape[1]} times")
+        z = np.abs(s.mean(axis=0) - rm) / (s.std(axis=0, ddof=1) / math.sqrt(s.shape[0]))
+    if mask is not None:
+        m = np.asarray(mask, dtype=bool)
+        require(m.shape == z.shape and m.any(), "mask", m.shape, f"a non-empty mask of {z.shape}")
+        z = z[m]
+    return float(np.max(z))
