@@ -162,3 +162,15 @@ def test_bad_batch():
     lam, w2 = fl.source_task(10, 2.0, 0.5)
     with pytest.raises(ValueError, match="batch="):
         fl.simulate_projected(lam, w2, 4, 1.0, [1.0], batch=0)
+
+
+def test_sgd_batch_excess_late_window_and_shapes():
+    t = np.array([1.0, 10.0, 100.0])                     # late: t >= 10
+    pop = np.ones((2, 3))
+    sgd = {4: np.array([[9.0, 1.5, 1.25], [9.0, 1.25, 1.5]])}
+    m, se = fl.sgd_batch_excess(pop, sgd, t)
+    assert m[4] == pytest.approx(4 * 0.375) and se[4] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="loss_sgd"):
+        fl.sgd_batch_excess(pop, {4: np.ones((3, 3))}, t)
+    with pytest.raises(ValueError, match="loss_pop"):
+        fl.sgd_batch_excess(np.ones((1, 3)), sgd, t)

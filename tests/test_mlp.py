@@ -278,3 +278,18 @@ def test_train_gd_batch_equals_serial_calls():
         mlp.train_gd_batch(ps, X, y, 0.1, t, workers=0)
     with pytest.raises(ValueError, match="params"):
         mlp.train_gd_batch([], X, y, 0.1, t)
+
+
+def test_exponent_decisions_and_bad_inputs():
+    ok, gap, spread = mlp.gap_exceeds_spread([0.62, 0.64, 0.60, 0.63], 0.5)
+    assert ok and gap == pytest.approx(0.1225) and spread == pytest.approx(np.std([0.62, 0.64, 0.60, 0.63], ddof=1))
+    ok, gap, spread = mlp.gap_exceeds_spread([0.62, 0.64], [0.50, 0.53])
+    assert ok and gap == pytest.approx(0.115) and spread == pytest.approx(np.std([0.12, 0.11], ddof=1))
+    ok, d, spread = mlp.agree_within_spread([1.22, 1.25, 1.27, 1.20], 1.247)
+    assert ok and d == pytest.approx(abs(1.235 - 1.247))
+    with pytest.raises(ValueError, match="chi_rich"):
+        mlp.gap_exceeds_spread([0.6], 0.5)
+    with pytest.raises(ValueError, match="chi_lazy"):
+        mlp.gap_exceeds_spread([0.6, 0.7], [0.5, 0.5, 0.5])
+    with pytest.raises(ValueError, match="chi_lazy"):
+        mlp.agree_within_spread([0.6, 0.7], [0.5, 0.5])

@@ -1,7 +1,7 @@
 """Mean-field (DMFT) theory of linear random-feature regression trained by gradient flow.
 
-Model (Bordelon, Atanasov & Pehlevan 2024, "A dynamical model of neural scaling laws", ICML; paper
-(B) of ``/work/shared/papers/bordelon2024_feature_learning_and_dmft.md``): features ψ ∈ R^M with
+Model (Bordelon, Atanasov & Pehlevan 2024, "A dynamical model of neural scaling laws", ICML; see
+the book's sources appendix, chapters/sources_bordelon_atanasov_pehlevan.md): features ψ ∈ R^M with
 covariance Λ = diag(λ_k), target y = w*·ψ + σ ε, student f = (1/√N) w·Aψ with a frozen Gaussian
 projection A ∈ R^{N×M}, P training points. With the error vector v = w* − A^T w/√N,
 F = A^T A/N and Σ̂ = Ψ^T Ψ/P, gradient flow on the *half* empirical squared error (time unit: the
@@ -11,14 +11,14 @@ gradient-flow time t; discrete GD with step η has t = steps × η) reads
 
 and the test loss is L(t) = E_x[(f − y_clean)²] = v^T Λ v (no ½; add σ² for noisy test labels).
 
-Mean-field equations (paper (B) Eqs. 10–11, explicit scalar form derived and checked in the notes,
-§3.2): with R = R_1 R_3 the product of the data and width responses,
+Mean-field equations (paper (B) Eqs. 10–11, in an explicit scalar form derived by us and checked
+against simulation in chapter 4): with R = R_1 R_3 the product of the data and width responses,
 
     H_k(s) = 1/(s + λ_k R(s)),   q = Σ_k λ_k R H_k,   R = (1 − q/P)(1 − q/N).
 
 The full expected loss (not just the bias of the ensembled predictor) is the two-point formula of
-the notes §3.2 (our derivation; the paper's own C_0 equations were not available), extended here to
-label noise and weight decay [derived in the chapter, validated against simulation]:
+chapter 4, Eq. eq-two-point (our derivation; the paper's own C_0 equations were not available),
+extended here to label noise and weight decay [derived in the chapter, validated against simulation]:
 
     L(s, s') = [Num + σ² D_1/(s s')] / (1 − D_1),
 
@@ -225,8 +225,8 @@ def loss_laplace(s1, s2, lam, w2, N: float = np.inf, P: float = np.inf,
                  sigma2: float = 0.0) -> np.ndarray:
     """Double Laplace transform L(s, s') of the expected test loss, for all pairs of ``s1 × s2``.
 
-    L(s,s') = [Num + σ² D_1/(s s')]/(1 − D_1) (notes §3.2; the σ² term is our extension, see the
-    chapter). Equals E[w*^T (s+FΣ̂)^{-T} Λ (s'+FΣ̂)^{-1} w*] + label-noise part, to leading order.
+    L(s,s') = [Num + σ² D_1/(s s')]/(1 − D_1) (chapter 4, Eq. eq-two-point; the σ² term is our
+    extension, see the chapter). Equals E[w*^T (s+FΣ̂)^{-T} Λ (s'+FΣ̂)^{-1} w*] + label-noise part, to leading order.
     """
     s1 = np.atleast_1d(np.asarray(s1, dtype=complex))
     s2 = np.atleast_1d(np.asarray(s2, dtype=complex))

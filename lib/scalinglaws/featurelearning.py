@@ -1,9 +1,9 @@
 """The solvable two-layer linear model with feature learning (Bordelon, Atanasov & Pehlevan 2024, (A)).
 
-Model (notes ``bordelon2024_feature_learning_and_dmft.md`` §2.1): features ψ ∈ R^M with covariance
-Λ = diag(λ_k), target y = w*·ψ, student f = (1/N) w^T A ψ with w ∈ R^N, A ∈ R^{N×M}, w(0) = 0,
-A_ij(0) ~ N(0,1). Error vector v = w* − A^T w/N, test loss L = v^T Λ v (no ½). Population GD
-(B = ∞) with step η (time t = steps × η) and the *projected* feature update:
+Model (see the book's sources appendix, chapters/sources_bordelon_atanasov_pehlevan.md): features
+ψ ∈ R^M with covariance Λ = diag(λ_k), target y = w*·ψ, student f = (1/N) w^T A ψ with w ∈ R^N,
+A ∈ R^{N×M}, w(0) = 0, A_ij(0) ~ N(0,1). Error vector v = w* − A^T w/N, test loss L = v^T Λ v
+(no ½). Population GD (B = ∞) with step η (time t = steps × η) and the *projected* feature update:
 
     w ← w + η A Λ v,            A ← A + η γ w v^T Λ F_0,       F_0 = A(0)^T A(0)/N.
 
@@ -11,12 +11,13 @@ A_ij(0) ~ N(0,1). Error vector v = w* − A^T w/N, test loss L = v^T Λ v (no ½
 
 Order parameters β̂ = A^T w/N, G = A^T A/N, c = ‖w‖²/N close the dynamics exactly (for any N) once
 F_0 is given; at N = ∞, F_0 = I on any fixed set of modes and one obtains the reconstructed
-infinite-width system of the notes §2.4 [derived there, not from the paper]:
+infinite-width system of chapter 4 [our derivation, not from the paper; see the book's sources
+appendix, chapters/sources_bordelon_atanasov_pehlevan.md]:
 
     dβ̂/dt = (G + γ c I) Λ v,   dG/dt = γ (Λ v β̂^T + β̂ v^T Λ),   dc/dt = 2 β̂^T Λ v.
 
 Its mode-diagonal version (only G_kk kept) is cheap for M ~ 10^5 and reproduces
-χ = 2β/(1+β) for hard tasks (notes §2.4, "[checked]").
+χ = 2β/(1+β) for hard tasks (checked in chapter 4).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .progress import progress
 
 __all__ = ["source_task", "FLResult", "infinite_width_diagonal", "infinite_width_full",
            "simulate_projected", "simulate_projected_reduced", "width_floor",
-           "FrontierFit", "lower_envelope", "compute_optimal_exponent"]
+           "FrontierFit", "lower_envelope", "compute_optimal_exponent", "sgd_batch_excess"]
 
 
 def source_task(M: int, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -76,7 +77,8 @@ def _check_common(lam, w2, gamma, t):
 
 
 def infinite_width_diagonal(lam, w2, gamma: float, t, *, rel_step: float = 0.01) -> FLResult:
-    """Mode-diagonal infinite-width rich dynamics (notes §2.4), population gradient flow.
+    """Mode-diagonal infinite-width rich dynamics (chapter 4, Eq. eq-rich), population gradient
+    flow.
 
     dβ̂_k/dt = (G_kk + γc) λ_k v_k,  dG_kk/dt = 2γ λ_k v_k β̂_k,  dc/dt = 2 Σ_k λ_k β̂_k v_k,
     v = w* − β̂, G_kk(0) = 1, c(0) = 0. Exponential integrator: over each step the error decays
@@ -123,7 +125,8 @@ def _gd_map(bh, G, c, lam, ws, gamma, eta, F0=None):
 
 
 def infinite_width_full(lam, w2, gamma: float, t, *, eta: float = 0.05) -> FLResult:
-    """Infinite-width dynamics with the full M×M kernel G (notes §2.4), discrete population GD.
+    """Infinite-width dynamics with the full M×M kernel G (chapter 4, Eq. eq-rich), discrete
+    population GD.
 
     Exact image of the GD map of the projected model on (β̂, G, c) with F_0 = I (N = ∞):
     β̂ ← β̂ + η(G + γcI)Λv + η²γ(β̂ᵀΛv)Λv, G ← G + ηγ(Λvβ̂ᵀ + β̂vᵀΛ) + η²γ²c ΛvvᵀΛ,
@@ -159,8 +162,8 @@ def simulate_projected(lam, w2, N: int, gamma: float, t, *, eta: float = 0.05, s
     w ← w + η A Λ v, A ← A + η γ w (F_0 Λ v)^T with F_0 Λ v = A(0)^T (A(0) Λ v)/N,
     v = w* − A^T w/N. Returns the test loss v^T Λ v per seed on the step grid t/η (rounded).
 
-    Online minibatch SGD (``batch=B``; notes §2.1): each step draws B fresh Gaussian features
-    ψ ~ N(0, Λ) (rows of Ψ_t ∈ R^{B×M}) and replaces Λ by Σ̂_B = Ψ_t^T Ψ_t/B in both updates,
+    Online minibatch SGD (``batch=B``; the paper's online training): each step draws B fresh
+    Gaussian features ψ ~ N(0, Λ) (rows of Ψ_t ∈ R^{B×M}) and replaces Λ by Σ̂_B = Ψ_t^T Ψ_t/B in both updates,
     w ← w + η A Σ̂_B v, A ← A + η γ w (F_0 Σ̂_B v)^T. E[Σ̂_B] = Λ, so B → ∞ is the population path.
     A(0) of seed r comes from ``default_rng([seed, r])`` (the same for every ``batch``), the
     minibatches from ``default_rng([seed, r, 1])``. The test loss is still exact (v^TΛv).
@@ -349,3 +352,29 @@ def compute_optimal_exponent(Ns, ts, losses, C, *, t_min: float) -> FrontierFit:
         jk[s] = -fit_power_law(C, lower_envelope(Ns, ts, Lm, C)[0], window).slope
     se = float(np.sqrt((S - 1) / S * np.sum((jk - jk.mean()) ** 2)))
     return FrontierFit(C, Lstar, nopt, window, float(-slope), se, jk)
+
+
+def sgd_batch_excess(loss_pop, loss_sgd: dict, t) -> tuple[dict, dict]:
+    """B × relative SGD excess over population GD, averaged over the late half of the log-time grid.
+
+    ``loss_pop[seed, time]``: population-GD losses; ``loss_sgd[B][seed, time]``: online-SGD losses
+    of the same initialisations (paired); ``t``: the time grid.  Per seed,
+    x_B = B · mean_{t late}(L_SGD/L_GD − 1) with "late" = t ≥ √(t_first t_last); returns the mean over
+    seeds and its standard error, ``({B: mean}, {B: s.e.})``.  An SGD term ∝ 1/B gives the same
+    value at every B; a B-independent excess gives values ∝ B (this is what the chapter's check of
+    the 1/B amplitude compares).
+    """
+    loss_pop = np.asarray(loss_pop, dtype=float)
+    t = np.asarray(t, dtype=float)
+    require(loss_pop.ndim == 2 and loss_pop.shape[0] >= 2 and loss_pop.shape[1] == t.size, "loss_pop",
+            loss_pop.shape, f"(seeds >= 2, {t.size} times)")
+    late = t >= np.sqrt(t[0] * t[-1])
+    mean, se = {}, {}
+    for B, L in loss_sgd.items():
+        L = np.asarray(L, dtype=float)
+        require(L.shape == loss_pop.shape, f"loss_sgd[{B}]", L.shape,
+                f"the shape of loss_pop {loss_pop.shape}")
+        x = B * (L / loss_pop - 1)[:, late].mean(axis=1)
+        mean[B] = float(x.mean())
+        se[B] = float(x.std(ddof=1) / np.sqrt(x.size))
+    return mean, se

@@ -34,7 +34,8 @@ except Exception:  # pragma: no cover
 
 __all__ = ["MLPParams", "init_params", "circle_grid", "forward", "loss", "gradients",
            "empirical_ntk", "ntk_infinite", "ntk_mode_spectrum", "circle_target", "TrainResult",
-           "train_gd", "lazy_loss_infinite", "fit_window_from_modes", "neuron_mode_spectra"]
+           "train_gd", "lazy_loss_infinite", "fit_window_from_modes", "neuron_mode_spectra",
+           "gap_exceeds_spread", "agree_within_spread"]
 
 
 @dataclass
@@ -190,7 +191,7 @@ def circle_target(theta, lam: np.ndarray, beta: float, kmax: int, seed: int = 0,
     """Target y(θ) = Σ_{k=1}^{kmax} c_k cos(kθ + φ_k) with source exponent β for the spectrum λ.
 
     The power of mode k in the loss is c_k²/2; we set c_k²/2 ∝ λ_k^β - λ_{k+1}^β so that the tail
-    power Σ_{ℓ≥k} c_ℓ²/2 = A(λ_k^β - λ_{kmax+1}^β) ~ λ_k^β (source condition of the notes); in the
+    power Σ_{ℓ≥k} c_ℓ²/2 = A(λ_k^β - λ_{kmax+1}^β) ~ λ_k^β (source condition of chapter 4); in the
     lazy limit L(t) = Σ_k (c_k²/2) e^{-2λ_k t} ~ t^{-β}.
 
     ``phases="zero"`` (default): φ_k = 0, y = Σ c_k cos kθ, the inferred form of the paper's
@@ -472,3 +473,51 @@ def lazy_fit_window(lam: np.ndarray, power: np.ndarray, beta: float, k_lo: int, 
                          f"beta = {beta}: raise kmax (power.size) or tol")
     i = int(np.argmax(np.log(t[ends]) - np.log(t[starts])))
     return (float(t[starts[i]]), float(t[ends[i]])), "local exponent"
+
+
+def _seed_exponents(chi, name: str) -> np.ndarray:
+    chi = np.asarray(chi, dtype=float)
+    require(chi.ndim == 1 and chi.size >= 2 and bool(np.all(np.isfinite(chi))), name, chi,
+            "a 1-d array of >= 2 finite per-seed exponents")
+    return chi
+
+
+def gap_exceeds_spread(chi_rich, chi_lazy) -> tuple[bool, float, float]:
+    """Decision of section 4.5's hard-target checks: is rich training faster than lazy training
+    by more than the seed spread?
+
+    ``chi_rich``: per-seed fitted exponents of the rich runs.  ``chi_lazy``: either a scalar (the
+    exact infinite-width lazy exponent, no spread) or per-seed lazy exponents of the same
+    initialisations (paired).  Scalar: gap = mean(χ_rich) − χ_lazy, spread = s.d.(χ_rich);
+    paired: d = χ_rich − χ_lazy per seed, gap = mean(d), spread = s.d.(d) (sample s.d., ddof=1).
+    Passes when gap ≥ spread (``checks.passes("ge", spread, gap, 0)``).  Returns
+    ``(passed, gap, spread)``.  Equal rich and lazy exponents (gap ≈ 0) fail it.
+    """
+    from .checks import passes
+
+    chi_rich = _seed_exponents(chi_rich, "chi_rich")
+    if np.ndim(chi_lazy) == 0:
+        gap, spread = float(chi_rich.mean() - float(chi_lazy)), float(chi_rich.std(ddof=1))
+    else:
+        chi_lazy = _seed_exponents(chi_lazy, "chi_lazy")
+        require(chi_lazy.shape == chi_rich.shape, "chi_lazy", chi_lazy.shape,
+                f"a scalar or one exponent per seed {chi_rich.shape}")
+        d = chi_rich - chi_lazy
+        gap, spread = float(d.mean()), float(d.std(ddof=1))
+    return passes("ge", spread, gap, 0.0)[0], gap, spread
+
+
+def agree_within_spread(chi_rich, chi_lazy: float) -> tuple[bool, float, float]:
+    """Decision of section 4.5's easy-target check: |mean(χ_rich) − χ_lazy| ≤ s.d.(χ_rich).
+
+    A null test ("no difference within the seed spread"; the spread is the sample s.d. over seeds,
+    which does not shrink with more seeds, so a lag smaller than the spread always passes).  Returns
+    ``(passed, |gap|, spread)``.  Rich exponents that differ from ``chi_lazy`` by more than their
+    spread (e.g. the hard-task law 2β/(1+β) continued to β > 1) fail it.
+    """
+    from .checks import passes
+
+    chi_rich = _seed_exponents(chi_rich, "chi_rich")
+    require(np.ndim(chi_lazy) == 0 and np.isfinite(chi_lazy), "chi_lazy", chi_lazy, "a finite scalar")
+    diff, spread = float(abs(chi_rich.mean() - float(chi_lazy))), float(chi_rich.std(ddof=1))
+    return passes("le", spread, diff, 0.0)[0], diff, spread
