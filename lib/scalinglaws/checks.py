@@ -29,11 +29,11 @@ Evidence classes and settings
 -----------------------------
 Every check states what kind of evidence it is (``evidence=``, required):
 
-``"reproduction"``  a claim or number that a *paper states*, compared with our simulation (or the
-                    paper's own method) at the paper's setting or a stated reduced one;
-``"prediction"``    *our* theory or reconstruction compared with an independent simulation;
-``"consistency"``   two computations of the same mathematics (closed form vs ODE, identities,
-                    solver convergence, code-path agreement).
+- ``"reproduction"``: a claim or number that a *paper states*, compared with our simulation (or
+  the paper's own method) at the paper's setting or a stated reduced one;
+- ``"prediction"``: *our* theory or reconstruction compared with an independent simulation;
+- ``"consistency"``: two computations of the same mathematics (closed form vs ODE, identities,
+  solver convergence, code-path agreement).
 
 Reproductions and predictions also state their ``setting``: ``"paper"`` (the paper's own sizes) or
 ``"reduced"`` (then ``sizes=`` says which, e.g. ``"K=M=2, N=512 (paper: K=M=40)"``).  A

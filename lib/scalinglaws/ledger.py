@@ -224,24 +224,40 @@ _SHORT = {STATUSES[0]: "**FAILED**", STATUSES[1]: "reproduced (paper size)",
 
 
 def paper_table(rows: Sequence[dict], paper: str, link: bool = True) -> str:
-    """Markdown table of one paper's claims: id · claim (where) · status · paper · ours · chapter."""
-    out = ["| id | claim (where in the paper) | status | paper says | ours | chapter |",
-           "|---|---|---|---|---|---|"]
-    for r in rows:
-        c: Claim = r["claim"]
-        if c.paper != paper:
+    """Markdown list of one paper's claims, grouped by status (a list, not a table: claim
+    statements are sentences, and a six-column table of sentences does not fit a page).
+
+    Each item: **id** · where · basis — the statement; what the paper says, our number, the
+    chapter(s), and for measured-only / not-attempted claims the reason.
+    """
+    mine = [r for r in rows if r["claim"].paper == paper]
+    out: list[str] = []
+    for status in STATUSES:
+        group = [r for r in mine if r["status"] == status]
+        if not group:
             continue
-        chs = ", ".join((f"{{doc}}`{ch[:3].rstrip('_')} <{ch}>`" if link else ch[:3].rstrip("_"))
-                        for ch in r["chapters"]) or "–"
-        stmt = _esc(c.statement) + f" ({_esc(c.where)})"
-        if c.basis != "paper text":
-            stmt += f" *[{c.basis}]*"
-        status = _SHORT[r["status"]]
-        if c.reason and r["status"] in (STATUSES[5], STATUSES[6]):
-            status += f": {_esc(c.reason)}"
-        out.append(f"| {c.id} | {stmt} | {status} | {_esc(c.paper_value)} | {_esc(r['ours'])} | "
-                   f"{chs} |")
-    return "\n".join(out)
+        out.append(f"**{_SHORT[status].replace('**', '')[0].upper() + _SHORT[status].replace('**', '')[1:]}"
+                   f" ({len(group)})**\n")
+        for r in group:
+            c: Claim = r["claim"]
+            chs = ", ".join((f"{{doc}}`ch. {ch[:3].lstrip('0').rstrip('_')} <{ch}>`" if link
+                             else ch) for ch in r["chapters"])
+            item = f"- **{c.id}** ({_esc(c.where)}"
+            item += (f"; {c.basis}" if c.basis != "paper text" else "") + f"): {_esc(c.statement)}"
+            facts = []
+            if c.paper_value:
+                facts.append(f"paper: {_esc(c.paper_value)}")
+            if r["ours"]:
+                facts.append(f"ours: {_esc(r['ours'])}")
+            if chs:
+                facts.append(chs)
+            if facts:
+                item += " — " + "; ".join(facts) + "."
+            if c.reason and status in (STATUSES[5], STATUSES[6]):
+                item += f" *Why: {_esc(c.reason)}*"
+            out.append(item)
+        out.append("")
+    return "\n".join(out) if out else "*No claims declared.*"
 
 
 def chapter_box(chapter: str, records: Iterable[Any], claims: Sequence[Claim] | None = None) -> str:
@@ -282,19 +298,18 @@ def paper_summary(rows: Sequence[dict], paper: str) -> str:
 
 
 def summary_table(rows: Sequence[dict]) -> str:
-    """Markdown table: one row per paper, one column per status (counts)."""
-    cols = [s for s in STATUSES if s != "failed" or any(r["status"] == s for r in rows)]
-    head = "| paper | claims | " + " | ".join(_SHORT[s] for s in cols) + " |"
-    out = [head, "|---|" + "---|" * (len(cols) + 1)]
-    for paper, meta in PAPERS.items():
-        c = paper_counts(rows, paper)
-        if not sum(c.values()):
-            continue
-        out.append(f"| {meta['short']} | {sum(c.values())} | " + " | ".join(str(c[s]) for s in cols)
-                   + " |")
-    tot = paper_counts(rows)
-    out.append(f"| **all** | {sum(tot.values())} | " + " | ".join(str(tot[s]) for s in cols) + " |")
-    return "\n".join(out)
+    """Markdown table: one row per status, one column per paper (counts), plus the total."""
+    papers = [p for p in PAPERS if any(r["claim"].paper == p for r in rows)]
+    statuses = [s for s in STATUSES if s != "failed" or any(r["status"] == s for r in rows)]
+    out = ["| status | " + " | ".join(PAPERS[p]["prefix"] for p in papers) + " | all |",
+           "|---|" + "---|" * (len(papers) + 1)]
+    for st in statuses:
+        cells = [str(sum(r["status"] == st and r["claim"].paper == p for r in rows)) for p in papers]
+        out.append(f"| {_SHORT[st]} | " + " | ".join(cells) + f" | {sum(r['status'] == st for r in rows)} |")
+    out.append("| **claims** | " + " | ".join(str(sum(r["claim"].paper == p for r in rows)) for p in papers)
+               + f" | {len(rows)} |")
+    legend = "; ".join(f"{PAPERS[p]['prefix']} = {PAPERS[p]['short']}" for p in papers)
+    return "\n".join(out) + "\n\n" + legend + "."
 
 
 _OPS = {"abs": "±", "rel": "± rel.", "le": "≤", "ge": "≥"}
@@ -343,7 +358,7 @@ def class_counts_table(records: Iterable[Mapping]) -> str:
     recs = list(records)
     chapters = list(dict.fromkeys(r["chapter"] for r in recs))
     classes = ("reproduction", "prediction", "consistency")
-    out = ["| chapter | " + " | ".join(classes) + " | measured only | inconclusive |",
+    out = ["| ch. | reproductions | predictions | consistency | measured only | inconclusive |",
            "|---|" + "---|" * (len(classes) + 2)]
     for ch in chapters + ["all"]:
         mine = [r for r in recs if ch == "all" or r["chapter"] == ch]
@@ -351,5 +366,6 @@ def class_counts_table(records: Iterable[Mapping]) -> str:
         cells = [str(sum(r.get("evidence") == c for r in enf)) for c in classes]
         cells.append(str(len(mine) - len(enf)))
         cells.append(str(sum(r.get("rejects_alternative") is False for r in enf)))
-        out.append(f"| {'**all**' if ch == 'all' else _esc(ch)} | " + " | ".join(cells) + " |")
+        label = "**all**" if ch == "all" else _esc(ch[:3].rstrip("_"))
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(out)

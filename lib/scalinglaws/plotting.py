@@ -56,7 +56,7 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float = 4
     """A figure with ``nrows x ncols`` axes of the house size per panel.
 
     Side-by-side panels are narrowed (keeping their aspect ratio) so that the whole figure is at
-    most :data:`MAX_WIDTH` inches wide: a wider figure would be shrunk to the page width and its
+    most ``MAX_WIDTH`` inches wide: a wider figure would be shrunk to the page width and its
     labels would become hard to read.  Panels that need more room should be stacked (``nrows``).
     """
     if ncols * width > MAX_WIDTH:
