@@ -9,7 +9,8 @@ For jointly Gaussian :math:`u` with covariance :math:`C` (indices a, b, c, d in 
    I_4(a,b,c,d) = \langle g'(u_a) g'(u_b) g(u_c) g(u_d)\rangle .
 
 Closed forms for :math:`g(x) = \mathrm{erf}(x/\sqrt2)` (Saad & Solla 1995; Biehl & Schwarze 1995;
-transcribed in ``shared/papers/saad_solla_classic.md`` §1), and for :math:`g(x) = x`.
+see the book's sources appendix, ``chapters/sources_saad_solla.md``), and for
+:math:`g(x) = x`.
 
 :math:`I_3` is linear in :math:`C_{ab}` and :math:`C_{bc}`:
 :math:`I_3 = \mathcal A_{ac}\, C_{bc} - \mathcal B_{ac}\, C_{ab}` with coefficients depending only on
@@ -155,6 +156,10 @@ def get_activation(act: str | Activation) -> Activation:
     """Activation instance from a name (``"erf"``, ``"linear"``) or an instance."""
     if isinstance(act, Activation):
         return act
+    if not isinstance(act, str):
+        from .errors import ParameterTypeError
+        raise ParameterTypeError(f"activation={act!r} is invalid: use one of {sorted(ACTIVATIONS)} "
+                                 f"or an Activation instance (got {type(act).__name__})")
     if act in ACTIVATIONS:
         return ACTIVATIONS[act]()
     raise ValueError(f"activation={act!r} is invalid: use one of {sorted(ACTIVATIONS)} "

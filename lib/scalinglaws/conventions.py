@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .errors import require
+from .errors import ParameterTypeError, check_choice, check_int, check_real, require
 
 __all__ = ["Conventions", "SAAD_SOLLA", "WORSCHECH_ROSENOW", "MEAN_FIELD", "PRESETS", "get",
            "convert"]
@@ -62,7 +62,8 @@ class Conventions:
     name: str = "custom"
 
     def __post_init__(self) -> None:
-        require(self.output_norm in _NORMS, "output_norm", self.output_norm, f"one of {_NORMS}")
+        check_choice("output_norm", self.output_norm, _NORMS)
+        require(isinstance(self.name, str), "name", self.name, "a str label")
 
     def c_student(self, K: int) -> float:
         """Student output factor :math:`c_s`."""
@@ -89,6 +90,10 @@ def get(conv: str | Conventions) -> Conventions:
     """Return a :class:`Conventions` from a preset name, an ``output_norm`` value or an instance."""
     if isinstance(conv, Conventions):
         return conv
+    if not isinstance(conv, str):
+        raise ParameterTypeError(f"conventions={conv!r} is invalid: use a Conventions instance, "
+                                 f"one of {sorted(PRESETS)} or an output_norm in {_NORMS} "
+                                 f"(got {type(conv).__name__})")
     if conv in PRESETS:
         return PRESETS[conv]
     if conv in _NORMS:
@@ -110,9 +115,9 @@ def convert(eta: float, eps_g: float | None, K: int, M: int, source: str | Conve
     (eta_target, eps_target)
     """
     a, b = get(source), get(target)
-    require(K >= 1 and int(K) == K, "K", K, "a positive integer")
-    require(M >= 1 and int(M) == M, "M", M, "a positive integer")
-    require(eta > 0, "eta", eta, "must be > 0")
+    K, M = check_int("K", K, 1), check_int("M", M, 1)
+    eta = check_real("eta", eta, 0.0, lo_open=True)
+    eps_g = check_real("eps_g", eps_g, allow_none=True)
     ca_s, ca_t = a.c_student(K), a.c_teacher(M)
     cb_s, cb_t = b.c_student(K), b.c_teacher(M)
     if not (math.isclose(ca_s, ca_t) and math.isclose(cb_s, cb_t)):

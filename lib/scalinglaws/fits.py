@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from .errors import check_array, check_choice, check_real, require
+
 __all__ = ["PowerLawFit", "fit_power_law", "local_slope", "first_crossing"]
 
 
@@ -45,13 +47,19 @@ def fit_power_law(x, y, window: tuple[float, float] | None = None) -> PowerLawFi
     ValueError
         If fewer than 3 usable points lie in the window.
     """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
+    x = check_array("x", x, finite=False)
+    y = check_array("y", y, finite=False)
     if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same shape, got {x.shape} and {y.shape}")
-    lo, hi = (np.min(x), np.max(x)) if window is None else window
+        raise ValueError(f"y=shape {y.shape} is invalid: x and y must have the same shape, got "
+                         f"{x.shape} and {y.shape}")
+    if window is None:
+        lo, hi = (float(np.min(x)), float(np.max(x))) if x.size else (0.0, 0.0)
+    else:
+        require(isinstance(window, (tuple, list, np.ndarray)) and len(window) == 2, "window",
+                window, "a pair (lo, hi)")
+        lo, hi = check_real("window[0]", window[0]), check_real("window[1]", window[1])
     if not lo < hi:
-        raise ValueError(f"window must satisfy lo < hi, got {window!r}")
+        raise ValueError(f"window={window!r} is invalid: must satisfy lo < hi")
     m = (x >= lo) & (x <= hi) & np.isfinite(y) & (y > 0) & (x > 0)
     if m.sum() < 3:
         raise ValueError(f"need at least 3 positive points in window {window!r}, got {int(m.sum())}")
@@ -62,8 +70,9 @@ def fit_power_law(x, y, window: tuple[float, float] | None = None) -> PowerLawFi
 
 def local_slope(x, y):
     """Local exponent ``d log y / d log x`` by centred differences on a (log-spaced) grid."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
+    x = check_array("x", x, finite=False, min_size=2)
+    y = check_array("y", y, finite=False)
+    require(x.shape == y.shape, "y", f"shape {y.shape}", f"the shape of x {x.shape}")
     return np.gradient(np.log(y), np.log(x))
 
 
@@ -73,10 +82,11 @@ def first_crossing(t, y, level: float, direction: str = "down") -> float:
     ``direction="down"`` finds the first ``y <= level`` after being above it, ``"up"`` the reverse.
     Returns ``nan`` if there is no crossing.
     """
-    t = np.asarray(t, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if direction not in ("down", "up"):
-        raise ValueError(f"direction must be 'down' or 'up', got {direction!r}")
+    t = check_array("t", t, finite=False)
+    y = check_array("y", y, finite=False)
+    require(t.shape == y.shape, "y", f"shape {y.shape}", f"the shape of t {t.shape}")
+    level = check_real("level", level)
+    check_choice("direction", direction, ("down", "up"))
     hit = y <= level if direction == "down" else y >= level
     idx = np.flatnonzero(hit)
     if idx.size == 0:

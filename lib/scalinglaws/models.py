@@ -25,7 +25,7 @@ import numpy as np
 
 from .activations import Activation, get_activation
 from .conventions import Conventions, get as get_conventions
-from .errors import require
+from .errors import ParameterTypeError, check_array, check_choice, check_int, check_real, require
 from .spectra import Spectrum
 
 __all__ = ["Setup", "Overlaps", "Trajectory", "draw_weights", "physical", "eps_g_from_physical", "csv_header"]
@@ -63,20 +63,16 @@ class Setup:
 
     def __post_init__(self) -> None:
         for name in ("K", "M"):
-            v = getattr(self, name)
-            require(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1,
-                    name, v, "an integer >= 1")
-        require(np.isfinite(self.eta) and self.eta > 0, "eta", self.eta, "a finite number > 0")
-        require(np.isfinite(self.sigma) and self.sigma >= 0, "sigma", self.sigma, ">= 0")
-        require(np.isfinite(self.weight_decay) and self.weight_decay >= 0, "weight_decay",
-                self.weight_decay, ">= 0")
-        require(isinstance(self.spectrum, Spectrum), "spectrum", type(self.spectrum).__name__,
-                "a scalinglaws.spectra.Spectrum")
+            check_int(name, getattr(self, name), 1)
+        check_real("eta", self.eta, 0.0, lo_open=True)
+        check_real("sigma", self.sigma, 0.0)
+        check_real("weight_decay", self.weight_decay, 0.0)
+        if not isinstance(self.spectrum, Spectrum):
+            raise ParameterTypeError(f"spectrum={self.spectrum!r} is invalid: a "
+                                     "scalinglaws.spectra.Spectrum (e.g. Spectrum.power_law(L, "
+                                     f"beta)) (got {type(self.spectrum).__name__})")
         object.__setattr__(self, "activation", get_activation(self.activation))
         object.__setattr__(self, "conventions", get_conventions(self.conventions))
-        w = np.concatenate([np.full(self.K, -self.c_s), np.full(self.M, self.c_t)])
-        w.setflags(write=False)
-        object.__setattr__(self, "_w", w)
 
     @property
     def L(self) -> int:
@@ -92,7 +88,12 @@ class Setup:
 
     def weights_vector(self) -> np.ndarray:
         """Signs times output factors of the K + M units in the error y - yhat: (-c_s.., +c_t..)."""
-        return self._w
+        w = self.__dict__.get("_w")
+        if w is None:  # built on first use (a huge K is refused by the runs' memory checks)
+            w = np.concatenate([np.full(self.K, -self.c_s), np.full(self.M, self.c_t)])
+            w.setflags(write=False)
+            object.__setattr__(self, "_w", w)
+        return w
 
     def eps_g(self, C: np.ndarray) -> float:
         """Generalisation error 1/2 E[(y0 - yhat)^2] from the physical covariance C ((K+M)^2)."""
@@ -107,7 +108,8 @@ class Setup:
 def eps_g_from_physical(setup: Setup, C: np.ndarray) -> float:
     r""":math:`\varepsilon_g = \tfrac12 \sum_{ab} w_a w_b I_2(a,b)`, w = (-c_s, ..., c_t, ...).
 
-    For erf with output_norm ``"sqrtK"`` this is Worschech & Rosenow's Eq. (§2.5 of our notes);
+    For erf with output_norm ``"sqrtK"`` this is our reconstruction of Worschech & Rosenow's
+    error formula (see the book's sources appendix, ``chapters/sources_worschech_rosenow.md``);
     with ``"none"`` it is the classic Saad--Solla formula.
     """
     w = setup.weights_vector()
@@ -128,9 +130,9 @@ class Overlaps:
     T: np.ndarray
 
     def __post_init__(self) -> None:
-        self.Q = np.asarray(self.Q, dtype=float)
-        self.R = np.asarray(self.R, dtype=float)
-        self.T = np.asarray(self.T, dtype=float)
+        self.Q = check_array("Q", self.Q, finite=False)
+        self.R = check_array("R", self.R, finite=False)
+        self.T = check_array("T", self.T, finite=False)
         if self.Q.ndim == 2:
             self.Q, self.R, self.T = self.Q[None], self.R[None], self.T[None]
         require(self.Q.ndim == 3 and self.Q.shape[1] == self.Q.shape[2], "Q", self.Q.shape,
@@ -186,8 +188,11 @@ class Overlaps:
     @classmethod
     def from_weights(cls, J, B, spectrum: Spectrum) -> "Overlaps":
         """Overlaps of actual weights J (K, N), B (M, N) with groups as contiguous coordinate blocks."""
-        J = np.atleast_2d(np.asarray(J, dtype=float))
-        B = np.atleast_2d(np.asarray(B, dtype=float))
+        J = np.atleast_2d(check_array("J", J, ndim=(1, 2)))
+        B = np.atleast_2d(check_array("B", B, ndim=(1, 2)))
+        if not isinstance(spectrum, Spectrum):
+            raise ParameterTypeError(f"spectrum={spectrum!r} is invalid: a "
+                                     f"scalinglaws.spectra.Spectrum (got {type(spectrum).__name__})")
         require(J.shape[1] == B.shape[1], "J, B", f"{J.shape}, {B.shape}",
                 "the same number of columns N")
         N = J.shape[1]
@@ -202,9 +207,13 @@ class Overlaps:
     def from_physical(cls, Q, R, T, spectrum: Spectrum | None = None) -> "Overlaps":
         """Group overlaps that spread given physical Q, R, T isotropically over the groups:
         :math:`X^{[l]} = f_l X/\\langle\\lambda\\rangle` (exact for L = 1)."""
-        spectrum = spectrum or Spectrum.isotropic()
+        spectrum = Spectrum.isotropic() if spectrum is None else spectrum
+        if not isinstance(spectrum, Spectrum):
+            raise ParameterTypeError(f"spectrum={spectrum!r} is invalid: a "
+                                     f"scalinglaws.spectra.Spectrum (got {type(spectrum).__name__})")
         f = spectrum.fractions / spectrum.moment(1)
-        Q, R, T = (np.atleast_2d(np.asarray(x, dtype=float)) for x in (Q, R, T))
+        Q, R, T = (np.atleast_2d(check_array(n, x, ndim=(0, 1, 2)))
+                   for n, x in (("Q", Q), ("R", R), ("T", T)))
         return cls(f[:, None, None] * Q, f[:, None, None] * R, f[:, None, None] * T)
 
     @classmethod
@@ -223,10 +232,18 @@ def draw_weights(setup: Setup, N: int, seed: int | np.random.Generator = 0, sigm
     orthogonal with norm sqrt(N) (so T = identity for isotropic inputs, up to the spectrum).
     Student draws come first from the generator, then the teacher.
     """
-    require(isinstance(N, (int, np.integer)) and N >= 1, "N", N, "an integer >= 1")
-    require(np.isfinite(sigma_J) and sigma_J >= 0, "sigma_J", sigma_J, ">= 0")
-    require(teacher in ("gaussian", "orthonormal"), "teacher", teacher,
-            "'gaussian' or 'orthonormal'")
+    if not isinstance(setup, Setup):
+        raise ParameterTypeError(f"setup={setup!r} is invalid: a scalinglaws.models.Setup "
+                                 f"(got {type(setup).__name__})")
+    N = check_int("N", N, 1)
+    sigma_J = check_real("sigma_J", sigma_J, 0.0)
+    check_choice("teacher", teacher, ("gaussian", "orthonormal"))
+    if isinstance(seed, (list, tuple)):          # entropy of a SeedSequence
+        for i, x in enumerate(seed):
+            check_int(f"seed[{i}]", x, 0)
+    elif not isinstance(seed, (np.random.Generator, np.random.SeedSequence,
+                               np.random.BitGenerator)):
+        check_int("seed", seed, 0)
     setup.spectrum.group_sizes(N)
     rng = np.random.default_rng(seed)
     J = sigma_J * rng.standard_normal((setup.K, N))

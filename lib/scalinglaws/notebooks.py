@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["book_root", "AGGREGATE_PAGES", "toc_chapters", "require_records", "to_ipynb", "declared_parameters", "parameter_dependencies",
-           "validate_parameters", "execute_chapter", "extract_figures", "resolve_value", "main"]
+           "parameter_defaults", "validate_parameters", "execute_chapter", "extract_figures",
+           "resolve_value", "main"]
 
 KERNEL = "python3"
 
@@ -178,8 +179,85 @@ def parameter_dependencies(nb_path: Path | str) -> dict[str, list[str]]:
     return deps
 
 
+_UNKNOWN = object()
+
+
+def _literal(node) -> Any:
+    """Value of a literal default (``3``, ``[1, 2]``, ``1e-3``, ``10**6``, ``-2 * 3``), else
+    ``_UNKNOWN``."""
+    import ast
+    import operator
+
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        pass
+    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+           ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Pow: operator.pow,
+           ast.USub: operator.neg, ast.UAdd: operator.pos}
+    if isinstance(node, ast.BinOp) and type(node.op) in ops:
+        a, b = _literal(node.left), _literal(node.right)
+        if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)):
+            if isinstance(node.op, ast.Pow) and abs(b) > 64:
+                return _UNKNOWN
+            try:
+                return ops[type(node.op)](a, b)
+            except (ArithmeticError, ValueError):
+                return _UNKNOWN
+    if isinstance(node, ast.UnaryOp) and type(node.op) in ops:
+        a = _literal(node.operand)
+        if isinstance(a, (int, float)) and not isinstance(a, bool):
+            return ops[type(node.op)](a)
+    return _UNKNOWN
+
+
+def parameter_defaults(nb_path: Path | str) -> dict[str, Any]:
+    """Default values of the names assigned in the notebook's ``parameters`` cell(s), for those
+    whose value is a literal (numbers, strings, bools, None, lists, tuples, dicts, simple
+    arithmetic of numbers); tuple unpacking (``a, b = 2.0, 1.5``) is resolved element-wise.
+    Names with a non-literal default (``np.pi / 2``) are left out."""
+    import ast
+
+    out: dict[str, Any] = {}
+    for _, node, targets in _parameter_assignments(nb_path):
+        value = getattr(node, "value", None)
+        if value is None:
+            continue
+        for t in targets:
+            if isinstance(t, ast.Name):
+                v = _literal(value)
+                if v is _UNKNOWN:
+                    out.pop(t.id, None)
+                else:
+                    out[t.id] = v
+            elif isinstance(t, (ast.Tuple, ast.List)):
+                vals = value.elts if isinstance(value, (ast.Tuple, ast.List)) else None
+                for i, e in enumerate(t.elts):
+                    if not isinstance(e, ast.Name):
+                        continue
+                    v = _literal(vals[i]) if vals is not None and len(vals) == len(t.elts) \
+                        else _UNKNOWN
+                    if v is _UNKNOWN:
+                        out.pop(e.id, None)
+                    else:
+                        out[e.id] = v
+    return out
+
+
 def validate_parameters(nb_path: Path | str, parameters: Mapping[str, Any]) -> None:
-    """Raise ``ValueError`` if a parameter is not declared in the notebook's ``parameters`` cell."""
+    """Check injected parameters before a chapter starts.
+
+    Raises ``ValueError`` if a parameter is not declared in the notebook's ``parameters`` cell, and
+    :class:`~scalinglaws.errors.ParameterTypeError` (a ``TypeError`` and a ``ValueError``) if its
+    value does not have the type of the declared default
+    (:func:`scalinglaws.errors.check_parameter_type`: int default -> an int; float -> an int or a
+    float; list -> a list of the default's element type; bool -> a bool; str -> a str; None or a
+    non-literal default -> anything).  So ``-p t_N abc``, ``-p K_heights 3`` or
+    ``-p L_fig_sgd [1,3]`` (a string: lists go through ``-y``) fail at once, naming the
+    parameter, the value and the expected type.
+    """
+    from .errors import check_parameter_type
+
     declared = declared_parameters(nb_path)
     if not declared:
         raise ValueError(f"{nb_path}: no cell tagged 'parameters' (or it declares nothing); "
@@ -188,6 +266,10 @@ def validate_parameters(nb_path: Path | str, parameters: Mapping[str, Any]) -> N
     if unknown:
         raise ValueError(f"{Path(nb_path).name}: parameter(s) {unknown} are not declared in the "
                          f"parameters cell; declared: {sorted(declared)}")
+    defaults = parameter_defaults(nb_path)
+    for name, value in parameters.items():
+        if name in defaults:
+            check_parameter_type(name, value, defaults[name])
 
 
 @contextlib.contextmanager

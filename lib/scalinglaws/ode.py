@@ -5,8 +5,9 @@ preactivations :math:`1/\sqrt N`, :math:`\varepsilon_g` with the ½, time :math:
 Inputs have a covariance with L distinct eigenvalues :math:`\lambda_l` (fractions :math:`f_l` of
 the coordinates).  The state is the set of eigen-group overlaps :math:`Q^{[l]}, R^{[l]}` (teacher
 :math:`T^{[l]}` fixed), see :class:`scalinglaws.models.Overlaps`.  Averaging the SGD increment over
-a fresh input and letting :math:`N\to\infty` gives (Worschech & Rosenow 2024, our reconstruction in
-``shared/papers/worschech_rosenow.md`` §2.3; Saad & Solla 1995 for L = 1)
+a fresh input and letting :math:`N\to\infty` gives (Worschech & Rosenow 2024, our
+reconstruction, see the book's sources appendix, ``chapters/sources_worschech_rosenow.md``;
+Saad & Solla 1995 for L = 1)
 
 .. math::
 
@@ -43,19 +44,27 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .errors import DivergenceError, require
+from .errors import (DEFAULT_MAX_MEMORY, DEFAULT_MAX_ODE_STEPS, DIVERGENCE_LIMIT, CostLimitError,
+                     DivergenceError, ParameterTypeError, check_array, check_bool, check_choice,
+                     check_cost, check_int, check_real, diverged, divergence_message, require)
 from .models import Overlaps, Setup, Trajectory
 from .progress import progress
 
-__all__ = ["log_times", "Packing", "rhs", "integrate", "euler", "ros2", "jacobian_physical",
+__all__ = ["log_times", "Packing", "rhs", "integrate", "check_limits", "check_memory", "euler",
+           "euler_steps",
+           "memory_estimate",
+           "ros2", "jacobian_physical",
            "symmetric_fixed_point", "eps_g_trajectory", "bdf_structured"]
 
 
 def log_times(t_max: float, n: int = 200, t_min: float = 1e-2, include_zero: bool = True) -> np.ndarray:
     """Log-spaced output times ``t_min .. t_max`` (n points), with a leading 0 by default."""
-    require(np.isfinite(t_max) and t_max > 0, "t_max", t_max, "a finite number > 0")
-    require(0 < t_min < t_max, "t_min", t_min, f"0 < t_min < t_max={t_max}")
-    require(isinstance(n, (int, np.integer)) and n >= 2, "n", n, "an integer >= 2")
+    t_max = check_real("t_max", t_max, 0.0, lo_open=True)
+    t_min = check_real("t_min", t_min, 0.0, lo_open=True)
+    require(t_min < t_max, "t_max", t_max, f"a number > t_min={t_min:g} (the first nonzero "
+            "log-spaced output time; lower t_min or give explicit times)")
+    n = check_int("n", n, 2)
+    check_bool("include_zero", include_zero)
     t = np.logspace(math.log10(t_min), math.log10(t_max), int(n))
     return np.concatenate([[0.0], t]) if include_zero else t
 
@@ -165,8 +174,12 @@ def rhs(setup: Setup, Qg: np.ndarray, Rg: np.ndarray, Tg: np.ndarray):
 # the problem object used by all integrators
 # ----------------------------------------------------------------------------------------------
 class _Problem:
-    def __init__(self, setup: Setup, init: Overlaps):
+    def __init__(self, setup: Setup, init: Overlaps, limit: float = DIVERGENCE_LIMIT,
+                 max_nfev: int | None = None):
         init.validate(setup)
+        self.limit = limit
+        self.trial_limit = limit      # raised for methods whose f sees trial (not accepted) states
+        self.max_nfev = max_nfev
         self.setup = setup
         self.pk = Packing(setup.K, setup.M, setup.L)
         self.Tg = init.T.copy()
@@ -188,7 +201,8 @@ class _Problem:
 
     def f(self, t, y) -> np.ndarray:
         self.nfev += 1
-        _check_finite(self, t, y)
+        _check_budget(self, t)
+        _check_finite(self, t, y, self.trial_limit)
         Qg, Rg = self.split(y)
         dQ, dR = rhs(self.setup, Qg, Rg, self.Tg)
         return self.pk.pack(dQ, dR).ravel()
@@ -235,18 +249,55 @@ class _Problem:
 # ----------------------------------------------------------------------------------------------
 # integrators
 # ----------------------------------------------------------------------------------------------
-def _check_finite(prob: _Problem, t: float, y: np.ndarray, limit: float = 1e8) -> None:
-    if not np.all(np.isfinite(y)) or np.max(np.abs(y)) > limit:
-        s = prob.setup
-        raise DivergenceError(
-            f"the order-parameter dynamics diverged at alpha={t:.4g} (overlaps non-finite or "
-            f"> {limit:g}). Likely cause: learning rate eta={s.eta} above the stability bound "
-            f"(for the linear network eta_c = 2/((1/N) tr Sigma) = {2 / s.spectrum.moment(1):.4g} "
-            f"in 1/sqrt(K) conventions); reduce eta.")
+def _check_finite(prob: _Problem, t: float, y: np.ndarray, limit: float | None = None) -> None:
+    """The divergence rule shared with SGD (:func:`scalinglaws.errors.diverged`): a physical
+    student overlap |Q_ik| = |sum_l lambda_l Q^[l]_ik| above the limit, or any non-finite state."""
+    limit = prob.limit if limit is None else limit
+    y = np.asarray(y)
+    s = prob.setup
+    n = s.L * prob.pk.p
+    nq = s.K * (s.K + 1) // 2
+    Qphys = prob.lam @ y[:n].reshape(s.L, prob.pk.p)[:, :nq]
+    if not np.all(np.isfinite(y)) or diverged(Qphys, limit):
+        raise DivergenceError(divergence_message(
+            s, t, f"a physical overlap |Q| > {limit:g} or non-finite", "the order-parameter ODE"))
+
+
+def _divergence_event(prob: _Problem):
+    """``solve_ivp`` event: the shared divergence rule on *accepted* steps (terminal); positive
+    while every physical |Q_ik| is below the limit."""
+    s = prob.setup
+    n, p = s.L * prob.pk.p, prob.pk.p
+    nq = s.K * (s.K + 1) // 2
+
+    def event(t, y):
+        m = float(np.max(np.abs(prob.lam @ y[:n].reshape(s.L, p)[:, :nq])))
+        return prob.limit - m if np.isfinite(m) else -prob.limit
+
+    event.terminal = True
+    event.direction = -1
+    return event
+
+
+def _raise_if_event(prob: _Problem, sol) -> None:
+    if sol.status == 1 and sol.t_events and len(sol.t_events[0]):
+        raise DivergenceError(divergence_message(
+            prob.setup, float(sol.t_events[0][0]),
+            f"a physical overlap |Q| > {prob.limit:g} or non-finite", "the order-parameter ODE"))
+
+
+def _check_budget(prob: _Problem, t: float) -> None:
+    """Refuse to go on past ``max_steps`` right-hand-side evaluations (adaptive methods)."""
+    if prob.max_nfev is not None and prob.nfev > prob.max_nfev:
+        raise CostLimitError(
+            f"max_steps={prob.max_nfev!r} is invalid: the ODE used more than {prob.max_nfev:.3g} "
+            f"right-hand-side evaluations and reached only alpha={t:.4g} (very stiff, very long or "
+            "diverging dynamics); shorten t_max, or pass max_steps= with a larger value (command "
+            "line: --max-steps) to allow it")
 
 
 def _validate_times(times, t_max) -> np.ndarray:
-    times = np.asarray(times, dtype=float)
+    times = check_array("times", times, finite=False)
     require(times.ndim == 1 and times.size >= 1, "times", f"shape {times.shape}",
             "a non-empty 1-d array")
     require(bool(np.all(np.isfinite(times)) and np.all(times >= 0)), "times", "negative/NaN",
@@ -261,8 +312,8 @@ def euler(prob: _Problem, times: np.ndarray, dt: float, show_progress: bool = Tr
     This is bit-for-bit the scheme of pyscm / nn2pp (each step evaluates the full right-hand side
     at the start of the step).  Match the *step count*, not the nominal time, when comparing.
     """
-    require(np.isfinite(dt) and dt > 0, "dt", dt, "a finite number > 0")
-    steps = np.rint(times / dt).astype(np.int64)
+    dt = check_real("dt", dt, 0.0, lo_open=True)
+    steps = euler_steps(times, dt)
     out = np.empty((times.size, prob.y0.size))
     y = prob.y0.copy()
     n = 0
@@ -401,7 +452,8 @@ def bdf_structured(prob: _Problem, times: np.ndarray, rtol: float = 1e-7, atol: 
 
     def fun(t, ya):
         prob.nfev += 1
-        _check_finite(prob, t, ya)
+        _check_budget(prob, t)
+        _check_finite(prob, t, ya, prob.trial_limit)
         X = ya[:nX].reshape(L, p)
         co = _Coefficients(s, C_of(ya[nX:]))
         F = groups_f(X, co)
@@ -450,7 +502,8 @@ def bdf_structured(prob: _Problem, times: np.ndarray, rtol: float = 1e-7, atol: 
     y0 = np.concatenate([prob.y0, Z0])
     sc = np.concatenate([np.repeat(s.spectrum.fractions, p), np.ones(p)]) * atol
     sol = solve_ivp(fun, (0.0, float(times[-1])), y0, method=method, t_eval=times, rtol=rtol,
-                    atol=sc, jac=jac)
+                    atol=sc, jac=jac, events=_divergence_event(prob))
+    _raise_if_event(prob, sol)
     if not sol.success or sol.y.shape[1] != times.size:
         last = sol.y[:, -1] if sol.y.size else y0
         _check_finite(prob, float(sol.t[-1]) if sol.t.size else 0.0, last)
@@ -463,9 +516,84 @@ def bdf_structured(prob: _Problem, times: np.ndarray, rtol: float = 1e-7, atol: 
     return Y
 
 
+_METHODS = ("auto", "bdf", "ros2", "euler", "RK45", "RK23", "DOP853", "LSODA", "BDF", "Radau")
+
+
+def euler_steps(times: np.ndarray, dt: float) -> np.ndarray:
+    """Step numbers ``rint(t / dt)`` at which :func:`euler` records the output ``times``; raises
+    ``ValueError`` naming ``dt`` when two output times fall on the same step or a time t > 0 on
+    step 0 (the output would carry a wrong time label)."""
+    steps = np.rint(np.asarray(times, float) / dt).astype(np.int64)
+    bad = np.flatnonzero(np.diff(steps) == 0)
+    if bad.size or (times[0] > 0 and steps[0] == 0):
+        gaps = np.diff(np.concatenate([[0.0], times]))
+        gap = float(gaps[gaps > 0].min())
+        where = (f"t={times[0]:.4g} falls on step 0" if (times[0] > 0 and steps[0] == 0) else
+                 f"t={times[bad[0]]:.4g} and t={times[bad[0] + 1]:.4g} fall on the same step")
+        raise ValueError(f"dt={dt!r} is invalid: the Euler step must resolve the output times "
+                         f"({where}; the smallest spacing of the output times, from 0, is "
+                         f"{gap:.4g}, the last time {times[-1]:.4g}); use a dt below {gap:.4g} "
+                         "or coarser output times")
+    return steps
+
+
+def memory_estimate(setup: Setup, method: str, n_out: int) -> float:
+    """Rough peak memory (bytes) of :func:`integrate`: the output, the Gaussian integrals of one
+    right-hand side (I4: K^2 (K+M)^2 per temporary) and the Jacobian of the implicit methods."""
+    K, M, L = setup.K, setup.M, setup.L
+    p = K * (K + 1) // 2 + K * M
+    n = K + M
+    words = 4.0 * n_out * L * K * n            # output, unpacked Q, R (x2)
+    words += 12.0 * K * K * n * n              # I4 and its temporaries
+    words += 6.0 * p * K * n                   # unpacked basis of the structured Jacobian
+    if method in ("bdf", "ros2"):
+        words += 12.0 * L * p * p              # blocks, border, inverses / sparse LU
+    elif method in ("LSODA", "BDF", "Radau"):
+        words += 6.0 * (L * p) ** 2            # dense Jacobian and its LU (complex for Radau)
+    else:
+        words += 10.0 * L * p
+    return 8.0 * words
+
+
+def check_memory(setup: Setup, method: str, n_out: int,
+                 max_memory: float = DEFAULT_MAX_MEMORY) -> str:
+    """Refuse (:class:`~scalinglaws.errors.CostLimitError`) a run whose :func:`memory_estimate`
+    exceeds ``max_memory``; returns the method ``"auto"`` resolves to."""
+    if method == "auto":
+        method = "LSODA" if setup.L == 1 else "bdf"
+    n = "n_times" if n_out > 1000 * max(setup.K, setup.M) ** 2 else \
+        ("K" if setup.K >= setup.M else "M")
+    value = n_out - 1 if n == "n_times" else getattr(setup, n)
+    check_cost(n, value, memory_estimate(setup, method, n_out), max_memory,
+               what=f"of memory (K={setup.K}, M={setup.M}, L={setup.L}, {n_out} output "
+               f"times, method {method!r})", limit_name="max_memory", cli_option="--max-memory",
+               memory=True)
+    return method
+
+
+def check_limits(setup: Setup, method: str, times, dt: float | None = None,
+                 max_steps: int = DEFAULT_MAX_ODE_STEPS,
+                 max_memory: float = DEFAULT_MAX_MEMORY) -> str:
+    """The cost checks of :func:`integrate` (before any work): the memory estimate against
+    ``max_memory`` and, for ``"euler"``, the step count ``t_max/dt`` against ``max_steps``
+    (raise :class:`~scalinglaws.errors.CostLimitError`).  Returns the method ``"auto"`` resolves
+    to."""
+    times = np.asarray(times, dtype=float)
+    method = check_memory(setup, method, times.size, max_memory)
+    if method == "euler":
+        steps = euler_steps(times, dt)
+        check_cost("dt", dt, float(steps[-1]), max_steps,
+                   what=f"Euler steps (t_max/dt = {times[-1]:.4g}/{dt:.3g})",
+                   limit_name="max_steps", cli_option="--max-steps")
+    return method
+
+
 def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=None,
               method: str = "auto", rtol: float = 1e-7, atol: float = 1e-10, dt: float | None = None,
-              n_times: int = 200, keep_groups: bool = False, show_progress: bool = True) -> Trajectory:
+              n_times: int = 200, keep_groups: bool = False, show_progress: bool = True, *,
+              t_min: float = 1e-2, max_steps: int = DEFAULT_MAX_ODE_STEPS,
+              max_memory: float = DEFAULT_MAX_MEMORY,
+              divergence_limit: float = DIVERGENCE_LIMIT) -> Trajectory:
     r"""Integrate the order-parameter ODEs from ``init``.
 
     Parameters
@@ -474,10 +602,11 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
     init : Overlaps
         Initial group overlaps (e.g. ``Overlaps.from_weights(J, B, spectrum)``).
     t_max : float
-        Final time alpha (steps/N); used with ``n_times`` to build :func:`log_times` when
-        ``times`` is not given.
+        Final time alpha (steps/N); used with ``n_times`` and ``t_min`` to build
+        :func:`log_times` when ``times`` is not given.
     times : array, optional
-        Output times (strictly increasing, >= 0).
+        Output times (strictly increasing, >= 0).  Give either ``times`` or ``t_max`` (both only
+        if ``t_max == times[-1]``).
     method : {"auto", "bdf", "ros2", "euler"} or a ``scipy.integrate.solve_ivp`` method name
         ``"auto"`` (default): ``"LSODA"`` for L = 1 (tolerances tightened to at most 1e-8 / 1e-11),
         ``"bdf"`` for L > 1.  ``"bdf"``: scipy's BDF with the sparse arrowhead Jacobian of
@@ -485,11 +614,24 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
         ``"euler"``: fixed step ``dt`` (parity with pyscm/nn2pp).  ``"RK45"``, ``"RK23"``,
         ``"DOP853"``, ``"LSODA"``, ``"BDF"``, ``"Radau"``: plain scipy (dense Jacobians; small L only).
     rtol, atol : float
-        Tolerances of the adaptive methods.
+        Tolerances of the adaptive methods (finite, > 0; not used by ``"euler"``).
     dt : float
-        Step of ``"euler"``.
+        Step of ``"euler"`` (required there, refused for the adaptive methods).  It must resolve
+        the output times: no two of them (and no time > 0 and 0) may round to the same step.
+    n_times, t_min : int, float
+        The :func:`log_times` grid (0 plus ``n_times`` log-spaced points from ``t_min`` to
+        ``t_max``) when ``times`` is not given.
     keep_groups : bool
         Also return the group-resolved overlaps in ``Trajectory.groups``.
+    max_steps : int
+        Cost limit (default :data:`scalinglaws.errors.DEFAULT_MAX_ODE_STEPS` = 10^7): Euler steps
+        ``t_max/dt`` (checked before the run), or right-hand-side evaluations of the adaptive
+        methods (checked while they run).  Raise it explicitly for longer runs.
+    max_memory : float
+        Memory limit in bytes (default 4 GiB) for the estimate of :func:`memory_estimate`.
+    divergence_limit : float
+        The shared divergence rule (:func:`scalinglaws.errors.diverged`, default 10^6, the same
+        as SGD's): a physical overlap above it raises :class:`~scalinglaws.errors.DivergenceError`.
 
     Returns
     -------
@@ -499,27 +641,60 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
     Raises
     ------
     ValueError
-        Bad parameters (before any work).
+        Bad parameters (before any work); :class:`~scalinglaws.errors.CostLimitError` (a
+        ``ValueError``) beyond ``max_steps``/``max_memory``.
     DivergenceError
         The dynamics blew up (typically eta above the stability bound).
     """
+    # ---------------- validation (no work before this is done) ----------------
     if not isinstance(setup, Setup):
-        raise ValueError(f"setup must be a scalinglaws.models.Setup, got {type(setup).__name__}")
+        raise ParameterTypeError(f"setup must be a scalinglaws.models.Setup, got "
+                                 f"{type(setup).__name__}")
     if not isinstance(init, Overlaps):
-        raise ValueError(f"init must be a scalinglaws.models.Overlaps, got {type(init).__name__}")
-    if times is None:
-        require(t_max is not None, "t_max", t_max, "give t_max or times")
-        times = log_times(float(t_max), n=n_times)
-    times = _validate_times(times, t_max)
-    methods = ("auto", "bdf", "ros2", "euler", "RK45", "RK23", "DOP853", "LSODA", "BDF", "Radau")
-    require(method in methods, "method", method, f"one of {methods}")
-    prob = _Problem(setup, init)
-    if method == "auto":
-        method = "LSODA" if setup.L == 1 else "bdf"
-        if method == "LSODA":  # non-stiff L = 1: tighter tolerances cost little
-            rtol, atol = min(rtol, 1e-8), min(atol, 1e-11)
+        raise ParameterTypeError(f"init must be a scalinglaws.models.Overlaps, got "
+                                 f"{type(init).__name__}")
+    check_choice("method", method, _METHODS)
+    t_max = check_real("t_max", t_max, 0.0, lo_open=True, allow_none=True)
+    n_times = check_int("n_times", n_times, 2)
+    t_min = check_real("t_min", t_min, 0.0, lo_open=True)
+    keep_groups = check_bool("keep_groups", keep_groups)
+    show_progress = check_bool("show_progress", show_progress)
+    max_steps = check_int("max_steps", max_steps, 1)
+    max_memory = check_real("max_memory", max_memory, 0.0, lo_open=True, finite=False)
+    divergence_limit = check_real("divergence_limit", divergence_limit, 0.0, lo_open=True)
     if method == "euler":
         require(dt is not None, "dt", dt, "a step size > 0 is required for method='euler'")
+        dt = check_real("dt", dt, 0.0, lo_open=True)
+    else:
+        require(dt is None, "dt", dt, f"only used by method='euler' (method={method!r} chooses "
+                "its own steps; control it with rtol/atol)")
+        rtol = check_real("rtol", rtol, 0.0, lo_open=True)
+        atol = check_real("atol", atol, 0.0, lo_open=True)
+    require((init.K, init.M, init.L) == (setup.K, setup.M, setup.L), "overlaps",
+            f"K={init.K}, M={init.M}, L={init.L}",
+            f"must match setup K={setup.K}, M={setup.M}, L={setup.L}")
+    if times is None:
+        require(t_max is not None, "t_max", t_max, "give t_max or times")
+        require(t_min < t_max, "t_max", t_max, f"a number > t_min={t_min:g} (the first nonzero "
+                "output time of the log-spaced grid); lower t_min or give explicit times")
+        check_memory(setup, method, n_times + 1, max_memory)
+        times = log_times(float(t_max), n=n_times, t_min=t_min)
+    times = _validate_times(times, t_max)
+    auto = method == "auto"
+    if t_max is not None:
+        require(abs(t_max - times[-1]) <= 1e-12 * max(1.0, t_max), "t_max", t_max,
+                f"give either t_max or times, not both (times end at {times[-1]:.6g})")
+    method = check_limits(setup, method, times, dt, max_steps, max_memory)
+    if method == "LSODA" and auto:   # non-stiff L = 1: tighter tolerances cost little
+        rtol, atol = min(rtol, 1e-8), min(atol, 1e-11)
+    init.validate(setup)
+    prob = _Problem(setup, init, divergence_limit, max_nfev=max_steps)
+    _check_finite(prob, 0.0, prob.y0)
+    if method != "euler":   # f sees trial states: only a runaway 100x the limit stops it there;
+        prob.trial_limit = 100.0 * divergence_limit       # the rule acts on accepted states
+
+    # ---------------- run ----------------
+    if method == "euler":
         Y = euler(prob, times, float(dt), show_progress)
     elif method == "bdf":
         Y = bdf_structured(prob, times, rtol, atol)
@@ -529,7 +704,8 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
         def fun(t, y):
             return prob.f(t, y)
         sol = solve_ivp(fun, (0.0, float(times[-1])), prob.y0, method=method, t_eval=times,
-                        rtol=rtol, atol=atol)
+                        rtol=rtol, atol=atol, events=_divergence_event(prob))
+        _raise_if_event(prob, sol)
         if not sol.success:
             _check_finite(prob, float(sol.t[-1]) if sol.t.size else 0.0,
                           sol.y[:, -1] if sol.y.size else prob.y0)
@@ -588,5 +764,5 @@ def jacobian_physical(setup: Setup, state: Overlaps, eps: float = 1e-7) -> np.nd
 def symmetric_fixed_point(K: int) -> tuple[float, float]:
     r"""O(eta) symmetric plateau of the realisable K = M erf problem with T = 1 (any output norm):
     :math:`Q_{ik} = 1/(2K-1)`, :math:`R_{in} = 1/\sqrt{K(2K-1)}` (Saad & Solla 1995)."""
-    require(isinstance(K, (int, np.integer)) and K >= 1, "K", K, "an integer >= 1")
+    K = check_int("K", K, 1)
     return 1.0 / (2 * K - 1), 1.0 / math.sqrt(K * (2 * K - 1))

@@ -13,8 +13,9 @@ on a fresh sample (gradient of :math:`\tfrac12(y-\hat y)^2`):
     J_i \leftarrow J_i + \frac{\eta}{\sqrt N} c_s\, g'(x_i)\,(y-\hat y)\,\xi
           - \frac{\eta\kappa}{N} J_i ,
 
-(Saad & Solla 1995 for ``"none"`` outputs and isotropic inputs; Worschech & Rosenow 2024, our notes
-§1.2, for :math:`1/\sqrt K` outputs and power-law spectra).  Time :math:`\alpha` = steps/N.
+(Saad & Solla 1995 for ``"none"`` outputs and isotropic inputs; Worschech & Rosenow 2024, as
+reconstructed in the book's sources appendix, ``chapters/sources_worschech_rosenow.md``, for
+:math:`1/\sqrt K` outputs and power-law spectra).  Time :math:`\alpha` = steps/N.
 
 Observables are computed only at the recording times, from the exact current weights: the
 group-resolved overlaps :math:`Q^{[l]} = J P_l J^T/N` etc. (:meth:`~scalinglaws.models.Overlaps.from_weights`), the
@@ -49,12 +50,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import Erf, Linear
-from .errors import DivergenceError, require
+from .errors import (DEFAULT_MAX_MEMORY, DEFAULT_MAX_STEPS, DIVERGENCE_LIMIT, DivergenceError,
+                     ParameterTypeError, check_array, check_bool, check_choice, check_cost,
+                     check_int, check_real, diverged, divergence_message, require)
 from .models import Overlaps, Setup, Trajectory, draw_weights
 from .progress import progress
 
 __all__ = ["simulate", "initial_weights", "realise_overlaps", "seed_streams", "record_steps",
-           "HAVE_NUMBA"]
+           "memory_estimate", "HAVE_NUMBA"]
 
 try:  # optional compiled fast path
     import numba as _numba
@@ -75,8 +78,7 @@ def seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator, n
 
     ``np.random.SeedSequence(seed).spawn(3)``, each wrapped in ``np.random.default_rng`` (PCG64).
     """
-    require(isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0,
-            "seed", seed, "an integer >= 0")
+    seed = check_int("seed", seed, 0)
     return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(3))
 
 
@@ -180,11 +182,13 @@ def initial_weights(setup: Setup, N: int, seeds, *, init: Overlaps | None = None
 
 
 def _check_seeds(seeds) -> list[int]:
+    if isinstance(seeds, (str, bytes, dict, float, bool, np.bool_)):
+        raise ParameterTypeError(f"seeds={seeds!r} is invalid: a list of integers >= 0 "
+                                 f"(got {type(seeds).__name__})")
     seeds = [seeds] if isinstance(seeds, (int, np.integer)) else list(seeds)
     require(len(seeds) >= 1, "seeds", seeds, "a non-empty list of integers >= 0")
-    for s in seeds:
-        require(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0,
-                "seeds", s, "integers >= 0")
+    for i, s in enumerate(seeds):
+        check_int(f"seeds[{i}]", s, 0)
     require(len(set(int(s) for s in seeds)) == len(seeds), "seeds", seeds, "distinct integers")
     return [int(s) for s in seeds]
 
@@ -223,11 +227,29 @@ def _eps_g_batch(setup: Setup, C: np.ndarray) -> np.ndarray:
 
 
 def _stability_message(setup: Setup, alpha: float, what: str) -> str:
-    lam1 = setup.spectrum.moment(1)
-    bound = 2.0 / (setup.K * setup.c_s ** 2 * lam1)
-    return (f"SGD diverged at alpha={alpha:.4g} ({what}). Likely cause: learning rate "
-            f"eta={setup.eta} above the stability bound (for linear units eta_c = "
-            f"2/(K c_s^2 (1/N) tr Sigma) = {bound:.4g} in these conventions); reduce eta.")
+    """The shared divergence message (:func:`scalinglaws.errors.divergence_message`)."""
+    return divergence_message(setup, alpha, what, "SGD")
+
+
+def memory_estimate(setup: Setup, N: int, S: int, n_t: int, *, method: str = "numba",
+                    block: int = 256, n_jobs: int = 1, mc_samples: int = 0) -> tuple[float, str]:
+    """Rough peak memory (bytes) of :func:`simulate` and the size that dominates it (``"N"``,
+    ``"n_seeds"``, ``"n_times"``, ``"K"`` or ``"M"``): weights, input blocks (prefetched), the
+    (seeds, K, K, N) and (seeds, M, M, N) products of the overlap records, the per-seed records and
+    the Monte-Carlo test draws."""
+    K, M, L = setup.K, setup.M, setup.L
+    par = S if method == "numpy" else max(1, min(S, n_jobs))
+    per_n = {"weights": S * (K + M), "blocks": S * block * (3 if method == "numpy" else 2),
+             "records": par * K * max(K, M) + S * M * M, "mc": par * mc_samples}
+    out = S * n_t * 3 * (K + M) ** 2 + n_t * 2 * L * K * (K + M)
+    words = N * sum(per_n.values()) + out
+    if out >= N * sum(per_n.values()):
+        driver = "n_times"
+    elif max(K, M) ** 2 > block + K + M:
+        driver = "K" if K >= M else "M"
+    else:
+        driver = "N" if N >= S else "n_seeds"
+    return 8.0 * words, driver
 
 
 # ----------------------------------------------------------------------------------------------
@@ -351,7 +373,9 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
              init: Overlaps | None = None, sigma_J: float = 1.0, teacher: str = "gaussian",
              J0=None, B0=None, method: str = "auto", block: int = 256, mc_samples: int = 0,
              n_jobs: int | None = None, keep_seeds: bool = True,
-             divergence_limit: float = 1e6, show_progress: bool = True) -> Trajectory:
+             divergence_limit: float = DIVERGENCE_LIMIT, show_progress: bool = True,
+             max_steps: int = DEFAULT_MAX_STEPS, max_memory: float = DEFAULT_MAX_MEMORY
+             ) -> Trajectory:
     r"""Online SGD of S seeds of the ``setup`` at input dimension N, recorded on an alpha grid.
 
     Parameters
@@ -388,7 +412,14 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
         Keep per-seed arrays (``eps_g_seeds`` and ``traj.Q_seeds``, ``traj.R_seeds``,
         ``traj.T_seeds``).
     divergence_limit : float
-        Raise :class:`~scalinglaws.errors.DivergenceError` when a physical overlap exceeds this (or is NaN/inf).
+        Raise :class:`~scalinglaws.errors.DivergenceError` when a physical overlap exceeds this (or
+        is NaN/inf): the rule the ODE uses too (:func:`scalinglaws.errors.diverged`, default 10^6).
+    max_steps : int
+        Cost limit: SGD sample updates summed over seeds, ``S * rint(t_max N)``, are refused
+        before the run beyond this (default :data:`scalinglaws.errors.DEFAULT_MAX_STEPS` = 10^9);
+        raise it explicitly for longer runs.
+    max_memory : float
+        Memory limit in bytes (default 4 GiB) for the estimate of :func:`memory_estimate`.
 
     Returns
     -------
@@ -408,40 +439,80 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
     """
     # ---------------- validation (no work before this is done) ----------------
     if not isinstance(setup, Setup):
-        raise ValueError(f"setup must be a scalinglaws.models.Setup, got {type(setup).__name__}")
-    require(isinstance(N, (int, np.integer)) and not isinstance(N, bool) and N >= 1, "N", N,
-            "an integer >= 1")
-    N = int(N)
+        raise ParameterTypeError(f"setup must be a scalinglaws.models.Setup, got "
+                                 f"{type(setup).__name__}")
+    N = check_int("N", N, 1)
     setup.spectrum.group_sizes(N)
     require(type(setup.activation) in _ACT_CODES, "activation", setup.activation.name,
             "erf or linear")
-    require(method in ("auto", "numpy", "numba"), "method", method, "'auto', 'numpy' or 'numba'")
+    check_choice("method", method, ("auto", "numpy", "numba"))
     if method == "numba":
         require(HAVE_NUMBA, "method", method, "'numpy' (numba is not installed)")
     if method == "auto":
         method = "numba" if HAVE_NUMBA else "numpy"
-    require(isinstance(block, (int, np.integer)) and block >= 1, "block", block, "an integer >= 1")
-    require(isinstance(mc_samples, (int, np.integer)) and mc_samples >= 0, "mc_samples",
-            mc_samples, "an integer >= 0")
-    require(isinstance(n_seeds, (int, np.integer)) and n_seeds >= 1, "n_seeds", n_seeds,
-            "an integer >= 1")
+    block = check_int("block", block, 1)
+    mc_samples = check_int("mc_samples", mc_samples, 0)
+    n_seeds = check_int("n_seeds", n_seeds, 1)
+    check_choice("teacher", teacher, ("gaussian", "orthonormal"))
+    sigma_J = check_real("sigma_J", sigma_J, 0.0)
+    keep_seeds = check_bool("keep_seeds", keep_seeds)
+    show_progress = check_bool("show_progress", show_progress)
+    divergence_limit = check_real("divergence_limit", divergence_limit, 0.0, lo_open=True)
+    max_steps = check_int("max_steps", max_steps, 1)
+    max_memory = check_real("max_memory", max_memory, 0.0, lo_open=True, finite=False)
+    if n_jobs is None:
+        n_jobs = os.cpu_count() or 1
+    n_jobs = check_int("n_jobs", n_jobs, 1)
     if seeds is None:
-        require(isinstance(seed, (int, np.integer)) and seed >= 0, "seed", seed, "an integer >= 0")
-        seeds = list(range(int(seed), int(seed) + int(n_seeds)))
-    seeds = _check_seeds(seeds)
-    require(teacher in ("gaussian", "orthonormal"), "teacher", teacher,
-            "'gaussian' or 'orthonormal'")
-    require(np.isfinite(sigma_J) and sigma_J >= 0, "sigma_J", sigma_J, ">= 0")
+        seed = check_int("seed", seed, 0)
+        S = n_seeds
+    else:
+        if isinstance(seeds, (str, bytes, dict, float)) or isinstance(seeds, (bool, np.bool_)):
+            raise ParameterTypeError(f"seeds={seeds!r} is invalid: a list of integers >= 0 "
+                                     f"(got {type(seeds).__name__})")
+        if not isinstance(seeds, (int, np.integer)) and not hasattr(seeds, "__len__"):
+            seeds = list(seeds)
+        S = 1 if isinstance(seeds, (int, np.integer)) else len(seeds)
     if times is None:
         require(t_max is not None, "t_max", t_max, "give t_max or times")
-        require(np.isfinite(t_max) and t_max > 0, "t_max", t_max, "a finite number > 0")
+        t_max = check_real("t_max", t_max, 0.0, lo_open=True)
+        n_times = check_int("n_times", n_times, 2)
+        t_min = check_real("t_min", t_min, 0.0, lo_open=True)
+        require(t_min < t_max, "t_max", t_max, f"a number > t_min={t_min:g} (the first nonzero "
+                "output time of the log-spaced grid); lower t_min or give explicit times")
+        n_t, t_last, cost_name, cost_value = n_times + 1, t_max, "t_max", t_max
+    else:
+        times = check_array("times", times, finite=False)
+        require(times.ndim == 1 and times.size >= 1, "times", f"shape {times.shape}",
+                "a non-empty 1-d array")
+        require(t_max is None or abs(t_max - float(times[-1])) <= 1e-12 * max(1.0, abs(t_max)),
+                "t_max", t_max, f"give either t_max or times, not both (times end at "
+                f"{float(times[-1]):.6g})")
+        n_t, t_last = times.size, float(times[-1])
+        cost_name, cost_value = "times", f"... {t_last:.6g}"
+    if np.isfinite(t_last):
+        # name the largest of the three factors (seeds, t_max, N) as the one to reduce
+        if S >= max(N, t_last):
+            cost_name, cost_value = ("n_seeds", S) if seeds is None else ("seeds", f"<{S} seeds>")
+        elif N > t_last:
+            cost_name, cost_value = "N", N
+        check_cost(cost_name, cost_value, S * t_last * N, max_steps,
+                   what=f"SGD sample updates (seeds x t_max x N = {S} x {t_last:.4g} x {N})",
+                   limit_name="max_steps", cli_option="--max-steps")
+        mem, driver = memory_estimate(setup, N, S, n_t, method=method, block=block,
+                                      n_jobs=n_jobs, mc_samples=mc_samples)
+        drv_value = {"N": N, "n_seeds": S, "n_times": n_t - 1, "K": setup.K, "M": setup.M}[driver]
+        check_cost(driver, drv_value, mem, max_memory,
+                   what=f"of memory (N={N}, seeds={S}, K={setup.K}, M={setup.M}, L={setup.L}, "
+                   f"{n_t} record times)", limit_name="max_memory", cli_option="--max-memory",
+                   memory=True)
+    if times is None:
         from .ode import log_times
         times = log_times(float(t_max), n=n_times, t_min=t_min)
     steps = record_steps(times, N)
-    if n_jobs is None:
-        n_jobs = os.cpu_count() or 1
-    require(isinstance(n_jobs, (int, np.integer)) and n_jobs >= 1, "n_jobs", n_jobs,
-            "an integer >= 1")
+    if seeds is None:
+        seeds = list(range(seed, seed + n_seeds))
+    seeds = _check_seeds(seeds)
     J, B = initial_weights(setup, N, seeds, init=init, sigma_J=sigma_J, teacher=teacher,
                            J0=J0, B0=B0)
 
@@ -470,9 +541,9 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
         Rgk = grp.overlaps(Jr, B[idx], N)
         Qs[idx, k] = np.einsum("l,slik->sik", lam, Qgk)
         Rs[idx, k] = np.einsum("l,slin->sin", lam, Rgk)
-        if not (np.all(np.isfinite(Qs[idx, k])) and np.max(np.abs(Qs[idx, k])) <= divergence_limit):
-            raise DivergenceError(_stability_message(setup, steps[k] / N,
-                                                     f"|Q| > {divergence_limit:g} or non-finite"))
+        if diverged(Qs[idx, k], divergence_limit):
+            raise DivergenceError(_stability_message(
+                setup, steps[k] / N, f"a physical overlap |Q| > {divergence_limit:g} or non-finite"))
         with lock:
             Qg_sum[k] += Qgk.sum(axis=0)
             Rg_sum[k] += Rgk.sum(axis=0)

@@ -8,8 +8,9 @@ A :class:`Spectrum` holds the distinct eigenvalues :math:`\lambda_l` of the inpu
 
 normalised so that :math:`(1/N)\,\mathrm{tr}\,\Sigma = \sum_l f_l\lambda_l = 1`, i.e.
 :math:`\lambda_+ = L / H_L^{(1+\beta)}` with the generalised harmonic number
-:math:`H_L^{(s)} = \sum_{l\le L} l^{-s}`.  (This normalisation is our reconstruction; see
-``shared/papers/worschech_rosenow.md`` §1.2.)  Groups are contiguous blocks of coordinates.
+:math:`H_L^{(s)} = \sum_{l\le L} l^{-s}`.  (This normalisation is our reconstruction; see the
+book's sources appendix, ``chapters/sources_worschech_rosenow.md``.)  Groups are contiguous
+blocks of coordinates.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import require
+from .errors import check_array, check_choice, check_int, check_real, require
 
-__all__ = ["Spectrum"]
+__all__ = ["Spectrum", "MAX_GROUPS"]
+
+#: Largest number of eigen-groups :meth:`Spectrum.power_law` builds (its arrays are O(L); the
+#: book uses L = N <= 65536).
+MAX_GROUPS = 10 ** 7
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,16 +44,14 @@ class Spectrum:
     fractions: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        lam = np.atleast_1d(np.asarray(self.eigenvalues, dtype=float))
+        lam = np.atleast_1d(check_array("eigenvalues", self.eigenvalues))
         require(lam.ndim == 1 and lam.size >= 1, "eigenvalues", f"shape {lam.shape}",
                 "a non-empty 1-d array")
-        require(bool(np.all(np.isfinite(lam))), "eigenvalues", "contains NaN/inf",
-                "finite values > 0")
         require(bool(np.all(lam > 0)), "eigenvalues", f"min {lam.min():.3g}", "all must be > 0")
         if self.fractions is None:
             f = np.full(lam.size, 1.0 / lam.size)
         else:
-            f = np.atleast_1d(np.asarray(self.fractions, dtype=float))
+            f = np.atleast_1d(check_array("fractions", self.fractions, finite=False))
             require(f.shape == lam.shape, "fractions", f"shape {f.shape}",
                     f"same shape as eigenvalues {lam.shape}")
             require(bool(np.all(np.isfinite(f)) and np.all(f > 0)), "fractions", f,
@@ -72,10 +75,9 @@ class Spectrum:
         ``normalisation="mean-one"``: :math:`(1/N)\mathrm{tr}\Sigma = 1` (default);
         ``"top-one"``: :math:`\lambda_1 = 1`.
         """
-        require(isinstance(L, (int, np.integer)) and L >= 1, "L", L, "an integer >= 1")
-        require(np.isfinite(beta) and beta > -1, "beta", beta, "a finite number > -1")
-        require(normalisation in ("mean-one", "top-one"), "normalisation", normalisation,
-                "'mean-one' or 'top-one'")
+        L = check_int("L", L, 1, MAX_GROUPS)
+        beta = check_real("beta", beta, -1.0, lo_open=True)
+        check_choice("normalisation", normalisation, ("mean-one", "top-one"))
         lam = np.arange(1, L + 1, dtype=float) ** (-(1.0 + beta))
         if normalisation == "mean-one":
             lam = lam / lam.mean()
@@ -87,7 +89,8 @@ class Spectrum:
 
         Returns the spectrum and the group index of each coordinate.
         """
-        v = np.asarray(variances, dtype=float)
+        v = check_array("variances", variances, ndim=1, min_size=1)
+        require(bool(np.all(v > 0)), "variances", f"min {v.min():.3g}", "all must be > 0")
         lam, inv, counts = np.unique(v, return_inverse=True, return_counts=True)
         order = np.argsort(-lam)
         rank = np.empty_like(order)
@@ -101,11 +104,12 @@ class Spectrum:
 
     def moment(self, p: int) -> float:
         r""":math:`(1/N)\mathrm{tr}\Sigma^p = \sum_l f_l \lambda_l^p`."""
+        p = check_real("p", p)
         return float(np.sum(self.fractions * self.eigenvalues ** p))
 
     def group_sizes(self, N: int) -> np.ndarray:
         """Number of coordinates per group; raises ValueError unless every f_l N is an integer."""
-        require(isinstance(N, (int, np.integer)) and N >= 1, "N", N, "an integer >= 1")
+        N = check_int("N", N, 1)
         sizes = self.fractions * N
         r = np.rint(sizes)
         require(bool(np.all(np.abs(sizes - r) < 1e-9) and np.all(r >= 1)), "N", N,

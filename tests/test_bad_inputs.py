@@ -1,0 +1,669 @@
+"""Issue 22: every bad input gets a clear error before any work.
+
+A table-driven matrix over the command line (``cli.main(argv)`` in-process, two cases through a
+subprocess), the Python API (Setup, Overlaps, Spectrum, conventions, activations, ode, sgd, fits,
+draw_weights) and the chapter runner's parameter check.  Each case asserts the error type (for
+the CLI: the exit status 2 and no output) and that the message names the parameter.  Then one
+test per hang of the issue that lives in these modules (each must now fail fast), and the shared
+divergence rule of the ODE and SGD.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scalinglaws import cli, conventions, fits, ode, sgd
+from scalinglaws.activations import get_activation
+from scalinglaws.errors import (DIVERGENCE_LIMIT, CostLimitError, DivergenceError,
+                                ParameterTypeError, check_parameter_type, stability_bound)
+from scalinglaws.models import Overlaps, Setup, draw_weights
+from scalinglaws.spectra import Spectrum
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = 2.0      # seconds: "before any work"
+
+S22 = Setup(2, 2, 0.5)
+O22 = Overlaps(np.eye(2) * 0.5, np.eye(2) * 1e-3, np.eye(2))
+CLASSIC = {"Q0": [[0.5, 0], [0, 0.5]], "R0": [[1.01e-3, 0.99e-3], [0.99e-3, 1.01e-3]],
+           "T0": [[1, 0], [0, 1]]}
+
+
+# =============================================================================================
+# command line
+# =============================================================================================
+_FLAGS = {"K": "-K", "M": "-M", "N": "--N", "L": "-L"}
+
+
+def _argv(cmd, base, kw):
+    opts = dict(base)
+    opts.update(kw)
+    out = [cmd]
+    for k, v in opts.items():
+        if v is None:
+            continue
+        out += [_FLAGS.get(k, "--" + k.replace("_", "-")), str(v)]
+    return out
+
+
+SGD_BASE = {"K": 2, "M": 2, "eta": 0.5, "N": 20, "t_max": 1}
+ODE_BASE = {"K": 2, "M": 2, "eta": 0.5, "N": 20, "t_max": 1}
+
+# (options replacing/adding to the base; None removes one) -> a text the error must contain
+SGD_CASES = [
+    (dict(K=0), "K=0"), (dict(K=-3), "K=-3"), (dict(K=2.5), "-K"), (dict(K="two"), "-K"),
+    (dict(K=None), "K=None"), (dict(M=0), "M=0"), (dict(M="x"), "-M"),
+    (dict(eta=0), "eta=0.0"), (dict(eta=-1), "eta=-1.0"), (dict(eta="nan"), "eta=nan"),
+    (dict(eta="inf"), "eta=inf"), (dict(eta="abc"), "--eta"), (dict(eta=None), "eta=None"),
+    (dict(N=0), "N=0"), (dict(N=-5), "N=-5"), (dict(N=1.5), "--N"), (dict(N=None), "N=None"),
+    (dict(t_max=0), "t_max=0.0"), (dict(t_max=-1), "t_max=-1.0"), (dict(t_max="inf"), "t_max=inf"),
+    (dict(t_max="nan"), "t_max=nan"), (dict(t_max=None), "t_max"),
+    (dict(t_max=1e12), "t_max=1000000000000.0"), (dict(t_max=0.005), "t_max=0.005"),
+    (dict(t_min=0), "t_min=0.0"), (dict(t_min=-1), "t_min=-1.0"), (dict(n_times=1), "n_times=1"),
+    (dict(n_times=0), "n_times=0"), (dict(n_times=10 ** 9), "n_times=1000000000"),
+    (dict(L=0), "L=0"), (dict(L=-4), "L=-4"), (dict(L=3), "N=20"), (dict(L=10 ** 8), "L="),
+    (dict(beta=-5), "beta=-5.0"), (dict(beta=2), "beta=2.0"), (dict(L=4, beta=-1), "beta=-1.0"),
+    (dict(L=4, beta="nan"), "beta=nan"), (dict(sigma=-1), "sigma=-1.0"),
+    (dict(sigma="inf"), "sigma=inf"), (dict(weight_decay=-0.1), "weight_decay=-0.1"),
+    (dict(sigma_J=-1), "sigma_J=-1.0"), (dict(seed=-1), "seed=-1"), (dict(n_seeds=0), "n_seeds=0"),
+    (dict(n_seeds=10 ** 9), "n_seeds=1000000000"), (dict(seeds="1,x"), "seeds='1,x'"),
+    (dict(seeds="1,1"), "seeds"), (dict(seeds="-1"), "seeds[0]=-1"),
+    (dict(seeds="1,2", seed=3), "seed=3"), (dict(t_max=None, times="1,0"), "times"),
+    (dict(t_max=None, times="a,b"), "times='a,b'"), (dict(times="0,1"), "t_max=1.0"),
+    (dict(t_max=None, times="-1,2"), "times"), (dict(block=0), "block=0"),
+    (dict(mc_samples=-1), "mc_samples=-1"), (dict(n_jobs=0), "n_jobs=0"),
+    (dict(method="gpu"), "--method"), (dict(conventions="bogus"), "conventions='bogus'"),
+    (dict(activation="relu"), "--activation"), (dict(teacher="uniform"), "--teacher"),
+    (dict(output="/nonexistent_dir_xyz/out.csv"), "output='/nonexistent_dir_xyz/out.csv'"),
+    (dict(spectrum="/nonexistent_spectrum.txt"), "spectrum="), (dict(max_steps=0), "max_steps=0"),
+    (dict(max_steps=10), "max_steps"), (dict(max_memory="abc"), "max_memory='abc'"),
+    (dict(max_memory=-1), "max_memory"), (dict(max_memory="1K"), "max_memory"),
+    (dict(method="numpy", n_jobs=2), "n_jobs=2"), (dict(K=10 ** 6), "K=1000000"),
+    (dict(N=10 ** 10), "N=10000000000"), (dict(block=10 ** 8), "max_memory"),
+]
+
+ODE_CASES = [
+    (dict(dt=0.01), "dt=0.01"), (dict(method="euler", dt=10, t_max=2), "dt=10.0"),
+    (dict(method="euler"), "dt=None"), (dict(method="euler", dt=1e-9), "dt=1e-09"),
+    (dict(method="euler", dt=-0.1), "dt=-0.1"), (dict(method="euler", dt=1e-3, rtol=1e-6),
+                                                 "rtol=1e-06"),
+    (dict(method="BDF", rtol=-1), "rtol=-1.0"), (dict(atol=0), "atol=0.0"),
+    (dict(rtol="nan"), "rtol=nan"), (dict(method="rk99"), "method='rk99'"),
+    (dict(t_max=0.005), "t_max=0.005"), (dict(N=None), "N=None"), (dict(K=2000, M=2000), "K=2000"),
+    (dict(method="euler", dt=0.01, t_max=1e9), "dt=0.01"), (dict(N=10 ** 12), "N=1000000000000"),
+    (dict(eta=-2), "eta=-2.0"),
+]
+
+
+@pytest.mark.parametrize("kw,needle", SGD_CASES, ids=[str(c[0]) for c in SGD_CASES])
+def test_cli_sgd_bad_option(kw, needle, capsys):
+    t0 = time.perf_counter()
+    code = cli.main(_argv("sgd", SGD_BASE, kw))
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert needle in err and out == ""
+    assert time.perf_counter() - t0 < FAST
+
+
+@pytest.mark.parametrize("kw,needle", ODE_CASES, ids=[str(c[0]) for c in ODE_CASES])
+def test_cli_ode_bad_option(kw, needle, capsys):
+    t0 = time.perf_counter()
+    code = cli.main(_argv("ode", ODE_BASE, kw))
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert needle in err and out == ""
+    assert time.perf_counter() - t0 < FAST
+
+
+_INIT = object()
+CONFIG_CASES = [
+    ({"K": 2.5}, "K=2.5"), ({"K": True}, "K=True"), ({"K": "two"}, "K='two'"),
+    ({"K": "2"}, "K='2'"), ({"N": 50.7}, "N=50.7"), ({"eta": "0.5"}, "eta='0.5'"),
+    ({"eta": None}, "eta=None"), ({"eta": [0.5]}, "eta=[0.5]"), ({"L": 0}, "L=0"),
+    ({"L": 1.0}, "L=1.0"), ({"seeds": [1, 2.5]}, "seeds[1]=2.5"), ({"seeds": "abc"}, "seeds='abc'"),
+    ({"times": [0, "a"], "t_max": None}, "times[1]='a'"), ({"times": 5, "t_max": None}, "times=5"),
+    ({"activation": "relu"}, "activation='relu'"), ({"activation": 3}, "activation=3"),
+    ({"conventions": 3}, "conventions=3"), ({"method": "gpu"}, "method='gpu'"),
+    ({"teacher": "x"}, "teacher='x'"), ({"spectrum": 5}, "spectrum=5"),
+    ({"spectrum": [1, -1]}, "eigenvalues"), ({"spectrum": {"eig": [1]}}, "spectrum="),
+    ({"lr": 3}, "config key='lr'"), ({"block": True}, "block=True"),
+    ({"mc_samples": 1.5}, "mc_samples=1.5"), ({"n_jobs": "4"}, "n_jobs='4'"),
+    ({"sigma": "0.1"}, "sigma='0.1'"), ({"weight_decay": None}, "weight_decay=None"),
+    ({"beta": 2, "L": 1}, "beta=2"), ({"max_memory": "lots"}, "max_memory='lots'"),
+    ({"Q0": [[0.5]], "R0": [[0.0]], "T0": [[1.0]]}, "overlaps="),
+    ({"Q0": [["a", 0], [0, 1]], "R0": CLASSIC["R0"], "T0": CLASSIC["T0"]}, "Q0="),
+    ({"Q0": [[0.5, 0], [0, -0.5]], "R0": CLASSIC["R0"], "T0": CLASSIC["T0"]}, "overlaps"),
+    ({**CLASSIC, "sigma_J": 0.5}, "sigma_J=0.5"), ({"spectrum": [1.0], "L": 2}, "L=2"),
+    ({"t_min": "0.01"}, "t_min='0.01'"), ({"max_steps": 1e9}, "max_steps=1000000000.0"),
+]
+
+
+@pytest.mark.parametrize("cfg,needle", CONFIG_CASES, ids=[str(c[0])[:40] for c in CONFIG_CASES])
+def test_cli_config_bad_value(cfg, needle, tmp_path, capsys):
+    full = {"K": 2, "M": 2, "eta": 0.5, "N": 20, "t_max": 1.0}
+    full.update(cfg)
+    full = {k: v for k, v in full.items() if not (v is None and k == "t_max")}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(full))
+    code = cli.main(["sgd", "--config", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert needle in err and out == ""
+
+
+@pytest.mark.parametrize("content,needle", [
+    ("{not json", "config="), ("[1, 2]", "config="), ("", "config="),
+])
+def test_cli_config_file_unreadable(content, needle, tmp_path, capsys):
+    path = tmp_path / "c.json"
+    path.write_text(content)
+    code = cli.main(["sgd", "--config", str(path), "--N", "10", "--t-max", "1"])
+    assert code == 2 and needle in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content,extra,needle", [
+    ("{bad", [], "init="), (json.dumps({"Q0": [[1]]}), [], "init="),
+    (json.dumps(CLASSIC), ["--N", "20"], "N=20"), (json.dumps(CLASSIC), ["--seed", "3"], "seed=3"),
+    (json.dumps({**CLASSIC, "Q0": [[0.5, 0], [0, float("nan")]]}), [], "Q0="),
+])
+def test_cli_ode_init_file(content, extra, needle, tmp_path, capsys):
+    path = tmp_path / "init.json"
+    path.write_text(content)
+    code = cli.main(["ode", "-K", "2", "-M", "2", "--eta", "0.5", "--t-max", "1", "--init",
+                     str(path), *extra])
+    out, err = capsys.readouterr()
+    assert code == 2 and needle in err and out == ""
+
+
+@pytest.mark.parametrize("lines,extra,needle", [
+    ("1.0\n-2.0\n", [], "eigenvalues"), ("1.0 0.5\n2.0 0.2\n", [], "fractions"),
+    ("a b c\n", [], "spectrum="), ("1.0\n1.0\n", ["-L", "2"], "L=2"),
+])
+def test_cli_spectrum_file(lines, extra, needle, tmp_path, capsys):
+    path = tmp_path / "spec.txt"
+    path.write_text(lines)
+    code = cli.main(["sgd", "-K", "1", "-M", "1", "--eta", "0.1", "--N", "8", "--t-max", "1",
+                     "--spectrum", str(path), *extra])
+    assert code == 2 and needle in capsys.readouterr().err
+
+
+def test_cli_output_is_a_folder_or_read_only(tmp_path, capsys):
+    assert cli.main(_argv("sgd", SGD_BASE, {"output": tmp_path})) == 2
+    assert "output=" in capsys.readouterr().err
+
+
+def test_cli_divergence_exit_code_and_shared_message(capsys):
+    code = cli.main(["ode", "-K", "4", "-M", "4", "--eta", "0.6", "--activation", "linear",
+                     "--conventions", "saad-solla", "--t-max", "100", "--N", "40"])
+    err = capsys.readouterr().err
+    assert code == 3 and "eta_c" in err and "= 0.5 in these conventions" in err
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["sgd", "-K", "2", "-M", "2", "--eta", "0.5", "--N", "100", "--t-max", "1e12"], "t_max="),
+    (["sgd", "-K", "2", "-M", "2", "--eta", "0.5", "--N", "10", "--t-max", "1", "-o",
+      "/nonexistent_dir_xyz/o.csv"], "output="),
+])
+def test_cli_subprocess_entry_point(argv, needle):
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "scalinglaws.cli", *argv], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
+    assert r.stdout == "" and time.perf_counter() - t0 < 30
+
+
+# =============================================================================================
+# Python API
+# =============================================================================================
+V, T, C = ValueError, ParameterTypeError, CostLimitError
+PL4 = Spectrum.power_law(4, 1.0)
+
+
+def _int(ov):
+    return ode.integrate(S22, O22, **{"t_max": 1.0, "show_progress": False, **ov})
+
+
+def _sim(ov):
+    kw = {"N": 20, "t_max": 1.0, "show_progress": False, "method": "numpy", **ov}
+    setup = kw.pop("setup", S22)
+    return sgd.simulate(setup, kw.pop("N"), kw.pop("t_max"), **kw)
+
+
+API_CASES = [
+    # ---- Setup
+    ("Setup K float", lambda: Setup(2.5, 2, 0.5), T, "K=2.5"),
+    ("Setup K str", lambda: Setup("2", 2, 0.5), T, "K='2'"),
+    ("Setup K bool", lambda: Setup(True, 2, 0.5), T, "K=True"),
+    ("Setup K 0", lambda: Setup(0, 2, 0.5), V, "K=0"),
+    ("Setup K None", lambda: Setup(None, 2, 0.5), T, "K=None"),
+    ("Setup M -1", lambda: Setup(2, -1, 0.5), V, "M=-1"),
+    ("Setup M 2.0", lambda: Setup(2, 2.0, 0.5), T, "M=2.0"),
+    ("Setup eta str", lambda: Setup(2, 2, "0.5"), T, "eta='0.5'"),
+    ("Setup eta 0", lambda: Setup(2, 2, 0.0), V, "eta=0.0"),
+    ("Setup eta nan", lambda: Setup(2, 2, float("nan")), V, "eta=nan"),
+    ("Setup eta inf", lambda: Setup(2, 2, float("inf")), V, "eta=inf"),
+    ("Setup eta None", lambda: Setup(2, 2, None), T, "eta=None"),
+    ("Setup eta bool", lambda: Setup(2, 2, True), T, "eta=True"),
+    ("Setup eta list", lambda: Setup(2, 2, [0.5]), T, "eta=[0.5]"),
+    ("Setup eta complex", lambda: Setup(2, 2, 0.5j), T, "eta=0.5j"),
+    ("Setup activation", lambda: Setup(2, 2, 0.5, "relu"), V, "activation='relu'"),
+    ("Setup activation type", lambda: Setup(2, 2, 0.5, 3), T, "activation=3"),
+    ("Setup conventions", lambda: Setup(2, 2, 0.5, conventions="bogus"), V, "conventions='bogus'"),
+    ("Setup conventions type", lambda: Setup(2, 2, 0.5, conventions=["none"]), T, "conventions="),
+    ("Setup spectrum type", lambda: Setup(2, 2, 0.5, spectrum=[1.0, 2.0]), T, "spectrum="),
+    ("Setup sigma -1", lambda: Setup(2, 2, 0.5, sigma=-1), V, "sigma=-1"),
+    ("Setup sigma str", lambda: Setup(2, 2, 0.5, sigma="0"), T, "sigma='0'"),
+    ("Setup weight_decay", lambda: Setup(2, 2, 0.5, weight_decay=-1.0), V, "weight_decay=-1.0"),
+    ("Setup weight_decay inf", lambda: Setup(2, 2, 0.5, weight_decay=float("inf")), V,
+     "weight_decay=inf"),
+    # ---- Spectrum
+    ("Spectrum empty", lambda: Spectrum([]), V, "eigenvalues"),
+    ("Spectrum 2-d", lambda: Spectrum([[1.0, 2.0]]), V, "eigenvalues"),
+    ("Spectrum negative", lambda: Spectrum([1.0, -1.0]), V, "eigenvalues"),
+    ("Spectrum nan", lambda: Spectrum([1.0, float("nan")]), V, "eigenvalues"),
+    ("Spectrum str", lambda: Spectrum("abc"), T, "eigenvalues"),
+    ("Spectrum str entries", lambda: Spectrum([1.0, "a"]), T, "eigenvalues"),
+    ("Spectrum fractions shape", lambda: Spectrum([1.0, 2.0], [1.0]), V, "fractions"),
+    ("Spectrum fractions sum", lambda: Spectrum([1.0, 2.0], [0.5, 0.2]), V, "fractions"),
+    ("Spectrum fractions neg", lambda: Spectrum([1.0, 2.0], [1.5, -0.5]), V, "fractions"),
+    ("power_law L 0", lambda: Spectrum.power_law(0, 1.0), V, "L=0"),
+    ("power_law L float", lambda: Spectrum.power_law(2.5, 1.0), T, "L=2.5"),
+    ("power_law L bool", lambda: Spectrum.power_law(True, 1.0), T, "L=True"),
+    ("power_law L huge", lambda: Spectrum.power_law(10 ** 9, 1.0), V, "L=1000000000"),
+    ("power_law beta -1", lambda: Spectrum.power_law(4, -1.0), V, "beta=-1.0"),
+    ("power_law beta str", lambda: Spectrum.power_law(4, "1"), T, "beta='1'"),
+    ("power_law beta nan", lambda: Spectrum.power_law(4, float("nan")), V, "beta=nan"),
+    ("power_law normalisation", lambda: Spectrum.power_law(4, 1.0, "max"), V, "normalisation="),
+    ("group_sizes N 0", lambda: PL4.group_sizes(0), V, "N=0"),
+    ("group_sizes N float", lambda: PL4.group_sizes(8.0), T, "N=8.0"),
+    ("group_sizes N indivisible", lambda: PL4.group_sizes(10), V, "N=10"),
+    ("moment p str", lambda: PL4.moment("2"), T, "p='2'"),
+    ("from_diagonal empty", lambda: Spectrum.from_diagonal([]), V, "variances"),
+    ("from_diagonal negative", lambda: Spectrum.from_diagonal([1.0, -1.0]), V, "variances"),
+    # ---- Overlaps
+    ("Overlaps Q str", lambda: Overlaps("a", [[1.0]], [[1.0]]), T, "Q="),
+    ("Overlaps Q nan", lambda: Overlaps([[np.nan]], [[0.0]], [[1.0]]), V, "Q="),
+    ("Overlaps R shape", lambda: Overlaps(np.eye(2), np.zeros((3, 2)), np.eye(2)), V, "R="),
+    ("Overlaps T shape", lambda: Overlaps(np.eye(2), np.zeros((2, 2)), np.eye(3)), V, "T="),
+    ("Overlaps Q not square", lambda: Overlaps(np.zeros((1, 2, 3)), np.zeros((1, 2, 2)),
+                                               np.eye(2)[None]), V, "Q="),
+    ("from_physical str", lambda: Overlaps.from_physical([["a"]], [[0.0]], [[1.0]]), T, "Q="),
+    ("from_physical spectrum", lambda: Overlaps.from_physical([[1.0]], [[0.0]], [[1.0]], "flat"),
+     T, "spectrum="),
+    ("from_weights N mismatch", lambda: Overlaps.from_weights(np.ones((2, 4)), np.ones((2, 5)),
+                                                            Spectrum.isotropic()), V, "J, B"),
+    ("from_weights nan", lambda: Overlaps.from_weights(np.full((2, 4), np.nan), np.ones((2, 4)),
+                                                      Spectrum.isotropic()), V, "J="),
+    ("validate mismatch", lambda: O22.validate(Setup(3, 2, 0.5)), V, "overlaps="),
+    ("validate not psd", lambda: Overlaps(np.diag([1.0, -0.1]), np.zeros((2, 2)),
+                                          np.eye(2)).validate(S22), V, "overlaps="),
+    # ---- conventions / activations
+    ("conventions get", lambda: conventions.get("x"), V, "conventions='x'"),
+    ("conventions get type", lambda: conventions.get(3), T, "conventions=3"),
+    ("Conventions norm", lambda: conventions.Conventions("bad"), V, "output_norm='bad'"),
+    ("convert K float", lambda: conventions.convert(0.5, None, 2.5, 2, "none", "sqrtK"), T,
+     "K=2.5"),
+    ("convert M 0", lambda: conventions.convert(0.5, None, 2, 0, "none", "sqrtK"), V, "M=0"),
+    ("convert eta -1", lambda: conventions.convert(-1.0, None, 2, 2, "none", "sqrtK"), V,
+     "eta=-1.0"),
+    ("convert eta str", lambda: conventions.convert("1", None, 2, 2, "none", "sqrtK"), T,
+     "eta='1'"),
+    ("convert eps str", lambda: conventions.convert(1.0, "x", 2, 2, "none", "sqrtK"), T,
+     "eps_g='x'"),
+    ("get_activation type", lambda: get_activation(None), T, "activation=None"),
+    # ---- draw_weights
+    ("draw N 0", lambda: draw_weights(S22, 0), V, "N=0"),
+    ("draw N float", lambda: draw_weights(S22, 2.5), T, "N=2.5"),
+    ("draw sigma_J", lambda: draw_weights(S22, 4, sigma_J=-1.0), V, "sigma_J=-1.0"),
+    ("draw teacher", lambda: draw_weights(S22, 4, teacher="x"), V, "teacher='x'"),
+    ("draw seed", lambda: draw_weights(S22, 4, seed=-1), V, "seed=-1"),
+    ("draw seed float", lambda: draw_weights(S22, 4, seed=1.5), T, "seed=1.5"),
+    ("draw setup", lambda: draw_weights("setup", 4), T, "setup="),
+    # ---- ode.log_times
+    ("log_times t_max 0", lambda: ode.log_times(0.0), V, "t_max=0.0"),
+    ("log_times t_max nan", lambda: ode.log_times(float("nan")), V, "t_max=nan"),
+    ("log_times t_max str", lambda: ode.log_times("1"), T, "t_max='1'"),
+    ("log_times t_min 0", lambda: ode.log_times(1.0, t_min=0.0), V, "t_min=0.0"),
+    ("log_times t_min > t_max", lambda: ode.log_times(0.005), V, "t_max=0.005"),
+    ("log_times n 1", lambda: ode.log_times(1.0, n=1), V, "n=1"),
+    ("log_times n float", lambda: ode.log_times(1.0, n=2.5), T, "n=2.5"),
+    # ---- ode.integrate
+    ("integrate setup", lambda: ode.integrate("s", O22, 1.0), T, "setup"),
+    ("integrate init", lambda: ode.integrate(S22, {"Q": 1}, 1.0), T, "init"),
+    ("integrate t_max < t_min", lambda: _int({"t_max": 0.005}), V, "t_max=0.005"),
+    ("integrate t_max -1", lambda: _int({"t_max": -1.0}), V, "t_max=-1.0"),
+    ("integrate t_max nan", lambda: _int({"t_max": float("nan")}), V, "t_max=nan"),
+    ("integrate t_max str", lambda: _int({"t_max": "1"}), T, "t_max='1'"),
+    ("integrate t_max bool", lambda: _int({"t_max": True}), T, "t_max=True"),
+    ("integrate times decreasing", lambda: _int({"t_max": None, "times": [2.0, 1.0]}), V, "times"),
+    ("integrate times negative", lambda: _int({"t_max": None, "times": [-1.0, 1.0]}), V, "times"),
+    ("integrate times nan", lambda: _int({"t_max": None, "times": [0.0, np.nan]}), V, "times"),
+    ("integrate times str", lambda: _int({"t_max": None, "times": "0,1"}), T, "times"),
+    ("integrate times 2-d", lambda: _int({"t_max": None, "times": [[0.0, 1.0]]}), V, "times"),
+    ("integrate t_max and times", lambda: _int({"t_max": 5.0, "times": [0.0, 1.0]}), V,
+     "t_max=5.0"),
+    ("integrate method", lambda: _int({"method": "rk99"}), V, "method='rk99'"),
+    ("integrate method type", lambda: _int({"method": 3}), T, "method=3"),
+    ("integrate rtol -1", lambda: _int({"rtol": -1.0, "method": "BDF"}), V, "rtol=-1.0"),
+    ("integrate rtol 0", lambda: _int({"rtol": 0.0}), V, "rtol=0.0"),
+    ("integrate rtol nan", lambda: _int({"rtol": float("nan")}), V, "rtol=nan"),
+    ("integrate rtol str", lambda: _int({"rtol": "1e-6"}), T, "rtol='1e-6'"),
+    ("integrate atol -1", lambda: _int({"atol": -1.0}), V, "atol=-1.0"),
+    ("integrate dt adaptive", lambda: _int({"dt": 0.01}), V, "dt=0.01"),
+    ("integrate dt missing", lambda: _int({"method": "euler"}), V, "dt=None"),
+    ("integrate dt > spacing", lambda: _int({"method": "euler", "dt": 10.0, "t_max": 2.0}), V,
+     "dt=10.0"),
+    ("integrate dt -1", lambda: _int({"method": "euler", "dt": -1.0}), V, "dt=-1.0"),
+    ("integrate dt str", lambda: _int({"method": "euler", "dt": "0.1"}), T, "dt='0.1'"),
+    ("integrate dt tiny", lambda: _int({"method": "euler", "dt": 1e-9}), C, "dt=1e-09"),
+    ("integrate euler t_max huge", lambda: _int({"method": "euler", "dt": 0.01, "t_max": None,
+                                                 "times": [0.0, 1e9]}), C, "dt=0.01"),
+    ("integrate n_times 1", lambda: _int({"n_times": 1}), V, "n_times=1"),
+    ("integrate n_times float", lambda: _int({"n_times": 2.5}), T, "n_times=2.5"),
+    ("integrate t_min 0", lambda: _int({"t_min": 0.0}), V, "t_min=0.0"),
+    ("integrate keep_groups", lambda: _int({"keep_groups": "yes"}), T, "keep_groups='yes'"),
+    ("integrate show_progress", lambda: _int({"show_progress": 1}), T, "show_progress=1"),
+    ("integrate max_steps 0", lambda: _int({"max_steps": 0}), V, "max_steps=0"),
+    ("integrate max_steps float", lambda: _int({"max_steps": 1e5}), T, "max_steps=100000.0"),
+    ("integrate max_memory 0", lambda: _int({"max_memory": 0}), V, "max_memory=0"),
+    ("integrate divergence_limit", lambda: _int({"divergence_limit": -1.0}), V,
+     "divergence_limit=-1.0"),
+    ("integrate memory K", lambda: ode.integrate(Setup(3000, 3000, 0.1),
+                                                 Overlaps(np.eye(1), np.eye(1), np.eye(1)), 1.0),
+     V, "overlaps="),
+    ("integrate memory big", lambda: ode.integrate(
+        Setup(400, 400, 0.1), Overlaps(np.eye(400), np.zeros((400, 400)), np.eye(400)), 1.0),
+     C, "K=400"),
+    # ---- sgd.simulate
+    ("simulate setup", lambda: sgd.simulate("s", 20, 1.0), T, "setup"),
+    ("simulate N 0", lambda: _sim({"N": 0}), V, "N=0"),
+    ("simulate N float", lambda: _sim({"N": 10.5}), T, "N=10.5"),
+    ("simulate N bool", lambda: _sim({"N": True}), T, "N=True"),
+    ("simulate N str", lambda: _sim({"N": "20"}), T, "N='20'"),
+    ("simulate N indivisible", lambda: _sim({"N": 42, "setup": Setup(1, 1, 0.1, spectrum=PL4)}),
+     V, "N=42"),
+    ("simulate t_max None", lambda: _sim({"t_max": None}), V, "t_max=None"),
+    ("simulate t_max -2", lambda: _sim({"t_max": -2.0}), V, "t_max=-2.0"),
+    ("simulate t_max nan", lambda: _sim({"t_max": float("nan")}), V, "t_max=nan"),
+    ("simulate t_max str", lambda: _sim({"t_max": "1"}), T, "t_max='1'"),
+    ("simulate t_max huge", lambda: _sim({"t_max": 1e12}), C, "t_max=1000000000000.0"),
+    ("simulate t_max < t_min", lambda: _sim({"t_max": 0.005}), V, "t_max=0.005"),
+    ("simulate times decreasing", lambda: _sim({"t_max": None, "times": [1.0, 0.5]}), V, "times"),
+    ("simulate times negative", lambda: _sim({"t_max": None, "times": [-1.0]}), V, "times"),
+    ("simulate times str", lambda: _sim({"t_max": None, "times": "x"}), T, "times"),
+    ("simulate times huge", lambda: _sim({"t_max": None, "times": [0.0, 1e13]}), C, "times="),
+    ("simulate times and t_max", lambda: _sim({"times": [0.0, 2.0]}), V, "t_max=1.0"),
+    ("simulate seeds dup", lambda: _sim({"seeds": [1, 1]}), V, "seeds"),
+    ("simulate seeds neg", lambda: _sim({"seeds": [-1]}), V, "seeds[0]=-1"),
+    ("simulate seeds float", lambda: _sim({"seeds": [1.5]}), T, "seeds[0]=1.5"),
+    ("simulate seeds str", lambda: _sim({"seeds": "1,2"}), T, "seeds='1,2'"),
+    ("simulate seeds scalar float", lambda: _sim({"seeds": 3.5}), T, "seeds=3.5"),
+    ("simulate seeds empty", lambda: _sim({"seeds": []}), V, "seeds=[]"),
+    ("simulate n_seeds 0", lambda: _sim({"n_seeds": 0}), V, "n_seeds=0"),
+    ("simulate n_seeds float", lambda: _sim({"n_seeds": 2.5}), T, "n_seeds=2.5"),
+    ("simulate n_seeds huge", lambda: _sim({"n_seeds": 10 ** 9}), C, "n_seeds=1000000000"),
+    ("simulate seed -1", lambda: _sim({"seed": -1}), V, "seed=-1"),
+    ("simulate seed float", lambda: _sim({"seed": 1.5}), T, "seed=1.5"),
+    ("simulate method", lambda: _sim({"method": "gpu"}), V, "method='gpu'"),
+    ("simulate block 0", lambda: _sim({"block": 0}), V, "block=0"),
+    ("simulate block float", lambda: _sim({"block": 2.5}), T, "block=2.5"),
+    ("simulate mc_samples", lambda: _sim({"mc_samples": -1}), V, "mc_samples=-1"),
+    ("simulate n_jobs 0", lambda: _sim({"n_jobs": 0}), V, "n_jobs=0"),
+    ("simulate n_jobs float", lambda: _sim({"n_jobs": 1.5}), T, "n_jobs=1.5"),
+    ("simulate sigma_J", lambda: _sim({"sigma_J": -1.0}), V, "sigma_J=-1.0"),
+    ("simulate sigma_J str", lambda: _sim({"sigma_J": "1"}), T, "sigma_J='1'"),
+    ("simulate teacher", lambda: _sim({"teacher": "uniform"}), V, "teacher='uniform'"),
+    ("simulate keep_seeds", lambda: _sim({"keep_seeds": "no"}), T, "keep_seeds='no'"),
+    ("simulate J0 shape", lambda: _sim({"J0": np.zeros((3, 20))}), V, "J0"),
+    ("simulate J0 nan", lambda: _sim({"J0": np.full((2, 20), np.nan)}), V, "J0"),
+    ("simulate B0 alone", lambda: _sim({"B0": np.zeros((2, 20))}), V, "B0"),
+    ("simulate init type", lambda: _sim({"init": "classic"}), V, "init="),
+    ("simulate n_times 1", lambda: _sim({"n_times": 1}), V, "n_times=1"),
+    ("simulate n_times huge", lambda: _sim({"n_times": 10 ** 9}), C, "n_times=1000000000"),
+    ("simulate t_min 0", lambda: _sim({"t_min": 0.0}), V, "t_min=0.0"),
+    ("simulate max_steps", lambda: _sim({"max_steps": 0}), V, "max_steps=0"),
+    ("simulate max_memory", lambda: _sim({"max_memory": -1.0}), V, "max_memory=-1.0"),
+    ("simulate divergence_limit", lambda: _sim({"divergence_limit": 0.0}), V,
+     "divergence_limit=0.0"),
+    ("simulate N huge", lambda: _sim({"N": 10 ** 10, "t_max": None, "times": [0.0]}), C,
+     "N=10000000000"),
+    ("simulate K huge", lambda: _sim({"setup": Setup(10 ** 5, 2, 0.1)}), C, "K=100000"),
+    ("seed_streams -1", lambda: sgd.seed_streams(-1), V, "seed=-1"),
+    ("seed_streams float", lambda: sgd.seed_streams(1.5), T, "seed=1.5"),
+    ("record_steps 2-d", lambda: sgd.record_steps([[1.0]], 10), V, "times"),
+    ("record_steps decreasing", lambda: sgd.record_steps([1.0, 0.0], 10), V, "times"),
+    ("initial_weights seeds", lambda: sgd.initial_weights(S22, 8, []), V, "seeds=[]"),
+    # ---- fits
+    ("fit shapes", lambda: fits.fit_power_law([1.0, 2.0], [1.0]), V, "y="),
+    ("fit window", lambda: fits.fit_power_law([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], (3, 1)), V,
+     "window="),
+    ("fit window str", lambda: fits.fit_power_law([1.0, 2.0, 3.0], [1, 2, 3], ("a", 2)), T,
+     "window[0]='a'"),
+    ("fit x str", lambda: fits.fit_power_law(["a", "b"], [1.0, 2.0]), T, "x="),
+    ("crossing direction", lambda: fits.first_crossing([1.0, 2.0], [1.0, 0.5], 0.7, "left"), V,
+     "direction='left'"),
+    ("crossing level", lambda: fits.first_crossing([1.0, 2.0], [1.0, 0.5], "0.7"), T,
+     "level='0.7'"),
+    ("local_slope shapes", lambda: fits.local_slope([1.0, 2.0, 3.0], [1.0, 2.0]), V, "y="),
+]
+
+
+@pytest.mark.parametrize("name,make,etype,needle", API_CASES, ids=[c[0] for c in API_CASES])
+def test_api_bad_input(name, make, etype, needle):
+    t0 = time.perf_counter()
+    with pytest.raises(etype) as info:
+        make()
+    assert needle in str(info.value), str(info.value)
+    assert isinstance(info.value, ValueError)          # every bad input is (also) a ValueError
+    assert time.perf_counter() - t0 < FAST
+
+
+# =============================================================================================
+# chapter runner: parameter types checked against the parameters cell before the chapter starts
+# =============================================================================================
+NB_PARAMS = """fast = False
+n = 3
+x = 0.5
+name = "erf"
+Ls = [1, 4]
+etas = [0.1, 0.2]
+mixed = [1, 2.5]
+flag = True
+P = None
+a, b = 2, 1.5
+M = 10**6   # modes at N = P = inf
+d = 1024
+Q = d // 2
+cfg = {"k": 1}
+"""
+
+
+@pytest.fixture(scope="module")
+def param_nb(tmp_path_factory):
+    from scalinglaws.notebooks import to_ipynb
+    d = tmp_path_factory.mktemp("nb")
+    md = d / "nb.md"
+    md.write_text("---\njupytext:\n  text_representation: {extension: .md, format_name: myst}\n"
+                  "kernelspec: {display_name: Python 3, language: python, name: python3}\n---\n"
+                  "# t\n\n```{code-cell} ipython3\n:tags: [parameters]\n" + NB_PARAMS + "```\n")
+    return to_ipynb(md, d / "nb.ipynb")
+
+
+PARAM_CASES = [
+    ("n", "abc"), ("n", 2.5), ("n", True), ("n", [1]), ("n", None), ("x", "abc"), ("x", True),
+    ("x", [0.5]), ("x", "0.5"), ("name", 3), ("name", None), ("Ls", 3), ("Ls", "[1,3]"),
+    ("Ls", [1, 2.5]), ("Ls", [1, "a"]), ("etas", ["a"]), ("etas", 0.1), ("flag", "True"),
+    ("flag", 1), ("M", "big"), ("a", "x"), ("b", "y"), ("cfg", [1]), ("mixed", ["a"]),
+    ("fast", "yes"), ("d", 1024.0),
+]
+
+
+@pytest.mark.parametrize("pname,value", PARAM_CASES, ids=[f"{p}={v!r}" for p, v in PARAM_CASES])
+def test_chapter_parameter_type_is_checked(param_nb, pname, value):
+    from scalinglaws.notebooks import validate_parameters
+    with pytest.raises(ParameterTypeError) as info:
+        validate_parameters(param_nb, {pname: value})
+    msg = str(info.value)
+    assert f"{pname}={value!r}" in msg and "expected" in msg
+
+
+def test_chapter_parameters_of_the_right_type_pass(param_nb):
+    from scalinglaws.notebooks import parameter_defaults, validate_parameters
+    assert parameter_defaults(param_nb)["a"] == 2 and parameter_defaults(param_nb)["b"] == 1.5
+    assert "Q" not in parameter_defaults(param_nb)                  # non-literal: anything
+    validate_parameters(param_nb, {"n": np.int64(4), "x": 1, "name": "linear", "Ls": (2, 3),
+                                   "etas": [1, 0.5], "mixed": [2, 3.5], "flag": False,
+                                   "P": "anything", "a": 3, "b": 2, "M": 10, "Q": [1, 2],
+                                   "cfg": {}, "fast": True})
+    with pytest.raises(ValueError, match="not declared"):
+        validate_parameters(param_nb, {"undeclared": 1})
+
+
+@pytest.fixture(scope="module")
+def plateaus_nb(tmp_path_factory):
+    from scalinglaws.notebooks import to_ipynb
+    return to_ipynb(ROOT / "chapters" / "02_plateaus.md",
+                    tmp_path_factory.mktemp("ch") / "02_plateaus.ipynb")
+
+
+@pytest.mark.parametrize("pname,value,needle", [
+    ("t_N", "abc", "t_N='abc'"), ("K_heights", 3, "K_heights=3"),
+    ("L_fig_sgd", "[1,3]", "L_fig_sgd='[1,3]'"), ("seeds_fig", 2.5, "seeds_fig=2.5"),
+    ("fast", "True", "fast='True'"),
+])
+def test_issue_chapter_reruns_fail_at_once(plateaus_nb, pname, value, needle):
+    from scalinglaws.notebooks import validate_parameters
+    with pytest.raises(ParameterTypeError, match="expected") as info:
+        validate_parameters(plateaus_nb, {pname: value})
+    assert needle in str(info.value)
+
+
+def test_chapter_runner_cli_refuses_before_the_kernel_starts(tmp_path, monkeypatch, capsys):
+    """``python3 tasks.py run 02_plateaus -p t_N abc``: exit 2 at once, no kernel started."""
+    from scalinglaws import notebooks
+    monkeypatch.chdir(ROOT)
+    called = []
+    monkeypatch.setattr("papermill.execute_notebook", lambda *a, **k: called.append(a))
+    t0 = time.perf_counter()
+    code = notebooks.main(["run", "02_plateaus", "-p", "t_N", "abc", "--out", str(tmp_path)])
+    assert code == 2 and not called and time.perf_counter() - t0 < 20
+    assert "t_N='abc'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value,default", [
+    (1, 1.0), (1.5, 1.0), (np.int64(3), 2), ([1, 2], [1.0]), ((1, 2), [1]), ("x", None),
+    ([], [1]), (None, None), ({"a": 1}, {}),
+])
+def test_check_parameter_type_accepts(value, default):
+    check_parameter_type("p", value, default)
+
+
+# =============================================================================================
+# hangs of the issue (in these modules): each now fails fast
+# =============================================================================================
+def _fast(fn, etype, needle, limit=FAST):
+    t0 = time.perf_counter()
+    with pytest.raises(etype, match=needle):
+        fn()
+    assert time.perf_counter() - t0 < limit
+
+
+def test_hang_euler_tiny_dt():
+    _fast(lambda: ode.integrate(S22, O22, t_max=1.0, method="euler", dt=1e-9), CostLimitError,
+          "max_steps")
+
+
+def test_hang_euler_huge_t_max():
+    _fast(lambda: ode.integrate(S22, O22, times=[0.0, 1e12], method="euler", dt=1.0),
+          CostLimitError, "Euler steps")
+
+
+def test_hang_adaptive_ode_budget():
+    """No a-priori estimate for adaptive methods: the right-hand-side budget stops them."""
+    _fast(lambda: ode.integrate(S22, O22, t_max=1e4, method="RK45", max_steps=300,
+                                show_progress=False), CostLimitError, "max_steps=300")
+
+
+def test_hang_sgd_huge_t_max_cli(capsys):
+    t0 = time.perf_counter()
+    assert cli.main(["sgd", "-K", "2", "-M", "2", "--eta", "0.5", "--N", "100", "--t-max",
+                     "1e12"]) == 2
+    assert "--max-steps" in capsys.readouterr().err and time.perf_counter() - t0 < FAST
+    # the limit is the caller's to raise
+    base = ["sgd", "-K", "2", "-M", "2", "--eta", "0.5", "--N", "100", "--t-max", "1"]
+    assert cli.main(base + ["--max-steps", "99"]) == 2
+    assert "max_steps=99" in capsys.readouterr().err
+    assert cli.main(base + ["--max-steps", "100"]) == 0
+
+
+@pytest.mark.parametrize("kw", [dict(N=10 ** 9), dict(n_seeds=10 ** 8), dict(n_times=10 ** 9),
+                                dict(setup=Setup(10 ** 4, 10 ** 4, 0.1)),
+                                dict(setup=Setup(1, 1, 0.1, spectrum=Spectrum.power_law(10 ** 6,
+                                                                                        1.0)),
+                                     N=10 ** 8)])
+def test_hang_sgd_memory(kw):
+    kw = {**({"t_max": 1.0} if "n_times" in kw else {"t_max": None, "times": [0.0]}), **kw}
+    _fast(lambda: _sim(kw), CostLimitError, "max_memory")
+
+
+def test_hang_huge_L():
+    _fast(lambda: Spectrum.power_law(10 ** 9, 1.0), ValueError, "L=1000000000")
+
+
+def test_limits_can_be_raised_explicitly():
+    tr = ode.integrate(S22, O22, times=[0.0, 0.5], method="euler", dt=1e-3, max_steps=600,
+                       show_progress=False)
+    assert np.isfinite(tr.eps_g).all()
+    with pytest.raises(CostLimitError, match="max_steps=400"):
+        ode.integrate(S22, O22, times=[0.0, 0.5], method="euler", dt=1e-3, max_steps=400)
+    sgd.simulate(S22, 20, 1.0, max_steps=20, show_progress=False)
+    with pytest.raises(CostLimitError, match="max_steps"):
+        sgd.simulate(S22, 20, 1.0, max_steps=19, show_progress=False)
+
+
+# =============================================================================================
+# one divergence rule for the ODE and SGD
+# =============================================================================================
+def test_one_threshold():
+    import inspect
+    assert inspect.signature(ode.integrate).parameters["divergence_limit"].default == \
+        DIVERGENCE_LIMIT == inspect.signature(sgd.simulate).parameters["divergence_limit"].default
+
+
+@pytest.mark.parametrize("K,eta,act,conv,diverges", [
+    (4, 0.6, "linear", "saad-solla", True), (4, 0.45, "linear", "saad-solla", False),
+    (2, 2.5, "linear", "worschech-rosenow", True), (2, 1.5, "linear", "worschech-rosenow", False),
+    (2, 3.0, "linear", "mean-field", False), (2, 5.0, "linear", "mean-field", True),
+])
+def test_ode_and_sgd_agree_on_divergence(K, eta, act, conv, diverges):
+    s = Setup(K, K, eta, act, conventions=conv)
+    init = Overlaps(np.eye(K) * 0.5, np.eye(K) * 1e-3, np.eye(K))
+    verdicts, messages = [], []
+    for run in (lambda: ode.integrate(s, init, t_max=60.0, show_progress=False),
+                lambda: sgd.simulate(s, 100, 60.0, init=init, seeds=[0, 1], method="numpy",
+                                     n_times=10, show_progress=False)):
+        try:
+            run()
+            verdicts.append(False)
+        except DivergenceError as e:
+            verdicts.append(True)
+            messages.append(str(e))
+    assert verdicts == [diverges, diverges]
+    for m in messages:   # the same conventions-aware eta_c in both messages
+        assert f"= {stability_bound(s):.4g} in these conventions" in m
+        assert f"> {DIVERGENCE_LIMIT:g}" in m
+
+
+def test_issue_saad_solla_k4_message_says_half():
+    s = Setup(4, 4, 0.6, "linear", conventions="saad-solla")
+    init = Overlaps(np.eye(4) * 0.5, np.eye(4) * 1e-3, np.eye(4))
+    with pytest.raises(DivergenceError, match=r"eta_c = .* = 0\.5 in these conventions"):
+        ode.integrate(s, init, t_max=100.0, show_progress=False)
+    assert stability_bound(s) == pytest.approx(0.5)
+    assert stability_bound(Setup(2, 2, 0.1)) == pytest.approx(2.0)
