@@ -326,7 +326,24 @@ def execute_chapter(src: Path | str, out: Path | str, parameters: Mapping[str, A
         papermill.execute_notebook(str(tmp), str(out), parameters=parameters, kernel_name=KERNEL,
                                    cwd=str(cwd or src.parent), progress_bar=False,
                                    log_output=False, execution_timeout=timeout)
+    _collapse_injected_parameters(out)
     return out
+
+
+def _collapse_injected_parameters(ipynb: Path) -> None:
+    """Give papermill's injected-parameters cell the tag ``hide-input``, like the parameters cell it
+    overrides, so the rendered page shows it collapsed (outputs are untouched)."""
+    import nbformat
+
+    nb = nbformat.read(str(ipynb), as_version=4)
+    changed = False
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            cell.metadata["tags"] = [*tags, "hide-input"]
+            changed = True
+    if changed:
+        nbformat.write(nb, str(ipynb))
 
 
 def extract_figures(ipynb: Path | str, fig_dir: Path | str) -> list[Path]:
