@@ -36,7 +36,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scalinglaws.notebooks import declared_parameters, execute_chapter, parameter_dependencies, to_ipynb
+from scalinglaws.notebooks import (declared_parameters, execute_chapter, parameter_dependencies, to_ipynb,
+                                   toc_entries)
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
@@ -50,24 +51,13 @@ REPRODUCTION = "reproduction"
 AGGREGATE = ("ledger", REPRODUCTION)   # pages that read every chapter's check records
 
 
-def _toc_files(node):
-    if isinstance(node, dict):
-        if "root" in node:
-            yield node["root"]
-        if "file" in node:
-            yield node["file"]
-        for key in ("parts", "chapters", "sections"):
-            for child in node.get(key) or []:
-                yield from _toc_files(child)
-
-
 def _is_notebook(entry: str) -> bool:
     md = ROOT / f"{entry}.md"
     return md.exists() and "```{code-cell}" in md.read_text()
 
 
 TOC_FILE = ROOT / os.environ.get("SCALINGLAWS_TOC", "_toc.yml")
-TOC = list(_toc_files(yaml.safe_load(TOC_FILE.read_text())))
+TOC = list(toc_entries(yaml.safe_load(TOC_FILE.read_text())))
 NOTEBOOKS = [e for e in TOC if _is_notebook(e)]          # toc order: reproduction comes last
 STEMS = [Path(e).name for e in NOTEBOOKS]
 

@@ -36,7 +36,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["book_root", "AGGREGATE_PAGES", "toc_chapters", "require_records", "to_ipynb", "declared_parameters", "parameter_dependencies",
+__all__ = ["book_root", "AGGREGATE_PAGES", "toc_entries", "toc_chapters", "require_records", "to_ipynb", "declared_parameters", "parameter_dependencies",
            "parameter_defaults", "validate_parameters", "execute_chapter", "extract_figures",
            "resolve_value", "main"]
 
@@ -59,7 +59,8 @@ def book_root(start: Path | None = None) -> Path:
 AGGREGATE_PAGES = ("ledger", "reproduction")
 
 
-def _toc_entries(node: Any) -> Iterator[str]:
+def toc_entries(node: Any) -> Iterator[str]:
+    """Every file entry of a loaded ``_toc.yml`` (root, parts, chapters, sections) in reading order."""
     if isinstance(node, dict):
         if "root" in node:
             yield node["root"]
@@ -67,7 +68,7 @@ def _toc_entries(node: Any) -> Iterator[str]:
             yield node["file"]
         for key in ("parts", "chapters", "sections"):
             for child in node.get(key) or []:
-                yield from _toc_entries(child)
+                yield from toc_entries(child)
 
 
 def toc_chapters(root: Path | None = None) -> list[str]:
@@ -78,7 +79,7 @@ def toc_chapters(root: Path | None = None) -> list[str]:
     root = book_root() if root is None else Path(root)
     toc = yaml.safe_load((root / os.environ.get("SCALINGLAWS_TOC", "_toc.yml")).read_text())
     out = []
-    for entry in _toc_entries(toc):
+    for entry in toc_entries(toc):
         md = root / f"{entry}.md"
         if md.exists() and "```{code-cell}" in md.read_text() and Path(entry).name not in AGGREGATE_PAGES:
             out.append(Path(entry).name)
