@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import require
+from .errors import check_array, check_bool, check_int, check_real, require
 
 __all__ = ["power_law_task", "talbot_contour", "invert_laplace", "response", "transfer",
            "loss_laplace", "DMFTLoss", "dmft_loss", "langevin_variance", "early_stopping_optimum"]
@@ -41,9 +41,55 @@ def _inv(x: float) -> float:
     return 0.0 if np.isinf(x) else 1.0 / x
 
 
-def _check_sizes(N: float, P: float) -> None:
-    require(np.isinf(N) or (N >= 1), "N", N, "a width N >= 1 or numpy.inf")
-    require(np.isinf(P) or (P >= 1), "P", P, "a number of data P >= 1 or numpy.inf")
+def _check_sizes(N: float, P: float) -> tuple[float, float]:
+    """Width and number of data: real numbers >= 1 or ``numpy.inf`` (NaN, strings rejected)."""
+    N = check_real("N", N, 1.0, finite=False)
+    P = check_real("P", P, 1.0, finite=False)
+    return N, P
+
+
+def _require_entries(name: str, arr: np.ndarray, ok, allowed: str) -> None:
+    """Raise ``ValueError`` naming the first entry of ``arr`` where ``ok`` is False, e.g.
+    ``w2[0]=-1.0 is invalid: ...``."""
+    bad = np.flatnonzero(~np.asarray(ok, dtype=bool).ravel())
+    if bad.size:
+        i = np.unravel_index(int(bad[0]), arr.shape)
+        require(False, f"{name}[{', '.join(map(str, i))}]", float(arr[i]), allowed)
+
+
+def _check_spectrum(lam, w2=None):
+    """Eigenvalues: a non-empty 1-d array of finite positive numbers; target weights ``w2``
+    (w*_k^2): finite, >= 0, of the same shape."""
+    lam = check_array("lam", lam, ndim=1, min_size=1)
+    _require_entries("lam", lam, lam > 0, "finite positive eigenvalues lambda_k > 0")
+    if w2 is None:
+        return lam
+    w2 = check_array("w2", w2)
+    require(w2.shape == lam.shape, "w2", w2.shape, f"same shape as lam {lam.shape}")
+    _require_entries("w2", w2, w2 >= 0, "finite target weights w*_k^2 >= 0")
+    return lam, w2
+
+
+def _check_times(t) -> np.ndarray:
+    t = np.atleast_1d(check_array("t", t, ndim=(0, 1)))
+    require(t.size >= 1 and bool(np.all(t > 0)), "t", float(t.min()) if t.size else t,
+            "a non-empty array of finite times > 0")
+    return t
+
+
+def _check_langevin(T: float, kappa: float, P: float, M: int) -> tuple[float, float]:
+    """Temperature and weight decay of Langevin training (features used directly).
+
+    With ``P < M`` the data leave an (M - P)-dimensional null space; without weight decay the
+    Langevin noise diffuses freely there and the loss grows without bound (no stationary measure),
+    so ``T > 0`` needs ``kappa > 0`` in that case."""
+    T = check_real("T", T, 0.0)
+    kappa = check_real("kappa", kappa, 0.0)
+    require(not (T > 0 and kappa == 0 and P < M), "T", T,
+            f"T > 0 needs weight decay kappa > 0 when P={P:g} < M={M} (without it the Langevin "
+            "noise diffuses freely in the null space of the data: no stationary measure, the loss "
+            "grows without bound); pass kappa > 0, e.g. kappa = T = sigma2/P for the GP posterior")
+    return T, kappa
 
 
 def power_law_task(M: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
@@ -52,8 +98,9 @@ def power_law_task(M: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
     Returns ``(lam, w2)`` with ``w2 = w*_k² = k^(b−a)``. In the notation of the feature-learning
     paper (A), α = b and β = (a − 1)/b.
     """
-    require(isinstance(M, (int, np.integer)) and M >= 1, "M", M, "an integer >= 1")
-    require(b > 0, "b", b, "b > 0")
+    check_int("M", M, 1)
+    b = check_real("b", b, 0.0, lo_open=True)
+    a = check_real("a", a)
     require(a > 1, "a", a, "a > 1 (finite total task power)")
     k = np.arange(1, M + 1, dtype=float)
     return k ** (-b), k ** (b - a)
@@ -69,9 +116,8 @@ def talbot_contour(t: np.ndarray, n: int = 24) -> tuple[np.ndarray, np.ndarray]:
 
     Returns ``(s, d)`` of shape ``(len(t), n)``.
     """
-    t = np.atleast_1d(np.asarray(t, dtype=float))
-    require(np.all(t > 0), "t", t.min() if t.size else t, "all times > 0")
-    require(isinstance(n, (int, np.integer)) and 2 <= n <= 200, "n", n, "an integer in [2, 200]")
+    t = _check_times(t)
+    check_int("n", n, 2, 200)
     theta = np.arange(n) * np.pi / n
     cot = np.ones_like(theta)
     cot[1:] = 1.0 / np.tan(theta[1:])
@@ -134,10 +180,10 @@ def response(s, lam: np.ndarray, N: float = np.inf, P: float = np.inf, *, tol: f
     q > min(N,P), so we follow the branch by continuation along the ray s·c, c = c_0 → 1 in factors
     of 2, starting where abs(s c_0) ≥ 10 (1/N + 1/P) Σ_k λ_k (there R ≈ 1 − O(0.1)).
     """
-    _check_sizes(N, P)
-    lam = np.asarray(lam, dtype=float)
-    require(lam.ndim == 1 and lam.size >= 1 and np.all(lam > 0), "lam", "array",
-            "a non-empty 1-d array of positive eigenvalues")
+    N, P = _check_sizes(N, P)
+    lam = _check_spectrum(lam)
+    check_real("tol", tol, 0.0, lo_open=True)
+    check_int("maxiter", maxiter, 1)
     s = np.asarray(s, dtype=complex)
     require(np.all(np.isfinite(s)) and np.all((s.real > 0) | (s.imag != 0)), "s", "array",
             "finite values off the closed negative real axis")
@@ -228,6 +274,9 @@ def loss_laplace(s1, s2, lam, w2, N: float = np.inf, P: float = np.inf,
     L(s,s') = [Num + σ² D_1/(s s')]/(1 − D_1) (chapter 4, Eq. eq-two-point; the σ² term is our
     extension, see the chapter). Equals E[w*^T (s+FΣ̂)^{-T} Λ (s'+FΣ̂)^{-1} w*] + label-noise part, to leading order.
     """
+    lam, w2 = _check_spectrum(lam, w2)
+    N, P = _check_sizes(N, P)
+    sigma2 = check_real("sigma2", sigma2, 0.0)
     s1 = np.atleast_1d(np.asarray(s1, dtype=complex))
     s2 = np.atleast_1d(np.asarray(s2, dtype=complex))
     H1, R1 = transfer(s1, lam, N, P)
@@ -280,13 +329,13 @@ def dmft_loss(t, lam, w2, N: float = np.inf, P: float = np.inf, *, sigma2: float
     For each t the Talbot sum uses L(s̄,s̄') = conj L(s,s'): 2 Re[dᵀ X d + dᵀ Y d̄] with
     X = L(s_j, s_j'), Y = L(s_j, s̄_j'); cost O(n² M) per time point.
     """
-    t = np.atleast_1d(np.asarray(t, dtype=float))
-    lam = np.asarray(lam, dtype=float)
-    w2 = np.asarray(w2, dtype=float)
-    _check_sizes(N, P)
-    require(lam.shape == w2.shape, "w2", w2.shape, f"same shape as lam {lam.shape}")
-    require(sigma2 >= 0, "sigma2", sigma2, "sigma2 >= 0")
-    require(kappa >= 0, "kappa", kappa, "kappa >= 0")
+    t = _check_times(t)
+    lam, w2 = _check_spectrum(lam, w2)
+    N, P = _check_sizes(N, P)
+    sigma2 = check_real("sigma2", sigma2, 0.0)
+    kappa = check_real("kappa", kappa, 0.0)
+    check_int("n", n, 2, 200)
+    bias = check_bool("bias", bias)
     s, d = talbot_contour(t, n)
     u = s + kappa
     R = _response_on_contour(u, lam, N, P)              # (T, n)
@@ -335,11 +384,11 @@ def langevin_variance(t, lam, P: float = np.inf, *, T: float, kappa: float = 0.0
     a *one-point* quantity: E tr[Λ (u + Σ̂)^{-1}] = Σ_k λ_k H_k(u). Its Laplace transform is
     V_T(s) = (T/s) Σ_k λ_k H_k((s + 2κ)/2), inverted with fixed Talbot.
     """
-    t = np.atleast_1d(np.asarray(t, dtype=float))
-    lam = np.asarray(lam, dtype=float)
-    require(T >= 0, "T", T, "T >= 0")
-    require(kappa >= 0, "kappa", kappa, "kappa >= 0")
-    _check_sizes(np.inf, P)
+    t = _check_times(t)
+    lam = _check_spectrum(lam)
+    _, P = _check_sizes(np.inf, P)
+    T, kappa = _check_langevin(T, kappa, P, lam.size)
+    check_int("n", n, 2, 200)
 
     def F(s):
         H, _ = transfer((s + 2 * kappa) / 2, lam, np.inf, P)
@@ -353,8 +402,9 @@ def early_stopping_optimum(t, loss) -> tuple[float, float]:
 
     The grid must be log-spaced near the minimum; an interior minimum is required.
     """
-    t = np.asarray(t, dtype=float)
-    loss = np.asarray(loss, dtype=float)
+    t = check_array("t", t, ndim=1, min_size=3)
+    loss = check_array("loss", loss, shape=(t.size,))
+    require(bool(np.all(t > 0)), "t", float(t.min()), "times > 0 (the parabola is in log t)")
     i = int(np.argmin(loss))
     require(0 < i < t.size - 1, "loss", "curve", "an interior minimum on the time grid")
     x = np.log(t[i - 1:i + 2])

@@ -56,7 +56,8 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.special import zeta
 
-from .errors import DivergenceError, require
+from .errors import (DivergenceError, ParameterTypeError, check_array, check_bool, check_int,
+                     check_real, is_int, require)
 from .progress import progress
 
 try:  # numba is optional: it speeds up online SGD by ~50x but is not required
@@ -78,14 +79,61 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 # Hermite polynomials and teacher
 # ----------------------------------------------------------------------------------------------
-def _check_k(k: int, even: bool = True) -> None:
-    require(isinstance(k, (int, np.integer)) and 2 <= int(k) <= 12 and (not even or k % 2 == 0),
-            "k", k, "an even integer in [2, 12] (information exponent of h_k)")
+def _check_k(k: int, even: bool = True) -> int:
+    """Information exponent: an integer (``4.0``, ``True`` raise ParameterTypeError) in [2, 12],
+    even unless ``even=False``.  The closed-form loss and gradient (and so every driver) need even
+    k: they use the integer power q = k // 2 - 1 of the norms for n_j^(k/2 - 1), which is wrong for
+    odd k (population_loss(k=3) disagreed with Monte Carlo before this check)."""
+    allowed = ("an even integer in [2, 12] (information exponent of h_k)" if even else
+               "an integer in [2, 12] (information exponent of h_k)")
+    if not is_int(k):
+        raise ParameterTypeError(f"k={k!r} is invalid: {allowed} (got {type(k).__name__})")
+    require(2 <= int(k) <= 12 and (not even or k % 2 == 0), "k", k, allowed)
+    return int(k)
+
+
+_A_ALLOWED = ("positive teacher coefficients a_p > 0 (the student sum_j ||v_j||^2 h_k(<v_j, x>/"
+              "||v_j||) with even k has non-negative projections v_jp^k onto h_k(x_p), so a_p <= 0 "
+              "cannot be learned; the model does not need sum_p a_p^2 = 1, "
+              "teacher_coefficients(P, beta) gives the normalised power law)")
+
+
+def _check_teacher(a, d: int | None = None, positive: bool = True) -> np.ndarray:
+    """Teacher coefficients: a non-empty finite 1-d array (``len(a) <= d`` when ``d`` is given),
+    positive unless ``positive=False``."""
+    a = check_array("a", a, ndim=1, min_size=1)
+    if d is not None:
+        require(len(a) <= d, "a", a.shape, f"a 1-d array with 1 <= len(a) <= d={d}")
+    if positive:
+        bad = np.flatnonzero(~(a > 0))
+        if bad.size:
+            require(False, f"a[{int(bad[0])}]", float(a[bad[0]]), _A_ALLOWED)
+    return a
+
+
+def _check_weights(V, name: str = "V", shape: tuple | None = None) -> np.ndarray:
+    """Student weights: a finite 2-d array (of ``shape`` when given) whose rows are all nonzero
+    (the student uses the direction v_j/||v_j||)."""
+    V = check_array(name, V, ndim=2, shape=shape)
+    require(V.shape[0] >= 1 and V.shape[1] >= 1, name, f"shape {V.shape}", "at least one neuron")
+    zero = np.flatnonzero(~(np.sum(V * V, axis=1) > 0))
+    if zero.size:
+        require(False, f"{name}[{int(zero[0])}]", "zero row", "every neuron nonzero (the student "
+                "uses the direction v_j/||v_j||, undefined for v_j = 0)")
+    return V
+
+
+def _check_seeds(seeds) -> list[int]:
+    if isinstance(seeds, (str, bytes, float)):
+        check_int("seeds", seeds)                # ParameterTypeError naming seeds
+    seeds = list(np.atleast_1d(seeds)) if not isinstance(seeds, (list, tuple)) else list(seeds)
+    require(len(seeds) >= 1, "seeds", seeds, "a non-empty list of integer seeds >= 0")
+    return [check_int(f"seeds[{i}]", int(s) if is_int(s) else s, 0) for i, s in enumerate(seeds)]
 
 
 def hermite(k: int, z):
     """Normalised probabilists' Hermite polynomial ``h_k(z) = He_k(z)/sqrt(k!)`` (E[h_k^2] = 1)."""
-    require(isinstance(k, (int, np.integer)) and 0 <= k <= 20, "k", k, "an integer in [0, 20]")
+    check_int("k", k, 0, 20)
     z = np.asarray(z, dtype=float)
     h0, h1 = np.ones_like(z), z
     if k == 0:
@@ -97,15 +145,16 @@ def hermite(k: int, z):
 
 def hermite_deriv(k: int, z):
     """Derivative of :func:`hermite`: ``h_k' = sqrt(k) h_{k-1}``."""
-    require(isinstance(k, (int, np.integer)) and 1 <= k <= 20, "k", k, "an integer in [1, 20]")
+    check_int("k", k, 1, 20)
     return math.sqrt(k) * hermite(k - 1, z)
 
 
 def teacher_coefficients(P: int, beta: float) -> np.ndarray:
     """``a_p = p^{-beta} / Z`` for ``p = 1..P`` with ``Z = (sum_p p^{-2 beta})^{1/2}`` so that
     ``sum_p a_p^2 = 1`` (Ren et al. 2025, Prop. 2.2; the printed ``Z`` lacks the square root)."""
-    require(isinstance(P, (int, np.integer)) and P >= 1, "P", P, "an integer >= 1")
-    require(np.isfinite(beta) and 0 <= beta <= 10, "beta", beta, "a number in [0, 10]")
+    check_int("P", P, 1)
+    check_real("beta", beta)
+    require(0 <= beta <= 10, "beta", beta, "a number in [0, 10]")
     a = np.arange(1, P + 1, dtype=float) ** (-float(beta))
     return a / np.sqrt(np.sum(a * a))
 
@@ -118,8 +167,9 @@ def tail_loss(P: int, beta: float) -> float:
     with ``P = infinity`` while directions beyond ``P`` are not yet learned (finite-P correction,
     the book's sources appendix, chapters/sources_ren_nichani_wu_lee.md).  Requires ``beta > 1/2``.
     """
-    require(isinstance(P, (int, np.integer)) and P >= 1, "P", P, "an integer >= 1")
-    require(np.isfinite(beta) and beta > 0.5, "beta", beta, "a number > 1/2 (summable tail)")
+    check_int("P", P, 1)
+    check_real("beta", beta)
+    require(beta > 0.5, "beta", beta, "a number > 1/2 (summable tail)")
     s = 2.0 * beta
     head = float(np.sum(np.arange(1, P + 1, dtype=float) ** (-s)))
     return float(zeta(s, P + 1)) / head
@@ -127,9 +177,13 @@ def tail_loss(P: int, beta: float) -> float:
 
 def spherical_init(m: int, d: int, sigma0: float, rng: np.random.Generator) -> np.ndarray:
     """``m`` rows drawn uniformly on the sphere of radius ``sigma0`` in ``R^d`` (paper sec. 2)."""
-    require(isinstance(m, (int, np.integer)) and m >= 1, "m", m, "an integer >= 1")
-    require(isinstance(d, (int, np.integer)) and d >= 2, "d", d, "an integer >= 2")
-    require(np.isfinite(sigma0) and 0 < sigma0 <= 1, "sigma0", sigma0, "a number in (0, 1]")
+    check_int("m", m, 1)
+    check_int("d", d, 2)
+    check_real("sigma0", sigma0)
+    require(0 < sigma0 <= 1, "sigma0", sigma0, "a number in (0, 1]")
+    if not isinstance(rng, np.random.Generator):
+        raise ParameterTypeError(f"rng={rng!r} is invalid: a numpy.random.Generator "
+                                 f"(got {type(rng).__name__})")
     g = rng.standard_normal((m, d))
     return sigma0 * g / np.linalg.norm(g, axis=1, keepdims=True)
 
@@ -150,13 +204,12 @@ def population_loss_from_overlaps(C: np.ndarray, G: np.ndarray, a: np.ndarray, k
 
 
 def population_loss(V: np.ndarray, a: np.ndarray, k: int = 4) -> float:
-    """Closed-form population MSE of the student ``V`` (``m x d``) against the teacher with
-    directions ``e_1..e_P`` and coefficients ``a`` (``P = len(a) <= d``); no 1/2."""
-    V = np.asarray(V, dtype=float)
-    a = np.asarray(a, dtype=float)
-    _check_k(k, even=False)
-    require(V.ndim == 2 and a.ndim == 1 and len(a) <= V.shape[1], "a", a.shape,
-            f"a 1-d array of length <= d = {V.shape[1] if V.ndim == 2 else '?'}")
+    """Closed-form population MSE of the student ``V`` (``m x d``, finite, nonzero rows) against
+    the teacher with directions ``e_1..e_P`` and coefficients ``a`` (``P = len(a) <= d``); no 1/2.
+    Even ``k`` only (see :func:`_check_k`)."""
+    V = _check_weights(V)
+    a = _check_teacher(a, V.shape[1], positive=False)
+    _check_k(k)
     return population_loss_from_overlaps(V[:, :len(a)], V @ V.T, a, k)
 
 
@@ -188,8 +241,9 @@ def _forces(C: np.ndarray, G: np.ndarray, a: np.ndarray, k: int):
 
 def population_grad(V: np.ndarray, a: np.ndarray, k: int = 4) -> np.ndarray:
     """Gradient of ``L/2`` (half the closed-form population MSE) with respect to ``V`` (``m x d``)."""
-    V = np.asarray(V, dtype=float)
-    a = np.asarray(a, dtype=float)
+    V = _check_weights(V)
+    a = _check_teacher(a, V.shape[1], positive=False)
+    _check_k(k)
     P = len(a)
     D, gamma, H = _forces(V[:, :P], V @ V.T, a, k)
     g = gamma[:, None] * V + k * (H @ V)
@@ -227,12 +281,22 @@ def monte_carlo_loss(V: np.ndarray, a: np.ndarray, k: int, n: int, rng: np.rando
 # ----------------------------------------------------------------------------------------------
 def transition_time(a_q, u0, k: int = 4, eta: float = 1.0, sigma_hat: float = 1.0):
     """Predicted emergence time ``T = 1/(k(k-2) sigma_hat^2 a eta u0^{(k-2)/2})`` in steps
-    (``eta = 1``: GF time).  ``u0`` is the initial squared cosine ``s(0)^2`` (Ren et al. Thm 2.1)."""
+    (``eta = 1``: GF time).  ``u0`` is the initial squared cosine ``s(0)^2`` (Ren et al. Thm 2.1);
+    ``u0 = 0`` (a neuron orthogonal to the direction) gives ``T = inf``.  ``a_q`` must be positive
+    (see :func:`population_gd`)."""
     _check_k(k)
     require(k >= 4, "k", k, "an even integer >= 4 (for k = 2 there is no finite-time escape)")
-    require(eta > 0, "eta", eta, "a number > 0")
-    return 1.0 / (k * (k - 2) * sigma_hat ** 2 * np.asarray(a_q) * eta
-                  * np.asarray(u0, dtype=float) ** ((k - 2) / 2))
+    a_q = check_array("a_q", a_q)
+    bad = np.flatnonzero(~(a_q.ravel() > 0))
+    if bad.size:
+        require(False, "a_q", float(a_q.ravel()[bad[0]]), _A_ALLOWED)
+    u0 = check_array("u0", u0)
+    require(bool(np.all((u0 >= 0) & (u0 <= 1))), "u0", float(u0.min()) if u0.size else u0,
+            "squared cosines in [0, 1]")
+    check_real("eta", eta, 0.0, lo_open=True)
+    check_real("sigma_hat", sigma_hat, 0.0, lo_open=True)
+    with np.errstate(divide="ignore"):
+        return 1.0 / (k * (k - 2) * sigma_hat ** 2 * a_q * eta * u0 ** ((k - 2) / 2))
 
 
 def greedy_pairing(V: np.ndarray, a: np.ndarray, k: int = 4):
@@ -242,8 +306,9 @@ def greedy_pairing(V: np.ndarray, a: np.ndarray, k: int = 4):
 
     Returns ``(students, teachers, u0)``: arrays of length ``min(m, P)`` in emergence order.
     """
-    V = np.asarray(V, dtype=float)
-    a = np.asarray(a, dtype=float)
+    V = _check_weights(V)
+    a = _check_teacher(a, V.shape[1])
+    _check_k(k)
     P = len(a)
     m = V.shape[0]
     u = V[:, :P] ** 2 / np.sum(V * V, axis=1, keepdims=True)
@@ -297,16 +362,34 @@ def _log_grid(steps: int, n: int) -> np.ndarray:
 def _check_gd_args(m, d, a, k, eta, steps, level=None, eta_max=1.0) -> np.ndarray:
     """Validate the arguments shared by the GD and SGD drivers (``level`` only when given);
     return ``a`` as float array."""
-    a = np.asarray(a, dtype=float)
-    require(isinstance(m, (int, np.integer)) and m >= 1, "m", m, "an integer >= 1")
-    require(isinstance(d, (int, np.integer)) and d >= 2, "d", d, "an integer >= 2")
-    require(a.ndim == 1 and 1 <= len(a) <= d, "a", a.shape, f"a 1-d array with 1 <= len(a) <= d={d}")
+    check_int("m", m, 1)
+    check_int("d", d, 2)
+    a = _check_teacher(a, d)
     _check_k(k)
-    require(np.isfinite(eta) and 0 < eta <= eta_max, "eta", eta, f"a number in (0, {eta_max:g}]")
-    require(isinstance(steps, (int, np.integer)) and steps >= 1, "steps", steps, "an integer >= 1")
+    check_real("eta", eta)
+    require(0 < eta <= eta_max, "eta", eta, f"a number in (0, {eta_max:g}]")
+    check_int("steps", steps, 1)
     if level is not None:
-        require(0 < level < 1, "level", level, "a number in (0, 1)")
+        check_real("level", level)
+        require(0 < level < 1, "level", level, "a number in (0, 1) (squared cosine that counts "
+                "as emerged)")
     return a
+
+
+def _check_run_args(seed=0, sigma0=1e-3, n_record=1, show_progress=True, reduced=False) -> None:
+    """Seed, initial scale, number of checkpoints and flags shared by the drivers."""
+    check_int("seed", seed, 0)
+    check_real("sigma0", sigma0)
+    require(0 < sigma0 <= 1, "sigma0", sigma0, "a number in (0, 1]")
+    check_int("n_record", n_record, 1)
+    check_bool("show_progress", show_progress)
+    check_bool("reduced", reduced)
+
+
+def _divergence_limit(a: np.ndarray) -> float:
+    """Loss above which population GD counts as diverged: 1e3 times the initial loss scale
+    max(1, sum_p a_p^2) (= 1e3 for the normalised teacher)."""
+    return 1e3 * max(1.0, float(np.sum(a * a)))
 
 
 def population_gd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 0.1, steps: int = 1000,
@@ -326,13 +409,18 @@ def population_gd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 0.1, s
 
     Emergence times of the greedy pairs are detected at every step (linear interpolation of the
     crossing of ``level``), not only at the checkpoints.
+
+    Every input is checked before any work: ``a`` finite and positive (it need not be normalised;
+    the divergence test is relative to ``max(1, sum a_p^2)``), ``V0`` finite of shape ``(m, d)``
+    with nonzero rows, ``k`` even.
     """
     a = _check_gd_args(m, d, a, k, eta, steps, level)
+    _check_run_args(seed, sigma0, n_record, show_progress, reduced)
     P = len(a)
     if V0 is None:
         V0 = spherical_init(m, d, sigma0, np.random.default_rng(seed))
-    V0 = np.array(V0, dtype=float)
-    require(V0.shape == (m, d), "V0", V0.shape, f"shape ({m}, {d})")
+    V0 = np.array(_check_weights(V0, "V0", shape=(m, d)), dtype=float)
+    L_max = _divergence_limit(a)
     st, te, u0 = greedy_pairing(V0, a, k)
     T_pred = transition_time(a[te], u0, k, eta) if k >= 4 else np.full(len(st), np.nan)
     C = V0[:, :P].copy()
@@ -375,7 +463,7 @@ def population_gd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 0.1, s
         prev_pd = pd
         if ir < nrec and t == rec[ir]:
             L = population_loss_from_overlaps(C, G, a, k)
-            if not np.isfinite(L) or L > 1e3:
+            if not np.isfinite(L) or L > L_max:
                 raise DivergenceError(f"population GD diverged at step {t} (loss {L!r}); "
                                       f"eta={eta} is probably above the stability bound ~1/(8 a_1)")
             out_t[ir], out_L[ir], out_po[ir], out_n[ir] = t, L, po, n
@@ -405,8 +493,9 @@ def population_gd_batch(m: int, d: int, a: np.ndarray, seeds, k: int = 4, eta: f
     :class:`GDResult` per seed.
     """
     a = _check_gd_args(m, d, a, k, eta, steps, level)
-    seeds = [int(s) for s in np.atleast_1d(seeds)]
-    require(len(seeds) >= 1, "seeds", seeds, "a non-empty list of integer seeds")
+    _check_run_args(0, sigma0, n_record, show_progress)
+    seeds = _check_seeds(seeds)
+    L_max = _divergence_limit(a)
     P = len(a)
     S = len(seeds)
     V0 = np.stack([spherical_init(m, d, sigma0, np.random.default_rng(s)) for s in seeds])
@@ -459,7 +548,7 @@ def population_gd_batch(m: int, d: int, a: np.ndarray, seeds, k: int = 4, eta: f
             Gk = _ipow(G, k)
             L = (np.sum(a * a) - 2.0 * np.einsum("gjp,p,gj->g", Ckm1 * C, a, w)
                  + np.einsum("gj,gjl,gl->g", w, Gk, w))
-            if not np.all(np.isfinite(L)) or np.max(L) > 1e3:
+            if not np.all(np.isfinite(L)) or np.max(L) > L_max:
                 raise DivergenceError(f"population GD diverged at step {t} (loss {L!r}); "
                                       f"eta={eta} is probably above the stability bound ~1/(8 a_1)")
             out_L[:, ir], out_po[:, ir], out_n[:, ir] = L, po, n
@@ -493,9 +582,14 @@ def greedy_floor(m: int, d: int, a: np.ndarray, seeds, k: int = 4, sigma0: float
     paired direction is learned; no training).  Uses the same initialisation as
     :func:`population_gd` with ``seed``.  Also returns the first greedy time ``T_1`` per seed in
     units of ``1/eta`` (GF time), the width-dependent clock."""
-    a = np.asarray(a, dtype=float)
+    check_int("m", m, 1)
+    check_int("d", d, 2)
+    a = _check_teacher(a, d)
+    _check_k(k)
+    check_real("sigma0", sigma0)
+    seeds = _check_seeds(seeds)
     floors, T1 = [], []
-    for s in np.atleast_1d(seeds):
+    for s in seeds:
         V0 = spherical_init(m, d, sigma0, np.random.default_rng(int(s)))
         _, te, u0 = greedy_pairing(V0, a, k)
         floors.append(float(np.sum(np.delete(a, te) ** 2)))
@@ -804,9 +898,10 @@ def online_sgd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 1e-6, ste
     one-step map is checked against the full update in the tests.
     """
     global _SGD_KERNEL
-    a = _check_gd_args(m, d, a, k, eta, steps, eta_max=0.1)
-    require(isinstance(n_init, (int, np.integer)) and n_init >= 1, "n_init", n_init,
-            "an integer >= 1")
+    a = _check_gd_args(m, d, a, k, eta, steps, level, eta_max=0.1)
+    _check_run_args(seed, sigma0, n_record, show_progress, reduced)
+    check_int("n_init", n_init, 1)
+    check_int("chunk", chunk, 1)
     P = len(a)
     if reduced:
         require(d - P > m, "d", d, f"d > P + m = {P + m} for the reduced chain")
@@ -997,10 +1092,13 @@ def greedy_toy(widths, d: int, a: np.ndarray, seed: int, t, curve: ToyCurve, k: 
 
     Returns ``(L, T1)``: ``L[m]`` the predicted loss at ``t`` (over the ``P`` directions) and
     ``T1[m]`` the first predicted emergence time of width ``m`` (its clock), in steps."""
-    widths = [int(m) for m in np.atleast_1d(widths)]
-    require(len(widths) >= 1 and min(widths) >= 1, "widths", widths, "integers >= 1")
-    require(eta > 0, "eta", eta, "a number > 0")
-    a = np.asarray(a, dtype=float)
+    widths = [check_int(f"widths[{i}]", int(m) if is_int(m) else m, 1)
+              for i, m in enumerate(np.atleast_1d(widths))]
+    require(len(widths) >= 1, "widths", widths, "a non-empty list of integers >= 1")
+    check_real("eta", eta, 0.0, lo_open=True)
+    check_int("d", d, 2)
+    a = _check_teacher(a, d)
+    check_int("seed", seed, 0)
     V = spherical_init(max(widths), d, sigma0, np.random.default_rng(int(seed)))
     L, T1 = {}, {}
     for m in widths:
@@ -1058,9 +1156,10 @@ def frontier_window(widths, T1: float, beta: float) -> tuple[float, float]:
     from the narrowest width at ``4 T1`` to the widest width ``m_max`` at ``T1 (m_max/4)^beta``,
     the time by which it has learned about ``m_max/4`` directions, away from its own floor.
     ``T1``: first emergence time (any unit; ``C`` comes out in width x that unit)."""
-    ws = np.atleast_1d(np.asarray(widths, dtype=float))
+    ws = np.atleast_1d(check_array("widths", widths, ndim=(0, 1)))
     require(ws.size >= 2 and bool(np.all(ws >= 1)), "widths", widths, "at least two widths >= 1")
-    require(np.isfinite(T1) and T1 > 0, "T1", T1, "a number > 0")
+    check_real("T1", T1, 0.0, lo_open=True)
+    check_real("beta", beta, 0.0)
     m_lo, m_hi = float(ws.min()), float(ws.max())
     return m_lo * 4.0 * T1, m_hi * T1 * (m_hi / 4.0) ** beta
 

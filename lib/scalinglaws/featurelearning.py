@@ -26,8 +26,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import DivergenceError, require
+from .dmft import _check_spectrum
+from .errors import DivergenceError, check_array, check_cost, check_int, check_real, require
 from .progress import progress
+
+#: Default cost limit of the GD drivers (:func:`infinite_width_full`, :func:`simulate_projected`,
+#: :func:`simulate_projected_reduced`): GD steps ``rint(t[-1]/eta)``, summed over seeds for the
+#: simulations; raise it with ``max_steps=``.
+DEFAULT_MAX_GD_STEPS = 10 ** 7
 
 __all__ = ["source_task", "FLResult", "infinite_width_diagonal", "infinite_width_full",
            "simulate_projected", "simulate_projected_reduced", "width_floor",
@@ -39,9 +45,9 @@ def source_task(M: int, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarr
 
     Equivalent to :func:`scalinglaws.dmft.power_law_task` with b = α, a = αβ + 1.
     """
-    require(isinstance(M, (int, np.integer)) and M >= 1, "M", M, "an integer >= 1")
-    require(alpha > 0, "alpha", alpha, "alpha > 0")
-    require(beta > 0, "beta", beta, "beta > 0")
+    check_int("M", M, 1)
+    alpha = check_real("alpha", alpha, 0.0, lo_open=True)
+    beta = check_real("beta", beta, 0.0, lo_open=True)
     k = np.arange(1, M + 1, dtype=float)
     lam = k ** (-alpha)
     return lam, k ** (-alpha * beta - 1) / lam
@@ -66,14 +72,24 @@ class FLResult:
 
 
 def _check_common(lam, w2, gamma, t):
-    lam = np.asarray(lam, dtype=float)
-    w2 = np.asarray(w2, dtype=float)
-    t = np.atleast_1d(np.asarray(t, dtype=float))
-    require(lam.ndim == 1 and np.all(lam > 0), "lam", "array", "1-d positive eigenvalues")
-    require(lam.shape == w2.shape, "w2", w2.shape, f"same shape as lam {lam.shape}")
-    require(gamma >= 0, "gamma", gamma, "gamma >= 0")
-    require(np.all(np.diff(t) > 0) and t[0] > 0, "t", "grid", "increasing positive times")
-    return lam, w2, t
+    """Spectrum (finite, lam > 0, w2 >= 0), richness gamma >= 0 and a finite increasing time grid."""
+    lam, w2 = _check_spectrum(lam, w2)
+    gamma = check_real("gamma", gamma, 0.0)
+    t = np.atleast_1d(check_array("t", t, ndim=(0, 1), min_size=1))
+    require(bool(np.all(np.diff(t) > 0)) and t[0] > 0, "t", "grid",
+            "increasing positive finite times")
+    return lam, w2, gamma, t
+
+
+def _check_gd(eta, t, max_steps, runs: int = 1, seeds_name: str = "seeds"):
+    """Step size and the cost limit of a GD driver: ``runs * rint(t[-1]/eta)`` GD steps."""
+    eta = check_real("eta", eta, 0.0, lo_open=True)
+    max_steps = check_int("max_steps", max_steps, 1)
+    n = float(max(1.0, np.round(t[-1] / eta)))
+    what = (f"GD steps (t[-1]/eta = {t[-1]:.4g}/{eta:.4g}" +
+            (f", x {runs} {seeds_name})" if runs > 1 else ")"))
+    check_cost("t", f"[..., {t[-1]:.6g}]", runs * n, max_steps, what=what, limit_name="max_steps")
+    return eta
 
 
 def infinite_width_diagonal(lam, w2, gamma: float, t, *, rel_step: float = 0.01) -> FLResult:
@@ -86,8 +102,8 @@ def infinite_width_diagonal(lam, w2, gamma: float, t, *, rel_step: float = 0.01)
     midpoint-rule step. Step Δt = rel_step · max(t, 1), so the cost is O(M log t_max / rel_step).
     γ = 0 is exact: L = Σ λ_k w*_k² e^{−2λ_k t}.
     """
-    lam, w2, t = _check_common(lam, w2, gamma, t)
-    require(0 < rel_step <= 0.1, "rel_step", rel_step, "0 < rel_step <= 0.1")
+    lam, w2, gamma, t = _check_common(lam, w2, gamma, t)
+    rel_step = check_real("rel_step", rel_step, 0.0, 0.1, lo_open=True)
     ws = np.sqrt(w2)
     if gamma == 0:
         return FLResult(t, (w2 * lam) @ np.exp(-2 * np.outer(lam, t)))
@@ -124,16 +140,18 @@ def _gd_map(bh, G, c, lam, ws, gamma, eta, F0=None):
     return bh_new, G_new, c_new
 
 
-def infinite_width_full(lam, w2, gamma: float, t, *, eta: float = 0.05) -> FLResult:
+def infinite_width_full(lam, w2, gamma: float, t, *, eta: float = 0.05,
+                        max_steps: int = DEFAULT_MAX_GD_STEPS) -> FLResult:
     """Infinite-width dynamics with the full M×M kernel G (chapter 4, Eq. eq-rich), discrete
     population GD.
 
     Exact image of the GD map of the projected model on (β̂, G, c) with F_0 = I (N = ∞):
     β̂ ← β̂ + η(G + γcI)Λv + η²γ(β̂ᵀΛv)Λv, G ← G + ηγ(Λvβ̂ᵀ + β̂vᵀΛ) + η²γ²c ΛvvᵀΛ,
     c ← c + 2ηβ̂ᵀΛv + η² vᵀΛGΛv. Times are rounded to whole steps (t = steps × η). O(M²) per step.
+    Runs of more than ``max_steps`` steps (``rint(t[-1]/eta)``) are refused before any work.
     """
-    lam, w2, t = _check_common(lam, w2, gamma, t)
-    require(eta > 0, "eta", eta, "eta > 0")
+    lam, w2, gamma, t = _check_common(lam, w2, gamma, t)
+    eta = _check_gd(eta, t, max_steps)
     ws = np.sqrt(w2)
     bh = np.zeros_like(lam)
     G = np.eye(lam.size)
@@ -155,7 +173,8 @@ def infinite_width_full(lam, w2, gamma: float, t, *, eta: float = 0.05) -> FLRes
 
 
 def simulate_projected(lam, w2, N: int, gamma: float, t, *, eta: float = 0.05, seeds: int = 4,
-                       seed: int = 0, batch: int | None = None) -> FLResult:
+                       seed: int = 0, batch: int | None = None,
+                       max_steps: int = DEFAULT_MAX_GD_STEPS) -> FLResult:
     """Direct simulation of the projected two-layer linear model: trainable w ∈ R^N and A ∈ R^{N×M}.
 
     Population gradients (``batch=None``, B = ∞), GD step η, from w = 0, A(0) ~ N(0,1):
@@ -167,13 +186,15 @@ def simulate_projected(lam, w2, N: int, gamma: float, t, *, eta: float = 0.05, s
     w ← w + η A Σ̂_B v, A ← A + η γ w (F_0 Σ̂_B v)^T. E[Σ̂_B] = Λ, so B → ∞ is the population path.
     A(0) of seed r comes from ``default_rng([seed, r])`` (the same for every ``batch``), the
     minibatches from ``default_rng([seed, r, 1])``. The test loss is still exact (v^TΛv).
+    Runs of more than ``max_steps`` GD steps summed over seeds (``seeds * rint(t[-1]/eta)``) are
+    refused before any work.
     """
-    lam, w2, t = _check_common(lam, w2, gamma, t)
-    require(isinstance(N, (int, np.integer)) and N >= 1, "N", N, "an integer >= 1")
-    require(eta > 0, "eta", eta, "eta > 0")
-    require(isinstance(seeds, (int, np.integer)) and seeds >= 1, "seeds", seeds, "an integer >= 1")
-    require(batch is None or (isinstance(batch, (int, np.integer)) and batch >= 1), "batch", batch,
-            "None (population gradients) or an integer >= 1")
+    lam, w2, gamma, t = _check_common(lam, w2, gamma, t)
+    check_int("N", N, 1)
+    seeds = check_int("seeds", seeds, 1)
+    check_int("seed", seed, 0)
+    check_int("batch", batch, 1, allow_none=True)
+    eta = _check_gd(eta, t, max_steps, runs=seeds)
     ws = np.sqrt(w2)
     sl = np.sqrt(lam)
     steps = np.maximum(1, np.round(t / eta).astype(int))
@@ -214,10 +235,11 @@ def width_floor(lam, w2, N: int, *, draws: int = 8, seed: int = 0) -> np.ndarray
     the t → ∞ loss of both the lazy and the rich model at width N (population gradients):
     L_floor = w*ᵀΛw* − bᵀ K⁻¹ b with K = A0 Λ A0ᵀ, b = A0 Λ w*.
     """
-    lam = np.asarray(lam, dtype=float)
-    w2 = np.asarray(w2, dtype=float)
-    require(isinstance(N, (int, np.integer)) and 1 <= N < lam.size, "N", N,
-            f"an integer in [1, M) with M = {lam.size}")
+    lam, w2 = _check_spectrum(lam, w2)
+    check_int("N", N, 1)
+    require(N < lam.size, "N", N, f"an integer in [1, M) with M = {lam.size}")
+    check_int("draws", draws, 1)
+    check_int("seed", seed, 0)
     from scipy import linalg
     rng = np.random.default_rng(seed)
     ws = np.sqrt(w2)
@@ -232,7 +254,7 @@ def width_floor(lam, w2, N: int, *, draws: int = 8, seed: int = 0) -> np.ndarray
 
 
 def simulate_projected_reduced(lam, w2, N: int, gamma: float, t, *, eta: float = 0.05, seeds: int = 4,
-                               seed: int = 0) -> FLResult:
+                               seed: int = 0, max_steps: int = DEFAULT_MAX_GD_STEPS) -> FLResult:
     """The GD map of :func:`simulate_projected`, run exactly in N-dimensional coordinates.
 
     The projected update keeps A(t) = Q(t) A(0) with Q ∈ R^{N×N}, Q(0) = I. With
@@ -247,11 +269,14 @@ def simulate_projected_reduced(lam, w2, N: int, gamma: float, t, *, eta: float =
     both functions give the same trajectories up to round-off. Seeds are advanced together
     (batched matrix products). K is diagonalised once, K = U D U^T, and the recursion is run for
     Q' = Q U, r' = U^T r, which makes the K-product diagonal. Time t = steps × η (rounded).
+    Runs of more than ``max_steps`` GD steps summed over seeds (``seeds * rint(t[-1]/eta)``) are
+    refused before any work.
     """
-    lam, w2, t = _check_common(lam, w2, gamma, t)
-    require(isinstance(N, (int, np.integer)) and N >= 1, "N", N, "an integer >= 1")
-    require(eta > 0, "eta", eta, "eta > 0")
-    require(isinstance(seeds, (int, np.integer)) and seeds >= 1, "seeds", seeds, "an integer >= 1")
+    lam, w2, gamma, t = _check_common(lam, w2, gamma, t)
+    check_int("N", N, 1)
+    seeds = check_int("seeds", seeds, 1)
+    check_int("seed", seed, 0)
+    eta = _check_gd(eta, t, max_steps, runs=seeds)
     ws = np.sqrt(w2)
     L0 = float(ws @ (lam * ws))
     steps = np.maximum(1, np.round(t / eta).astype(int))
@@ -332,9 +357,10 @@ def compute_optimal_exponent(Ns, ts, losses, C, *, t_min: float) -> FrontierFit:
     """
     from .fits import fit_power_law
 
-    Ns = np.asarray(Ns, dtype=float)
-    require(np.all(np.diff(Ns) > 0), "Ns", Ns, "increasing widths")
-    require(t_min > 0, "t_min", t_min, "t_min > 0")
+    Ns = check_array("Ns", Ns, ndim=1, min_size=1)
+    require(bool(np.all(Ns > 0)) and bool(np.all(np.diff(Ns) > 0)), "Ns", Ns,
+            "increasing positive widths")
+    t_min = check_real("t_min", t_min, 0.0, lo_open=True)
     S = np.asarray(losses[0]).shape[0]
     require(S >= 2 and all(np.asarray(L).shape[0] == S for L in losses), "losses", S,
             "the same number >= 2 of seeds at every width")

@@ -25,12 +25,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import DivergenceError, require
+from .errors import (DivergenceError, ParameterTypeError, check_array, check_choice, check_cost,
+                     check_int, check_real, require)
 
 try:  # numba is optional: it speeds up train_gd by ~5x (same algorithm, round-off differences only)
     import numba as _numba
 except Exception:  # pragma: no cover
     _numba = None
+
+#: Default cost limit of :func:`train_gd`: GD steps ``rint(t_record[-1] / eta)`` of one network
+#: (about 10 minutes on one core at P = N = 256 with the compiled loop); raise it with
+#: ``max_steps=``.
+DEFAULT_MAX_GD_STEPS = 10 ** 7
 
 __all__ = ["MLPParams", "init_params", "circle_grid", "forward", "loss", "gradients",
            "empirical_ntk", "ntk_infinite", "ntk_mode_spectrum", "circle_target", "TrainResult",
@@ -67,8 +73,11 @@ def init_params(N: int, gamma0: float, seed: int | np.random.Generator) -> MLPPa
     seed : int or numpy.random.Generator
         Source of randomness.
     """
-    require(isinstance(N, (int, np.integer)) and N >= 2 and N % 2 == 0, "N", N, "an even integer >= 2")
-    require(np.isfinite(gamma0) and gamma0 > 0, "gamma0", gamma0, "a finite float > 0")
+    check_int("N", N, 2)
+    require(N % 2 == 0, "N", N, "an even integer >= 2")
+    gamma0 = check_real("gamma0", gamma0, 0.0, lo_open=True)
+    if not isinstance(seed, np.random.Generator):
+        check_int("seed", seed, 0)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     h = N // 2
     W = rng.standard_normal((h, 2))
@@ -80,15 +89,35 @@ def init_params(N: int, gamma0: float, seed: int | np.random.Generator) -> MLPPa
 
 def circle_grid(P: int) -> tuple[np.ndarray, np.ndarray]:
     """Uniform grid θ_j = 2πj/P and inputs X = (cos θ, sin θ), shape (P, 2)."""
-    require(isinstance(P, (int, np.integer)) and P >= 4, "P", P, "an integer >= 4")
+    check_int("P", P, 4)
     th = 2 * np.pi * np.arange(P) / P
     return th, np.stack([np.cos(th), np.sin(th)], axis=1)
 
 
 def _check_X(X) -> np.ndarray:
-    X = np.asarray(X, dtype=float)
-    require(X.ndim == 2 and X.shape[1] == 2, "X.shape", X.shape, "(P, 2)")
+    """Inputs X: a finite (P, 2) array (NaN/inf rejected before any work)."""
+    X = check_array("X", X, finite=False)
+    require(X.ndim == 2 and X.shape[1] == 2 and X.shape[0] >= 1, "X.shape", X.shape, "(P, 2)")
+    require(bool(np.all(np.isfinite(X))), "X", "contains NaN/inf",
+            "finite inputs (x = (cos θ, sin θ) on the circle)")
     return X
+
+
+def _check_params(p) -> "MLPParams":
+    """Parameters: an :class:`MLPParams` with finite weights of consistent shapes and gamma0 > 0."""
+    if not isinstance(p, MLPParams):
+        raise ParameterTypeError(f"p={_short(p)} is invalid: an MLPParams (see init_params) "
+                                 f"(got {type(p).__name__})")
+    a = check_array("p.a", p.a, ndim=1, min_size=1)
+    check_array("p.W", p.W, shape=(a.size, 2))
+    check_array("p.b", p.b, shape=(a.size,))
+    check_real("p.gamma0", p.gamma0, 0.0, lo_open=True)
+    return p
+
+
+def _short(x) -> str:
+    r = repr(x)
+    return r if len(r) <= 60 else r[:57] + "..."
 
 
 def forward(p: MLPParams, X) -> np.ndarray:
@@ -301,7 +330,24 @@ def _numba_kernel():
     return _NUMBA_KERNEL
 
 
-def train_gd(p: MLPParams, X, y, eta: float, t_record, method: str = "auto") -> TrainResult:
+def _check_gd_inputs(X, y, eta, t_record, method, max_steps):
+    """Validate the inputs of :func:`train_gd` shared by all networks; returns (X, y, eta, t)."""
+    X = _check_X(X)
+    y = check_array("y", y, shape=(X.shape[0],))
+    eta = check_real("eta", eta, 0.0, lo_open=True)
+    check_choice("method", method, ("auto", "numpy", "numba"))
+    require(method != "numba" or _numba is not None, "method", method, "'numpy' (numba not installed)")
+    max_steps = check_int("max_steps", max_steps, 1)
+    tr = check_array("t_record", t_record, ndim=1, min_size=1)
+    require(bool(np.all(tr >= 0)) and bool(np.all(np.diff(tr) >= 0)), "t_record",
+            _short(tr.tolist()), "a non-empty non-decreasing 1-d array of finite times >= 0")
+    check_cost("t_record", f"[..., {tr[-1]:.6g}]", float(np.rint(tr[-1] / eta)), max_steps,
+               what=f"GD steps (t_record[-1]/eta = {tr[-1]:.4g}/{eta:.4g})", limit_name="max_steps")
+    return X, y, eta, tr
+
+
+def train_gd(p: MLPParams, X, y, eta: float, t_record, method: str = "auto", *,
+             max_steps: int = DEFAULT_MAX_GD_STEPS) -> TrainResult:
     """Full-batch GD with the mean-field step: θ ← θ - η γ₀² N ∇θ ½ mean (f-y)².
 
     Parameters
@@ -318,21 +364,21 @@ def train_gd(p: MLPParams, X, y, eta: float, t_record, method: str = "auto") -> 
         Code path; "auto" uses the compiled loop when numba is available.  Both paths run the same
         algorithm (all gradients of a neuron from the parameters before the step) and agree to
         round-off.
+    max_steps : int
+        Cost limit: runs of more than ``max_steps`` GD steps (``rint(t_record[-1] / eta)``) are
+        refused before any work (default ``DEFAULT_MAX_GD_STEPS`` = 10^7); raise it
+        explicitly for longer runs.
 
     Raises
     ------
+    ValueError
+        Bad inputs (non-finite X, y or parameters, times that are not finite, ...), before any
+        work; :class:`~scalinglaws.errors.CostLimitError` (a ``ValueError``) beyond ``max_steps``.
     DivergenceError
         If the loss becomes non-finite or exceeds 1e3 × its initial value (η too large).
     """
-    X = _check_X(X)
-    y = np.asarray(y, dtype=float)
-    require(y.shape == (X.shape[0],), "y.shape", y.shape, f"({X.shape[0]},)")
-    require(np.isfinite(eta) and eta > 0, "eta", eta, "a finite float > 0")
-    require(method in ("auto", "numpy", "numba"), "method", method, "'auto', 'numpy' or 'numba'")
-    require(method != "numba" or _numba is not None, "method", method, "'numpy' (numba not installed)")
-    tr = np.asarray(t_record, dtype=float)
-    require(tr.ndim == 1 and tr.size >= 1 and bool(np.all(tr >= 0)) and bool(np.all(np.diff(tr) >= 0)),
-            "t_record", "given", "a non-empty non-decreasing 1-d array of times >= 0")
+    _check_params(p)
+    X, y, eta, tr = _check_gd_inputs(X, y, eta, t_record, method, max_steps)
     steps = np.rint(tr / eta).astype(np.int64)
     q = p.copy()
     W, b, a = q.W, q.b, q.a
@@ -379,28 +425,41 @@ def train_gd(p: MLPParams, X, y, eta: float, t_record, method: str = "auto") -> 
 
 
 def train_gd_batch(params, X, y, eta: float, t_record, method: str = "auto",
-                   workers: int | None = None) -> list[TrainResult]:
+                   workers: int | None = None, *,
+                   max_steps: int = DEFAULT_MAX_GD_STEPS) -> list[TrainResult]:
     """`train_gd` for several independent networks (e.g. seeds), run concurrently in threads.
 
     Each network is trained exactly as by ``train_gd(p, X, y, eta, t_record, method)``: the results
     are identical to serial calls, in the order of ``params``.  The compiled loop releases the GIL,
     so on k cores up to k networks train at once.  ``workers`` (default: the cores this process may
-    use) caps the number of threads; ``workers=1`` runs serially.
+    use) caps the number of threads; ``workers=1`` runs serially.  ``max_steps``: the cost limit
+    of :func:`train_gd` (per network).  Every input is checked (for every network) before any
+    network starts.
     """
     import os
     from concurrent.futures import ThreadPoolExecutor
 
+    if isinstance(params, MLPParams):
+        params = [params]
     params = list(params)
     require(len(params) >= 1, "params", "empty", "a non-empty sequence of MLPParams")
+    for i, p in enumerate(params):
+        try:
+            _check_params(p)
+        except ValueError as e:      # name the network
+            raise type(e)(f"params[{i}]: {e}") from None
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    require(isinstance(workers, (int, np.integer)) and workers >= 1, "workers", workers, "an integer >= 1")
+    workers = check_int("workers", workers, 1)
+    # the shared inputs once, before any network starts (train_gd repeats these cheap checks)
+    _check_gd_inputs(X, y, eta, t_record, method, max_steps)
     if workers == 1 or len(params) == 1:
-        return [train_gd(p, X, y, eta, t_record, method) for p in params]
+        return [train_gd(p, X, y, eta, t_record, method, max_steps=max_steps) for p in params]
     if method in ("auto", "numba") and _numba is not None:
         _numba_kernel()        # compile (or load) once before the threads start
     with ThreadPoolExecutor(max_workers=min(int(workers), len(params))) as ex:
-        return list(ex.map(lambda p: train_gd(p, X, y, eta, t_record, method), params))
+        return list(ex.map(lambda p: train_gd(p, X, y, eta, t_record, method, max_steps=max_steps),
+                           params))
 
 
 def lazy_loss_infinite(t, lam: np.ndarray, power: np.ndarray, eta: float = 0.0) -> np.ndarray:
@@ -508,7 +567,7 @@ def gap_exceeds_spread(chi_rich, chi_lazy) -> tuple[bool, float, float]:
 
 
 def agree_within_spread(chi_rich, chi_lazy: float) -> tuple[bool, float, float]:
-    """Decision of section 4.5's easy-target check: |mean(χ_rich) − χ_lazy| ≤ s.d.(χ_rich).
+    """Decision of section 4.5's easy-target check: ``|mean(χ_rich) − χ_lazy| ≤ s.d.(χ_rich)``.
 
     A null test ("no difference within the seed spread"; the spread is the sample s.d. over seeds,
     which does not shrink with more seeds, so a lag smaller than the spread always passes).  Returns

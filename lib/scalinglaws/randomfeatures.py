@@ -25,8 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from .errors import DivergenceError, require
+from .dmft import _check_langevin, _check_spectrum
+from .errors import (DivergenceError, check_array, check_bool, check_cost, check_int, check_real,
+                     require)
 from .progress import progress
+
+#: Default cost limit of :func:`euler_maruyama_langevin`: Euler--Maruyama steps x chains x modes
+#: (``rint(t_end/dt) * chains * M``); raise it with ``max_steps=``.
+DEFAULT_MAX_EM_WORK = 10 ** 10
 
 __all__ = ["RFResult", "simulate", "gd_flow_bound", "gp_posterior_loss", "euler_maruyama_langevin",
            "deviation_ratio"]
@@ -77,6 +83,22 @@ class RFResult:
         return full, se
 
 
+def _check_count(name: str, value, *, allow_inf: bool) -> float:
+    """A size such as N or P: an integer >= 1 (an int, or an integer-valued float such as 100.0),
+    or ``numpy.inf`` when ``allow_inf``."""
+    v = check_real(name, value, 1.0, finite=not allow_inf)
+    require(np.isinf(v) or v.is_integer(), name, value,
+            "an integer >= 1" + (" or numpy.inf" if allow_inf else ""))
+    return v
+
+
+def _check_t(t) -> np.ndarray:
+    t = np.atleast_1d(check_array("t", t, ndim=(0, 1)))
+    require(t.size >= 1 and bool(np.all(t >= 0)), "t", float(t.min()) if t.size else t,
+            "a non-empty array of finite times >= 0")
+    return t
+
+
 def _phi(x, t):
     """(1 − e^{−x t})/x with its limit t at x = 0 (broadcast)."""
     x = np.asarray(x, dtype=float)
@@ -122,21 +144,21 @@ def simulate(lam, w2, N: float, P: float, t, *, draws: int = 8, seed: int = 0,
         GD step size; ``None`` means gradient flow. Raises ``DivergenceError`` if
         η (μ_max + κ) ≥ 2.
     """
-    lam = np.asarray(lam, dtype=float)
-    w2 = np.asarray(w2, dtype=float)
-    t = np.atleast_1d(np.asarray(t, dtype=float))
+    lam, w2 = _check_spectrum(lam, w2)
+    t = _check_t(t)
     M = lam.size
-    require(lam.shape == w2.shape, "w2", w2.shape, f"same shape as lam {lam.shape}")
-    require(np.isinf(N) or (N >= 1 and float(N).is_integer()), "N", N, "integer >= 1 or inf")
-    require(np.isinf(P) or (P >= 1 and float(P).is_integer()), "P", P, "integer >= 1 or inf")
-    require(isinstance(draws, (int, np.integer)) and draws >= 1, "draws", draws, "integer >= 1")
-    require(sigma2 >= 0, "sigma2", sigma2, ">= 0")
-    require(kappa >= 0, "kappa", kappa, ">= 0")
-    require(T >= 0, "T", T, ">= 0")
+    N = _check_count("N", N, allow_inf=True)
+    P = _check_count("P", P, allow_inf=True)
+    check_int("draws", draws, 1)
+    check_int("seed", seed, 0)
+    sigma2 = check_real("sigma2", sigma2, 0.0)
+    kappa = check_real("kappa", kappa, 0.0)
+    T = check_real("T", T, 0.0)
     require(T == 0 or np.isinf(N), "T", T, "T > 0 only with N = inf (Langevin on the features)")
     require(not (np.isinf(N) and np.isinf(P)) or T == 0, "T", T, "T > 0 needs finite P")
-    require(eta is None or eta > 0, "eta", eta, "eta > 0 or None")
-    require(np.all(t >= 0), "t", t.min(), "times >= 0")
+    T, kappa = _check_langevin(T, kappa, P, M)
+    eta = check_real("eta", eta, 0.0, lo_open=True, allow_none=True)
+    keep_v = check_bool("keep_v", keep_v)
     rng = np.random.default_rng(seed)
     ws = np.sqrt(w2)
     sl = np.sqrt(lam)
@@ -213,6 +235,7 @@ def gd_flow_bound(x: float) -> float:
     vectors obey v = f(FΛ)w*, and Λ^{1/2}FΛ^{1/2} is symmetric with the spectrum of K = AΛAᵀ/N,
     so per draw abs(√L_GD(nη) − √L_flow(nη)) <= gd_flow_bound(η μ_max) · √L(0).
     """
+    check_real("x", x)
     require(0 <= x <= 1, "x", x, "0 <= eta*mu_max <= 1")
     return float(x * np.exp(x) / (2 * np.e))
 
@@ -225,10 +248,11 @@ def gp_posterior_loss(lam, w2, P: int, sigma2: float, *, draws: int = 8, seed: i
     returns (w* − m)^T Λ (w* − m) + tr(Λ S) for each draw (same draws as :func:`simulate` with
     N = ∞ and the same seed).
     """
-    lam = np.asarray(lam, dtype=float)
-    w2 = np.asarray(w2, dtype=float)
-    require(P >= 1, "P", P, "integer >= 1")
-    require(sigma2 > 0, "sigma2", sigma2, "> 0")
+    lam, w2 = _check_spectrum(lam, w2)
+    P = _check_count("P", P, allow_inf=False)
+    sigma2 = check_real("sigma2", sigma2, 0.0, lo_open=True)
+    check_int("draws", draws, 1)
+    check_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     ws, sl, M = np.sqrt(w2), np.sqrt(lam), lam.size
     out = np.empty(draws)
@@ -249,15 +273,30 @@ def gp_posterior_loss(lam, w2, P: int, sigma2: float, *, draws: int = 8, seed: i
 
 def euler_maruyama_langevin(lam, w2, P: int, t_end: float, dt: float, *, T: float, kappa: float,
                             sigma2: float = 0.0, chains: int = 200, seed: int = 0,
-                            data_seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                            data_seed: int = 0,
+                            max_steps: int = DEFAULT_MAX_EM_WORK) -> tuple[np.ndarray, np.ndarray]:
     """Euler–Maruyama integration of Langevin training (N = ∞) for one data draw, many chains.
 
     dw = [Σ̂ (w* − w) + Ψ^T ε σ/P − κ w] dt + √(2T) dB. The data draw uses
     ``default_rng(data_seed)`` exactly as the first draw of :func:`simulate`. Returns
     ``(t_grid, loss)`` with ``loss[chain, time]`` the test loss v^TΛv. Integrator error O(dt).
+    Cost limit: ``rint(t_end/dt) * chains * M`` (steps x chains x modes) is refused before any work
+    beyond ``max_steps`` (default ``DEFAULT_MAX_EM_WORK`` = 10^10).
     """
-    lam = np.asarray(lam, dtype=float)
+    lam, w2 = _check_spectrum(lam, w2)
+    P = _check_count("P", P, allow_inf=False)
+    t_end = check_real("t_end", t_end, 0.0, lo_open=True)
+    dt = check_real("dt", dt, 0.0, lo_open=True)
+    sigma2 = check_real("sigma2", sigma2, 0.0)
+    T, kappa = _check_langevin(T, kappa, P, lam.size)
+    chains = check_int("chains", chains, 1)
+    check_int("seed", seed, 0)
+    check_int("data_seed", data_seed, 0)
+    max_steps = check_int("max_steps", max_steps, 1)
     require(dt > 0 and dt * (lam.max() * 10 + kappa) < 1, "dt", dt, "0 < dt small enough for stability")
+    check_cost("t_end", t_end, round(t_end / dt) * chains * lam.size, max_steps,
+               what=f"Euler-Maruyama updates (t_end/dt x chains x M = {t_end:.4g}/{dt:.4g} x "
+               f"{chains} x {lam.size})", limit_name="max_steps")
     rng = np.random.default_rng(data_seed)
     ws, sl, M = np.sqrt(np.asarray(w2, float)), np.sqrt(lam), lam.size
     Psi = rng.standard_normal((int(P), M)) * sl
@@ -282,6 +321,6 @@ def deviation_ratio(sim_mean, sim_sem, theory, *, z: float = 3.0, rel: float = 0
     """``max_t abs(sim − theory) / (z·sem + rel·abs(theory))``: ≤ 1 means agreement within z
     standard errors plus a relative finite-size allowance ``rel``."""
     sim_mean, sim_sem, theory = (np.asarray(x, dtype=float) for x in (sim_mean, sim_sem, theory))
-    require(z > 0, "z", z, "z > 0")
-    require(rel >= 0, "rel", rel, "rel >= 0")
+    z = check_real("z", z, 0.0, lo_open=True)
+    rel = check_real("rel", rel, 0.0)
     return float(np.max(np.abs(sim_mean - theory) / (z * sim_sem + rel * np.abs(theory))))
