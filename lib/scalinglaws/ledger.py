@@ -195,7 +195,9 @@ def ledger_rows(claims: Sequence[Claim], records: Iterable[Any]) -> list[dict]:
                      for r in mine if _get(r, "evidence") == ev and _get(r, "enforced", True)),
                     mine[0] if mine else None)
         chapters = sorted({_get(r, "chapter") for r in mine}) or ([c.chapter] if c.chapter else [])
+        failed_measured = sum(not _get(r, "enforced", True) and not _get(r, "passed") for r in mine)
         rows.append({"claim": c, "status": status, "records": mine, "chapters": chapters,
+                     "failed_measured": failed_measured,
                      "ours": _fmt(_get(best, "ours")) if best is not None else "",
                      "reference": _fmt(_get(best, "paper")) if best is not None else ""})
     return rows
@@ -255,6 +257,9 @@ def paper_table(rows: Sequence[dict], paper: str, link: bool = True) -> str:
                 item += " — " + "; ".join(facts) + "."
             if c.reason and status in (STATUSES[5], STATUSES[6]):
                 item += f" *Why: {_esc(c.reason)}*"
+            if r["failed_measured"]:
+                item += (f" **{r['failed_measured']} measured-only check(s) of this claim fall outside "
+                         "their tolerance** (see the chapter).")
             out.append(item)
         out.append("")
     return "\n".join(out) if out else "*No claims declared.*"
@@ -281,7 +286,9 @@ def chapter_box(chapter: str, records: Iterable[Any], claims: Sequence[Claim] | 
             "consistency checks (two computations of the same mathematics); only reproductions "
             "count as reproduced claims.")
     items = [f"- **{_SHORT[r['status']]}**: {_esc(r['claim'].statement)} "
-             f"({PAPERS[r['claim'].paper]['short']}, {_esc(r['claim'].where)})" for r in rows]
+             f"({PAPERS[r['claim'].paper]['short']}, {_esc(r['claim'].where)})"
+             + (f"; {r['failed_measured']} measured-only check(s) outside tolerance"
+                if r["failed_measured"] else "") for r in rows]
     fast = ("\n\n**Fast mode (tests only):** this page was executed with the chapter's small test "
             "parameters; its figures and numbers are *not* at the papers' sizes."
             if any(_get(r, "setting") == "fast" for r in recs) else "")
