@@ -206,7 +206,7 @@ def population_loss_from_overlaps(C: np.ndarray, G: np.ndarray, a: np.ndarray, k
 def population_loss(V: np.ndarray, a: np.ndarray, k: int = 4) -> float:
     """Closed-form population MSE of the student ``V`` (``m x d``, finite, nonzero rows) against
     the teacher with directions ``e_1..e_P`` and coefficients ``a`` (``P = len(a) <= d``); no 1/2.
-    Even ``k`` only (see :func:`_check_k`)."""
+    Even ``k`` only (see ``_check_k``)."""
     V = _check_weights(V)
     a = _check_teacher(a, V.shape[1], positive=False)
     _check_k(k)
