@@ -516,9 +516,10 @@ def test_no_table_overflows_its_column(testbook, page):
 @pytest.mark.book
 @pytest.mark.skipif(_chromium() is None, reason="Chromium not installed")
 def test_table_overflow_probe_detects_a_wide_table(testbook):
-    """The overflow test can fail: a table of eight long unbreakable cells, as the theme wraps it,
-    is reported."""
+    """The overflow test can fail: a table whose cells cannot wrap (nowrap text), as the theme wraps
+    it in its scroll container, is reported."""
     proc, html = testbook
-    row = "<tr>" + "".join(f"<td>averyveryverylongunbreakablecellcontent{i}</td>" for i in range(8)) + "</tr>"
+    row = "<tr>" + "".join(f'<td style="white-space:nowrap">a cell of text that may not wrap {i}</td>'
+                           for i in range(8)) + "</tr>"
     wide = f'<div class="pst-scrollable-table-container"><table class="table"><tbody>{row}</tbody></table></div>'
     assert _table_overflow(html / f"chapters/{REPRODUCTION}.html", inject=wide).startswith("0:")
