@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The book's commands, with nothing but Python >= 3.11 (standard library only).
 
-    python3 tasks.py book    build the whole rendered book (executes every chapter at paper size)
-                             -> _build/html/index.html
+    python3 tasks.py book    build the whole rendered book (executes every chapter at paper size;
+                             unchanged chapters come from the execution cache, see book())
+                             -> _build/html/index.html   (--fresh: re-execute everything)
     python3 tasks.py test    run the whole test suite (unit tests, chapters in fast mode, nbval,
                              book build checks); extra arguments go to pytest
     python3 tasks.py run CHAPTER [papermill options]
@@ -66,14 +67,53 @@ def env() -> None:
     STAMP.touch()
 
 
+def _code_fingerprint() -> str:
+    """SHA-256 of everything a chapter's results depend on besides its own code cells: the library
+    sources, the pinned environment and the package metadata.  jupyter-cache keys a chapter on its
+    code cells only, so a change here must invalidate every cached execution."""
+    import hashlib
+    h = hashlib.sha256()
+    files = sorted((ROOT / "lib").rglob("*.py")) + [ROOT / "requirements.lock", ROOT / "pyproject.toml"]
+    for f in files:
+        if "__pycache__" in f.parts:
+            continue
+        h.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def book(args: list[str]) -> None:
     """Execute every chapter at its paper-size defaults and build _build/html (warnings are errors).
-    The checks of this run go to _build/checks, read by the reproduction page."""
+
+    Chapters are executed through jupyter-cache (``execute_notebooks: cache``): a chapter whose code
+    cells are unchanged since its last successful execution is taken from the cache, so a prose-only
+    edit rebuilds in about a minute.  Any change to the library, ``requirements.lock`` or
+    ``pyproject.toml`` (:func:`_code_fingerprint`) clears the cache and the check records first, so
+    a cached result can never come from other code.  The ledger and the check table are always
+    re-executed (file-level ``execution_mode: force``).  ``--fresh`` clears the cache regardless.
+    The checks of the executed chapters go to _build/checks, read by the ledger and the check table.
+    """
     env()
-    shutil.rmtree(ROOT / "_build" / "checks", ignore_errors=True)
+    build = ROOT / "_build"
+    stamp, cache, checks = build / ".book_fingerprint", build / ".jupyter_cache", build / "checks"
+    fresh = "--fresh" in args
+    args = [a for a in args if a != "--fresh"]
+    fp = _code_fingerprint()
+    old = stamp.read_text().strip() if stamp.exists() else ""
+    if fresh or fp != old or not checks.is_dir():
+        why = ("--fresh" if fresh else "first build" if not old else
+               "no check records" if not checks.is_dir() else "library or environment changed")
+        print(f"book: executing every chapter ({why}); cached executions cleared", flush=True)
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(checks, ignore_errors=True)
+        stamp.unlink(missing_ok=True)
+    else:
+        print("book: library unchanged; chapters whose code cells are unchanged come from the cache",
+              flush=True)
     e = dict(os.environ)
     e.pop("SCALINGLAWS_CHECKS_DIR", None)
     _run([BIN / "jupyter-book", "build", ".", "--all", *JB_FLAGS, *args], env=e)
+    build.mkdir(exist_ok=True)
+    stamp.write_text(fp + "\n")
     print(f"book: {ROOT / '_build' / 'html' / 'index.html'}")
 
 
