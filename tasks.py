@@ -9,6 +9,9 @@
     python3 tasks.py run CHAPTER [papermill options]
                              re-run one chapter with new parameters -> _build/run/CHAPTER/
                              e.g. python3 tasks.py run 02_plateaus -p N_fig 1024
+    python3 tasks.py store   after a successful `book`: store its paper-size check records in
+                             results/paper/ (keyed to the library and each chapter's code cells);
+                             the test suite fails when they no longer match the code
     python3 tasks.py env     create/update the pinned environment only
     python3 tasks.py lock    regenerate requirements.lock from .venv
     python3 tasks.py clean | distclean
@@ -117,6 +120,79 @@ def book(args: list[str]) -> None:
     print(f"book: {ROOT / '_build' / 'html' / 'index.html'}")
 
 
+RESULTS = ROOT / "results" / "paper"
+REFRESH = "python3 tasks.py book && python3 tasks.py store"
+
+
+def _code_cells_hash(md: Path) -> str:
+    """SHA-256 of a MyST chapter's code cells (sources and tags, in order), the part of a chapter
+    its results depend on: a prose edit leaves it unchanged."""
+    import hashlib
+    import re
+    cells = re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", md.read_text(encoding="utf-8"), flags=re.S)
+    return hashlib.sha256("\0".join(cells).encode()).hexdigest()
+
+
+def store_staleness(results: Path = RESULTS) -> list[str]:
+    """Why the stored paper-size results in ``results`` do not belong to the current code (empty
+    list: they do).  Compares the library/environment fingerprint and each chapter's code cells."""
+    import json
+    manifest = results / "manifest.json"
+    if not manifest.is_file():
+        return [f"no stored results ({manifest.relative_to(ROOT)} missing)"]
+    m = json.loads(manifest.read_text())
+    out = []
+    if m.get("library") != _code_fingerprint():
+        out.append("the library, requirements.lock or pyproject.toml changed since the results were stored")
+    for stem, h in sorted(m.get("chapters", {}).items()):
+        md = ROOT / "chapters" / f"{stem}.md"
+        if not md.is_file():
+            out.append(f"chapter {stem} no longer exists")
+        elif _code_cells_hash(md) != h:
+            out.append(f"the code cells of chapter {stem} changed since the results were stored")
+    return out
+
+
+def store(args: list[str]) -> None:
+    """Copy the check records of the last complete `book` build into results/paper/ with a manifest
+    (fingerprints, date, machine, versions, run times).  Refuses unless that build ran on the
+    current code."""
+    import datetime
+    import json
+    import platform
+    build = ROOT / "_build"
+    stamp, checks = build / ".book_fingerprint", build / "checks"
+    fp = _code_fingerprint()
+    if not stamp.is_file() or stamp.read_text().strip() != fp or not checks.is_dir():
+        sys.exit("store: no complete book build of the current code; run 'python3 tasks.py book' first")
+    records = sorted(checks.glob("*.json"))
+    if not records:
+        sys.exit("store: _build/checks holds no check records")
+    if any(json.loads(f.read_text()) and any(r.get("setting") == "fast" for r in json.loads(f.read_text()))
+           for f in records):
+        sys.exit("store: _build/checks holds fast-mode records; run 'python3 tasks.py book'")
+    env()
+    versions = subprocess.run([str(PY), "-c", "import numpy, scipy, numba; print(numpy.__version__, "
+                               "scipy.__version__, numba.__version__)"], capture_output=True, text=True,
+                              check=True).stdout.split()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    shutil.rmtree(RESULTS, ignore_errors=True)
+    (RESULTS / "checks").mkdir(parents=True)
+    chapters = {}
+    for f in records:
+        shutil.copy2(f, RESULTS / "checks" / f.name)
+        chapters[f.stem] = _code_cells_hash(ROOT / "chapters" / f"{f.stem}.md")
+    manifest = {"library": fp, "chapters": chapters, "command": "python3 tasks.py book",
+                "refresh": REFRESH, "stored": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                    timespec="seconds"), "built_from_commit": commit,
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+                "python": platform.python_version(),
+                "numpy": versions[0], "scipy": versions[1], "numba": versions[2]}
+    (RESULTS / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    print(f"store: {len(records)} chapters' check records -> {RESULTS.relative_to(ROOT)}")
+
+
 def test(args: list[str]) -> None:
     """The whole test suite (see tests/test_book.py for the chapter and book tests)."""
     env()
@@ -160,7 +236,7 @@ def distclean(args: list[str]) -> None:
     shutil.rmtree(VENV, ignore_errors=True)
 
 
-COMMANDS = {"env": lambda a: env(), "book": book, "test": test, "run": run, "lock": lock,
+COMMANDS = {"env": lambda a: env(), "book": book, "store": store, "test": test, "run": run, "lock": lock,
             "clean": clean, "distclean": distclean}
 
 
