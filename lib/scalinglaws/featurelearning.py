@@ -92,6 +92,17 @@ def _check_gd(eta, t, max_steps, runs: int = 1, seeds_name: str = "seeds"):
     return eta
 
 
+def _check_finite_width(lam, w2, gamma, t, N, seeds, seed, eta, max_steps):
+    """The arguments shared by the finite-width GD drivers (:func:`simulate_projected` and
+    :func:`simulate_projected_reduced`): spectrum, gamma, times, width, seeds, step and cost."""
+    lam, w2, gamma, t = _check_common(lam, w2, gamma, t)
+    check_int("N", N, 1)
+    seeds = check_int("seeds", seeds, 1)
+    check_int("seed", seed, 0)
+    eta = _check_gd(eta, t, max_steps, runs=seeds)
+    return lam, w2, gamma, t, seeds, eta
+
+
 def infinite_width_diagonal(lam, w2, gamma: float, t, *, rel_step: float = 0.01) -> FLResult:
     """Mode-diagonal infinite-width rich dynamics (chapter 4, Eq. eq-rich), population gradient
     flow.
@@ -189,12 +200,8 @@ def simulate_projected(lam, w2, N: int, gamma: float, t, *, eta: float = 0.05, s
     Runs of more than ``max_steps`` GD steps summed over seeds (``seeds * rint(t[-1]/eta)``) are
     refused before any work.
     """
-    lam, w2, gamma, t = _check_common(lam, w2, gamma, t)
-    check_int("N", N, 1)
-    seeds = check_int("seeds", seeds, 1)
-    check_int("seed", seed, 0)
     check_int("batch", batch, 1, allow_none=True)
-    eta = _check_gd(eta, t, max_steps, runs=seeds)
+    lam, w2, gamma, t, seeds, eta = _check_finite_width(lam, w2, gamma, t, N, seeds, seed, eta, max_steps)
     ws = np.sqrt(w2)
     sl = np.sqrt(lam)
     steps = np.maximum(1, np.round(t / eta).astype(int))
@@ -272,11 +279,7 @@ def simulate_projected_reduced(lam, w2, N: int, gamma: float, t, *, eta: float =
     Runs of more than ``max_steps`` GD steps summed over seeds (``seeds * rint(t[-1]/eta)``) are
     refused before any work.
     """
-    lam, w2, gamma, t = _check_common(lam, w2, gamma, t)
-    check_int("N", N, 1)
-    seeds = check_int("seeds", seeds, 1)
-    check_int("seed", seed, 0)
-    eta = _check_gd(eta, t, max_steps, runs=seeds)
+    lam, w2, gamma, t, seeds, eta = _check_finite_width(lam, w2, gamma, t, N, seeds, seed, eta, max_steps)
     ws = np.sqrt(w2)
     L0 = float(ws @ (lam * ws))
     steps = np.maximum(1, np.round(t / eta).astype(int))

@@ -238,8 +238,8 @@ def paper_table(rows: Sequence[dict], paper: str, link: bool = True) -> str:
         group = [r for r in mine if r["status"] == status]
         if not group:
             continue
-        out.append(f"**{_SHORT[status].replace('**', '')[0].upper() + _SHORT[status].replace('**', '')[1:]}"
-                   f" ({len(group)})**\n")
+        label = _SHORT[status].replace("**", "")
+        out.append(f"**{label[:1].upper()}{label[1:]} ({len(group)})**\n")
         for r in group:
             c: Claim = r["claim"]
             chs = ", ".join((f"{{doc}}`ch. {ch[:3].lstrip('0').rstrip('_')} <{ch}>`" if link
