@@ -203,7 +203,7 @@ def run(args: list[str]) -> None:
     if not args:
         sys.exit("usage: python3 tasks.py run CHAPTER [-p NAME VALUE ...]   (e.g. run 02_plateaus -p N_fig 1024)")
     env()
-    _run([PY, "-m", "scalinglaws.notebooks", "run", *args])
+    _run([PY, "-m", "scalinglaws.book.notebooks", "run", *args])
 
 
 def lock(args: list[str]) -> None:

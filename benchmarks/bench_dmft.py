@@ -1,6 +1,6 @@
 """Benchmark: DMFT full test loss at M = 10^4 modes and 50 time points.
 
-Compares scalinglaws.dmft.dmft_loss (half-contour symmetry, all mode sums as matrix products,
+Compares scalinglaws.kernel.dmft.dmft_loss (half-contour symmetry, all mode sums as matrix products,
 response solved once for all nodes by vectorised Newton with continuation) against a naive
 baseline measured in the same run: the full fixed-Talbot double sum over all (2n-1)^2 node pairs,
 each pair's mode sums taken one by one with np.dot, and R(s) solved node by node. Both use the
@@ -15,9 +15,7 @@ import time
 
 import numpy as np
 
-from scalinglaws import dmft
-
-
+from scalinglaws.kernel import dmft
 def naive_loss(t, lam, w2, N, P, n=24):
     iN, iP = 1.0 / N, 1.0 / P
     out = np.empty(t.size)

@@ -14,8 +14,6 @@ import time
 import numpy as np
 
 from scalinglaws import emergence as em
-
-
 def _cpu(f):
     t0 = time.process_time()
     f()

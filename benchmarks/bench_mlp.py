@@ -1,9 +1,9 @@
 """Benchmark: full-batch GD of the ReLU MLPs of section 4.5 (N = P = 256, four seeds).
 
 Three ways to train the same four networks for the same number of steps, measured in one run:
-the NumPy path of scalinglaws.mlp.train_gd (the naive baseline: dense (P, N) activations and
+the NumPy path of scalinglaws.kernel.mlp.train_gd (the naive baseline: dense (P, N) activations and
 matrix products per step), the compiled fused loop one network after the other, and
-scalinglaws.mlp.train_gd_batch, which runs the compiled loop for the seeds in parallel threads
+scalinglaws.kernel.mlp.train_gd_batch, which runs the compiled loop for the seeds in parallel threads
 (the loop releases the GIL).  All three give the same losses; the script prints the largest
 relative difference to the baseline and the ratios of wall times.
 
@@ -16,9 +16,7 @@ import time
 
 import numpy as np
 
-from scalinglaws import mlp
-
-
+from scalinglaws.kernel import mlp
 def main(N: int = 256, P: int = 256, seeds: int = 4, steps: int = 2000, eta: float = 0.1) -> None:
     th, X = mlp.circle_grid(P)
     y, _ = mlp.circle_target(th, mlp.ntk_mode_spectrum(P), 1.25, 100)

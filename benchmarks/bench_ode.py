@@ -21,8 +21,8 @@ import time
 
 import numpy as np
 
-from scalinglaws.models import Overlaps, Setup
-from scalinglaws.ode import integrate, log_times
+from scalinglaws.committee.setup import Overlaps, Setup
+from scalinglaws.committee.ode import integrate, log_times
 from scalinglaws.spectra import Spectrum
 
 TABLE = [(1, 2.982228e-01), (5, 3.997954e-02), (10, 1.877536e-02), (50, 1.551668e-02),

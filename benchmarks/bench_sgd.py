@@ -7,7 +7,7 @@ isotropic inputs, eta = 0.5) and S = 1 and 32 seeds it prints
 
 * ``naive``  -- one seed, one sample at a time in NumPy (draw xi, two matvecs, update), the loop
   of the classic peer codes; timed in this run on a shorter stretch;
-* ``numpy``  -- :func:`scalinglaws.sgd.simulate` reference path (seeds batched in one loop);
+* ``numpy``  -- :func:`scalinglaws.committee.sgd.simulate` reference path (seeds batched in one loop);
 * ``numba1`` -- the compiled path on one core; ``numbaP`` -- with one thread per core
   (``n_jobs`` = all CPUs: seeds in parallel, or, for one seed, the next input block drawn in a
   second thread while the current one is used);
@@ -29,8 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from scalinglaws.models import Setup
-from scalinglaws.sgd import HAVE_NUMBA, simulate
+from scalinglaws.committee.setup import Setup
+from scalinglaws.committee.sgd import HAVE_NUMBA, simulate
 
 
 def best(f, repeat: int) -> float:

@@ -19,11 +19,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scalinglaws import cli, conventions, fits, ode, sgd
-from scalinglaws.activations import get_activation
+from scalinglaws.book import cli
+
+from scalinglaws import conventions
+
+from scalinglaws.analysis import fits
+
+from scalinglaws.committee import ode
+
+from scalinglaws.committee import sgd
+from scalinglaws.numerics.gaussian import get_activation
 from scalinglaws.errors import (DIVERGENCE_LIMIT, CostLimitError, DivergenceError,
                                 ParameterTypeError, check_parameter_type, stability_bound)
-from scalinglaws.models import Overlaps, Setup, draw_weights
+from scalinglaws.committee.setup import Overlaps, Setup, draw_weights
 from scalinglaws.spectra import Spectrum
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -212,7 +220,7 @@ def test_cli_divergence_exit_code_and_shared_message(capsys):
 ])
 def test_cli_subprocess_entry_point(argv, needle):
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "scalinglaws.cli", *argv], capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "scalinglaws.book.cli", *argv], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
     assert r.stdout == "" and time.perf_counter() - t0 < 30
@@ -486,7 +494,7 @@ cfg = {"k": 1}
 
 @pytest.fixture(scope="module")
 def param_nb(tmp_path_factory):
-    from scalinglaws.notebooks import to_ipynb
+    from scalinglaws.book.notebooks import to_ipynb
     d = tmp_path_factory.mktemp("nb")
     md = d / "nb.md"
     md.write_text("---\njupytext:\n  text_representation: {extension: .md, format_name: myst}\n"
@@ -506,7 +514,7 @@ PARAM_CASES = [
 
 @pytest.mark.parametrize("pname,value", PARAM_CASES, ids=[f"{p}={v!r}" for p, v in PARAM_CASES])
 def test_chapter_parameter_type_is_checked(param_nb, pname, value):
-    from scalinglaws.notebooks import validate_parameters
+    from scalinglaws.book.notebooks import validate_parameters
     with pytest.raises(ParameterTypeError) as info:
         validate_parameters(param_nb, {pname: value})
     msg = str(info.value)
@@ -514,7 +522,7 @@ def test_chapter_parameter_type_is_checked(param_nb, pname, value):
 
 
 def test_chapter_parameters_of_the_right_type_pass(param_nb):
-    from scalinglaws.notebooks import parameter_defaults, validate_parameters
+    from scalinglaws.book.notebooks import parameter_defaults, validate_parameters
     assert parameter_defaults(param_nb)["a"] == 2 and parameter_defaults(param_nb)["b"] == 1.5
     assert "Q" not in parameter_defaults(param_nb)                  # non-literal: anything
     validate_parameters(param_nb, {"n": np.int64(4), "x": 1, "name": "linear", "Ls": (2, 3),
@@ -527,7 +535,7 @@ def test_chapter_parameters_of_the_right_type_pass(param_nb):
 
 @pytest.fixture(scope="module")
 def plateaus_nb(tmp_path_factory):
-    from scalinglaws.notebooks import to_ipynb
+    from scalinglaws.book.notebooks import to_ipynb
     return to_ipynb(ROOT / "chapters" / "02_plateaus.md",
                     tmp_path_factory.mktemp("ch") / "02_plateaus.ipynb")
 
@@ -538,7 +546,7 @@ def plateaus_nb(tmp_path_factory):
     ("fast", "True", "fast='True'"),
 ])
 def test_issue_chapter_reruns_fail_at_once(plateaus_nb, pname, value, needle):
-    from scalinglaws.notebooks import validate_parameters
+    from scalinglaws.book.notebooks import validate_parameters
     with pytest.raises(ParameterTypeError, match="expected") as info:
         validate_parameters(plateaus_nb, {pname: value})
     assert needle in str(info.value)
@@ -546,7 +554,7 @@ def test_issue_chapter_reruns_fail_at_once(plateaus_nb, pname, value, needle):
 
 def test_chapter_runner_cli_refuses_before_the_kernel_starts(tmp_path, monkeypatch, capsys):
     """``python3 tasks.py run 02_plateaus -p t_N abc``: exit 2 at once, no kernel started."""
-    from scalinglaws import notebooks
+    from scalinglaws.book import notebooks
     monkeypatch.chdir(ROOT)
     called = []
     monkeypatch.setattr("papermill.execute_notebook", lambda *a, **k: called.append(a))
@@ -672,8 +680,9 @@ def test_issue_saad_solla_k4_message_says_half():
 # =============================================================================================
 # Python API of the chapter-4/5 modules: mlp, dmft, randomfeatures, featurelearning, emergence
 # =============================================================================================
-from scalinglaws import dmft, emergence as em, featurelearning as fl, mlp  # noqa: E402
-from scalinglaws import randomfeatures as rf  # noqa: E402
+from scalinglaws import emergence as em  # noqa: E402
+from scalinglaws.kernel import dmft, featurelearning as fl, mlp  # noqa: E402
+from scalinglaws.kernel import randomfeatures as rf  # noqa: E402
 
 TH8, X8 = mlp.circle_grid(8)
 Y8 = np.sin(TH8)

@@ -36,7 +36,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scalinglaws.notebooks import (declared_parameters, execute_chapter, parameter_dependencies, to_ipynb,
+from scalinglaws.book.notebooks import (declared_parameters, execute_chapter, parameter_dependencies, to_ipynb,
                                    toc_entries)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -452,7 +452,7 @@ def test_reproduction_table_lists_every_check(testbook):
 
 @pytest.mark.book
 def test_ledger_lists_every_declared_claim(testbook):
-    from scalinglaws import ledger
+    from scalinglaws.book import ledger
     proc, html = testbook
     page = (html / "chapters/ledger.html").read_text(encoding="utf-8")
     claims = ledger.load_claims()

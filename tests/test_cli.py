@@ -11,9 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from scalinglaws import cli
-from scalinglaws.models import Overlaps, Setup, csv_header
-from scalinglaws.sgd import simulate
+from scalinglaws.book import cli
+from scalinglaws.committee.setup import Overlaps, Setup, csv_header
+from scalinglaws.committee.sgd import simulate
 from scalinglaws.spectra import Spectrum
 
 CLASSIC = {"Q0": [[0.5, 0], [0, 0.5]], "R0": [[1.01e-3, 0.99e-3], [0.99e-3, 1.01e-3]],
@@ -106,7 +106,7 @@ def test_divergence_exit_code(capsys):
 
 
 def test_ode_subcommand_same_header(tmp_path, capsys):
-    pytest.importorskip("scalinglaws.ode")
+    pytest.importorskip("scalinglaws.committee.ode")
     (tmp_path / "init.json").write_text(json.dumps(CLASSIC))
     code, out, err = run(["ode", "-K", "2", "-M", "2", "--eta", "0.5", "--conventions",
                           "saad-solla", "--t-max", "5", "--n-times", "5",
@@ -126,6 +126,6 @@ def test_ode_subcommand_same_header(tmp_path, capsys):
 
 
 def test_console_entry_point():
-    r = subprocess.run([sys.executable, "-c", "import sys; from scalinglaws.cli import main; "
+    r = subprocess.run([sys.executable, "-c", "import sys; from scalinglaws.book.cli import main; "
                         "sys.exit(main(['sgd', '--help']))"], capture_output=True, text=True)
     assert r.returncode == 0 and "--n-seeds" in r.stdout and "--config" in r.stdout

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from scalinglaws import conventions
-from scalinglaws.checks import CheckFailed, Checker, load_all_checks
-from scalinglaws.fits import first_crossing, fit_power_law, local_slope
-from scalinglaws.models import Overlaps, Setup, Trajectory, csv_header
+from scalinglaws.book.checks import CheckFailed, Checker, load_all_checks
+from scalinglaws.analysis.fits import first_crossing, fit_power_law, local_slope
+from scalinglaws.committee.setup import Overlaps, Setup, Trajectory, csv_header
 from scalinglaws.progress import progress_enabled
 from scalinglaws.spectra import Spectrum
 
@@ -133,8 +133,8 @@ def test_fast_checker_records_fast_setting(tmp_path, monkeypatch):
 def test_alternative_makes_a_weak_check_inconclusive(tmp_path, monkeypatch, capsys):
     """A check whose tolerance also admits the competing value cannot tell the two apart: the record
     says so, and the ledger never counts it (here: rich 0.400 vs lazy 0.333 with tolerance 0.1)."""
-    from scalinglaws import ledger
-    from scalinglaws.checks import passes
+    from scalinglaws.book import ledger
+    from scalinglaws.book.checks import passes
     monkeypatch.setenv("SCALINGLAWS_CHECKS_DIR", str(tmp_path))
     c = Checker("99_alt")
     ev = dict(evidence="reproduction", setting="paper")
@@ -149,7 +149,7 @@ def test_alternative_makes_a_weak_check_inconclusive(tmp_path, monkeypatch, caps
 
 
 def test_ledger_status_rules():
-    from scalinglaws.ledger import claim_status
+    from scalinglaws.book.ledger import claim_status
     rec = lambda **k: {"evidence": "reproduction", "setting": "paper", "passed": True,
                        "enforced": True, "rejects_alternative": None, **k}
     assert claim_status([]) == "not attempted"
@@ -165,7 +165,7 @@ def test_ledger_status_rules():
 
 
 def test_ledger_claim_files_are_valid_and_checks_name_declared_claims(tmp_path):
-    from scalinglaws import ledger
+    from scalinglaws.book import ledger
     claims = ledger.load_claims()
     assert len({c.id for c in claims}) == len(claims)
     papers = {c.paper for c in claims}

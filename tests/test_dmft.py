@@ -1,4 +1,4 @@
-"""Unit tests of scalinglaws.dmft: Talbot inversion, response functions, the two-point loss.
+"""Unit tests of scalinglaws.kernel.dmft: Talbot inversion, response functions, the two-point loss.
 
 Tolerances: Talbot inversion with n = 24 nodes is accurate to ~1e-9 relative for smooth transforms
 (Abate & Valko 2004); Monte-Carlo comparisons use k standard errors over draws plus a stated
@@ -8,9 +8,7 @@ finite-size allowance for the O(1/N + 1/P) corrections of deterministic equivale
 import numpy as np
 import pytest
 
-from scalinglaws import dmft
-
-
+from scalinglaws.kernel import dmft
 @pytest.mark.parametrize("F, f", [
     (lambda s: 1 / (s + 1), lambda t: np.exp(-t)),
     (lambda s: 1 / s**2, lambda t: t),

@@ -7,8 +7,6 @@ import numpy as np
 import pytest
 
 from scalinglaws import exponents as ex
-
-
 def test_doctests():
     res = doctest.testmod(ex, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.failed == 0 and res.attempted > 10

@@ -1,10 +1,10 @@
-"""Unit tests of scalinglaws.featurelearning (projected two-layer linear model)."""
+"""Unit tests of scalinglaws.kernel.featurelearning (projected two-layer linear model)."""
 
 import numpy as np
 import pytest
 
-from scalinglaws import featurelearning as fl
-from scalinglaws import randomfeatures as rf
+from scalinglaws.kernel import featurelearning as fl
+from scalinglaws.kernel import randomfeatures as rf
 from scalinglaws.errors import DivergenceError
 
 

@@ -10,7 +10,7 @@ import nbformat
 import papermill
 import pytest
 
-from scalinglaws.notebooks import execute_chapter, resolve_value
+from scalinglaws.book.notebooks import execute_chapter, resolve_value
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -51,7 +51,7 @@ def test_declared_parameters_survive_unusual_lines(tmp_path):
     """papermill's line regex skips 'M = 10**6  # N = P = inf'; the AST fallback must not."""
     import jupytext
 
-    from scalinglaws.notebooks import declared_parameters
+    from scalinglaws.book.notebooks import declared_parameters
 
     src = tmp_path / "nb.md"
     src.write_text((FIXTURES / "check_passes.md").read_text().replace(
@@ -62,7 +62,7 @@ def test_declared_parameters_survive_unusual_lines(tmp_path):
 
 
 def test_parameter_dependencies_are_detected(tmp_path):
-    from scalinglaws.notebooks import parameter_dependencies, to_ipynb
+    from scalinglaws.book.notebooks import parameter_dependencies, to_ipynb
     md = tmp_path / "dep.md"
     md.write_text("---\njupytext:\n  text_representation: {extension: .md, format_name: myst}\n"
                   "kernelspec: {display_name: Python 3, language: python, name: python3}\n---\n"

@@ -1,16 +1,16 @@
-"""Unit tests of scalinglaws.linear (closed-form linear theory).
+"""Unit tests of scalinglaws.committee.linear (closed-form linear theory).
 
-References are independent computations: the library's ODE integrator (scalinglaws.ode), direct
+References are independent computations: the library's ODE integrator (scalinglaws.committee.ode), direct
 iteration of the finite-N recursion, the small-eta limit, the continuum (incomplete-gamma) form and
 a Monte-Carlo SGD simulation.  Tolerances are stated at each assertion.
 """
 import numpy as np
 import pytest
 
-from scalinglaws import linear as lin
-from scalinglaws import ode
+from scalinglaws.committee import linear as lin
+from scalinglaws.committee import ode
 from scalinglaws.errors import DivergenceError
-from scalinglaws.models import Overlaps, Setup
+from scalinglaws.committee.setup import Overlaps, Setup
 from scalinglaws.spectra import Spectrum
 
 

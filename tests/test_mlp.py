@@ -1,9 +1,9 @@
-"""Tests of scalinglaws.mlp: two-layer mean-field ReLU MLP on the circle."""
+"""Tests of scalinglaws.kernel.mlp: two-layer mean-field ReLU MLP on the circle."""
 
 import numpy as np
 import pytest
 
-from scalinglaws import mlp
+from scalinglaws.kernel import mlp
 from scalinglaws.errors import DivergenceError
 
 

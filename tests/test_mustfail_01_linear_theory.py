@@ -10,9 +10,9 @@ decision accepts the true theory on the same data, so a test cannot pass by reje
 import numpy as np
 import pytest
 
-from scalinglaws import fits
-from scalinglaws import linear as lin
-from scalinglaws.checks import passes
+from scalinglaws.analysis import fits
+from scalinglaws.committee import linear as lin
+from scalinglaws.book.checks import passes
 from scalinglaws.spectra import Spectrum
 
 

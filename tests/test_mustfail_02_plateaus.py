@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pytest
 
-from scalinglaws import plateau as pl
-from scalinglaws.checks import passes
+from scalinglaws.committee import plateau as pl
+from scalinglaws.book.checks import passes
 from scalinglaws.spectra import Spectrum
 
 EPS0_SS = 2 * pl.eps_plateau(2)        # eta -> 0 plateau, K = M = 2, Saad-Solla outputs (0.01161)

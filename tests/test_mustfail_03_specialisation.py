@@ -10,10 +10,10 @@ import math
 import numpy as np
 import pytest
 
-from scalinglaws import fits
-from scalinglaws import specialisation as sp
-from scalinglaws.checks import passes
-from scalinglaws.models import Setup
+from scalinglaws.analysis import fits
+from scalinglaws.committee import specialisation as sp
+from scalinglaws.book.checks import passes
+from scalinglaws.committee.setup import Setup
 
 
 def _isotropic_rates(eta=0.5):

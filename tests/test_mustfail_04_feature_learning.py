@@ -8,11 +8,13 @@ that could not fail on its alternative would be no test of the claim.
 import numpy as np
 import pytest
 
-from scalinglaws import dmft, mlp
-from scalinglaws import featurelearning as fl
-from scalinglaws import randomfeatures as rf
-from scalinglaws.checks import passes
-from scalinglaws.fits import fit_power_law
+from scalinglaws.kernel import dmft
+
+from scalinglaws.kernel import mlp
+from scalinglaws.kernel import featurelearning as fl
+from scalinglaws.kernel import randomfeatures as rf
+from scalinglaws.book.checks import passes
+from scalinglaws.analysis.fits import fit_power_law
 
 inf = np.inf
 

@@ -1,7 +1,7 @@
 """Chapter 5 (SGD emergence): every check that could pass by construction is fed the value of its
 competing hypothesis here, through the *same decision* the chapter uses, and must fail.
 
-The decisions are :func:`scalinglaws.checks.passes` with the chapter's kind, reference and
+The decisions are :func:`scalinglaws.book.checks.passes` with the chapter's kind, reference and
 tolerance, or the library functions the chapter calls (:func:`scalinglaws.emergence.unused_neurons`,
 :func:`~scalinglaws.emergence.converged_pairs`, :func:`~scalinglaws.emergence.emergence_slope`).
 """
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from scalinglaws import emergence as em
-from scalinglaws.checks import passes
+from scalinglaws.book.checks import passes
 
 BETA = 0.8
 
@@ -120,7 +120,7 @@ def test_raw_frontier_vs_greedy_prediction_rejects_the_ideal_exponent():
 def test_paired_width_comparison_can_reject_the_top_m_law():
     # the greedy-pairing floors of 32 inits at the chapter's floor widths vs the top-m sum: the
     # paired width check (paper = greedy slope, tol 0.05) fed the top-m slope must fail
-    from scalinglaws import fits
+    from scalinglaws.analysis import fits
     d, P, ms = 1024, 512, [4, 8, 16, 32]
     a = em.teacher_coefficients(P, BETA)
     R = em.tail_loss(P, BETA)

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from scalinglaws import conventions
-from scalinglaws.activations import Erf, Linear, get_activation
+from scalinglaws.numerics.gaussian import Erf, Linear, get_activation
 from scalinglaws.errors import DivergenceError
-from scalinglaws.models import Overlaps, Setup, draw_weights
-from scalinglaws.ode import integrate, jacobian_physical, log_times, rhs
+from scalinglaws.committee.setup import Overlaps, Setup, draw_weights
+from scalinglaws.committee.ode import integrate, jacobian_physical, log_times, rhs
 from scalinglaws.spectra import Spectrum
 
 Q0 = np.diag([0.5, 0.5])
@@ -320,7 +320,7 @@ def test_divergence_is_reported_not_nan():
 
 
 def test_jacobian_shape_and_symmetric_fixed_point_stationary():
-    from scalinglaws.ode import symmetric_fixed_point
+    from scalinglaws.committee.ode import symmetric_fixed_point
     K = 3
     q, r = symmetric_fixed_point(K)
     s = Setup(K, K, 1e-4, "erf")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from scalinglaws.notebooks import execute_chapter, toc_chapters
+from scalinglaws.book.notebooks import execute_chapter, toc_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("book_tasks", ROOT / "tasks.py")
@@ -89,5 +89,5 @@ def test_ledger_and_check_table_run_on_the_stored_records(page, tmp_path):
                       for o in c.get("outputs", []))
     assert text and "Fast mode (tests only)" not in text
     if page == "ledger":
-        from scalinglaws import ledger
+        from scalinglaws.book import ledger
         assert all(c.id in text for c in ledger.load_claims())

@@ -1,8 +1,8 @@
-"""Unit tests of scalinglaws.plateau against independent references.
+"""Unit tests of scalinglaws.committee.plateau against independent references.
 
 References: the closed forms and tables of our reconstruction of Worschech & Rosenow (the book's
 sources appendix, chapters/sources_worschech_rosenow.md; computed by separate code, quoted to 5
-significant digits -> relative tolerance 1e-4 = rounding of the last quoted digit), the dense central-difference Jacobian of :mod:`scalinglaws.ode`, and exact
+significant digits -> relative tolerance 1e-4 = rounding of the last quoted digit), the dense central-difference Jacobian of :mod:`scalinglaws.committee.ode`, and exact
 identities (specialisation of the controlled start, crossing of a synthetic curve).
 """
 
@@ -13,9 +13,9 @@ import math
 import numpy as np
 import pytest
 
-from scalinglaws import plateau as pl
-from scalinglaws.models import Setup
-from scalinglaws.ode import Packing
+from scalinglaws.committee import plateau as pl
+from scalinglaws.committee.setup import Setup
+from scalinglaws.committee.ode import Packing
 from scalinglaws.spectra import Spectrum
 
 

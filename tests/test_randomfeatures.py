@@ -1,11 +1,11 @@
-"""Unit tests of scalinglaws.randomfeatures (exact finite-size simulation)."""
+"""Unit tests of scalinglaws.kernel.randomfeatures (exact finite-size simulation)."""
 
 import numpy as np
 import pytest
 from scipy.linalg import expm
 
-from scalinglaws import dmft
-from scalinglaws import randomfeatures as rf
+from scalinglaws.kernel import dmft
+from scalinglaws.kernel import randomfeatures as rf
 from scalinglaws.errors import DivergenceError
 
 

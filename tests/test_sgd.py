@@ -1,4 +1,4 @@
-"""Tests of scalinglaws.sgd: exact initial conditions, reproducibility, fast path == reference,
+"""Tests of scalinglaws.committee.sgd: exact initial conditions, reproducibility, fast path == reference,
 Monte-Carlo error, bad inputs, divergence, and SGD against the ODE.
 
 Time is alpha = steps/N throughout.
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from scalinglaws.errors import DivergenceError
-from scalinglaws.models import Overlaps, Setup
-from scalinglaws.sgd import (HAVE_NUMBA, initial_weights, realise_overlaps, record_steps,
+from scalinglaws.committee.setup import Overlaps, Setup
+from scalinglaws.committee.sgd import (HAVE_NUMBA, initial_weights, realise_overlaps, record_steps,
                              simulate)
 from scalinglaws.spectra import Spectrum
 
@@ -197,8 +197,8 @@ ODE_CASES = {
 
 
 def _sgd_and_ode(name, N, S, seed0=0):
-    pytest.importorskip("scalinglaws.ode")
-    from scalinglaws.ode import integrate, log_times
+    pytest.importorskip("scalinglaws.committee.ode")
+    from scalinglaws.committee.ode import integrate, log_times
 
     setup, init, t_max = ODE_CASES[name]
     tr = simulate(setup, N, times=log_times(t_max, n=25, t_min=0.1), seeds=range(seed0, seed0 + S),

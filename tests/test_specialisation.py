@@ -1,11 +1,11 @@
-"""Unit tests of scalinglaws.specialisation (gap, assignment, fixed point, Jacobian, linearisation)."""
+"""Unit tests of scalinglaws.committee.specialisation (gap, assignment, fixed point, Jacobian, linearisation)."""
 
 import numpy as np
 import pytest
 
-from scalinglaws import ode
-from scalinglaws import specialisation as sp
-from scalinglaws.models import Overlaps, Setup
+from scalinglaws.committee import ode
+from scalinglaws.committee import specialisation as sp
+from scalinglaws.committee.setup import Overlaps, Setup
 from scalinglaws.spectra import Spectrum
 
 

@@ -1,4 +1,4 @@
-"""Tests of scalinglaws.sweep: caching, resume after a kill, hash invalidation, Dask == local."""
+"""Tests of scalinglaws.book.sweep: caching, resume after a kill, hash invalidation, Dask == local."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scalinglaws import sweep as sw
-
+from scalinglaws.book import sweep as sw
 HERE = Path(__file__).resolve().parent
 
 
@@ -98,7 +97,7 @@ def test_killed_sweep_resumes(tmp_path):
         import sys
         sys.path.insert(0, {str(HERE)!r})
         from test_sweep import work
-        from scalinglaws.sweep import sweep
+        from scalinglaws.book.sweep import sweep
         sweep(work, {{"x": list(range(8)), "marker_dir": [{str(marks)!r}], "delay": [0.3]}},
               cache_dir={str(cache)!r}, max_workers=0, code_hash="K", show_progress=False)
     """)
@@ -180,14 +179,14 @@ def test_dependency_hash_ignores_unrelated_modules(tmp_path):
     # a function outside the package depends on all of it
     assert sw._module_hash("__main__", pkg) == sw.library_hash(pkg)
     assert sw.dependency_hash(work) == sw.library_hash()   # test module: whole installed package
-    from scalinglaws import plateau
-    deps = sw.module_dependencies("scalinglaws.plateau")
-    assert "scalinglaws.ode" in deps and "scalinglaws.emergence" not in deps
+    from scalinglaws.committee import plateau
+    deps = sw.module_dependencies("scalinglaws.committee.plateau")
+    assert "scalinglaws.committee.ode" in deps and "scalinglaws.emergence" not in deps
     assert sw.dependency_hash(plateau.escape_time_from_ode) != sw.library_hash()
 
 
 def test_clear_stale_uses_each_entry_module(tmp_path):
-    from scalinglaws import fits
+    from scalinglaws.analysis import fits
     cache = tmp_path / "c"
     sw.sweep(work, {"x": [1], "y": [0.0]}, cache_dir=cache, max_workers=0)
     sw.sweep(fits.fit_power_law, [{"x": [1.0, 2.0, 4.0], "y": [1.0, 0.5, 0.25]}], cache_dir=cache,

@@ -1,4 +1,4 @@
-"""Robustness of scalinglaws.sweep (issue 22): no orphaned workers when the driver is killed,
+"""Robustness of scalinglaws.book.sweep (issue 22): no orphaned workers when the driver is killed,
 no finished result lost on Ctrl-C, unreadable cache entries recomputed, failing tasks named by
 their grid point, and cache keys that follow the code loaded in the process."""
 
@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scalinglaws import sweep as sw
-
+from scalinglaws.book import sweep as sw
 HERE = Path(__file__).resolve().parent
 
 
@@ -74,7 +73,7 @@ def _driver(marks, cache, grid_extra: str, workers: int = 2) -> subprocess.Popen
         import sys
         sys.path.insert(0, {str(HERE)!r})
         from test_sweep_robustness import napper
-        from scalinglaws.sweep import sweep
+        from scalinglaws.book.sweep import sweep
         sweep(napper, [dict(x=x, marker_dir={str(marks)!r}, delay=d) for x, d in {grid_extra}],
               cache_dir={str(cache)!r}, max_workers={workers}, code_hash="R", show_progress=False)
     """)
@@ -199,7 +198,7 @@ def test_dask_task_error_names_the_grid_point():
 def test_key_ignores_source_edited_on_disk_after_import(monkeypatch):
     """The old key hashed the files on disk: a kernel that imported the library and computed after
     an edit stored old-code results under the new key.  Now the disk does not enter the key."""
-    from scalinglaws import fits
+    from scalinglaws.analysis import fits
     h = sw.dependency_hash(fits.fit_power_law)
     key = sw.cache_key(fits.fit_power_law, {"x": [1.0]}, h)
     real_bytes, real_text = Path.read_bytes, Path.read_text
@@ -219,7 +218,7 @@ def test_key_ignores_source_edited_on_disk_after_import(monkeypatch):
 
 
 def test_in_process_library_edit_recomputes(tmp_path, monkeypatch):
-    from scalinglaws import fits
+    from scalinglaws.analysis import fits
     cache = tmp_path / "c"
     grid = [{"x": [1.0, 2.0, 4.0], "y": [1.0, 0.5, 0.25]}]
     h = sw.dependency_hash(fits.fit_power_law)
@@ -241,7 +240,8 @@ def test_code_hash_is_stable_under_use_and_ignores_runtime_state():
     """Using the library (compiling kernels, pickling dataclasses) must not change the hash."""
     import pickle as pk
 
-    from scalinglaws import Setup, sgd
+    from scalinglaws import Setup
+    from scalinglaws.committee import sgd
     h = sw.library_hash()
     s = Setup(1, 1, 0.1)
     pk.dumps(sgd.simulate(s, 8, times=[0.0, 1.0], show_progress=False, n_jobs=1))
@@ -251,9 +251,9 @@ def test_code_hash_is_stable_under_use_and_ignores_runtime_state():
 
 
 def test_code_hash_is_the_same_in_a_fresh_process():
-    from scalinglaws import plateau
+    from scalinglaws.committee import plateau
     here = (sw.library_hash(), sw.dependency_hash(plateau.escape_time_from_ode))
-    out = subprocess.run([sys.executable, "-c", "from scalinglaws import sweep as sw, plateau; "
+    out = subprocess.run([sys.executable, "-c", "from scalinglaws.book import sweep as sw; from scalinglaws.committee import plateau; "
                           "print(sw.library_hash(), sw.dependency_hash("
                           "plateau.escape_time_from_ode))"], capture_output=True, text=True,
                          check=True).stdout.split()

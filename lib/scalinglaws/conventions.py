@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .errors import ParameterTypeError, check_choice, check_int, check_real, require
+from scalinglaws.errors import ParameterTypeError, check_choice, check_int, check_real, require
 
 __all__ = ["Conventions", "SAAD_SOLLA", "WORSCHECH_ROSENOW", "MEAN_FIELD", "PRESETS", "get",
            "convert"]

@@ -56,9 +56,9 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.special import zeta
 
-from .errors import (DivergenceError, ParameterTypeError, check_array, check_bool, check_int,
+from scalinglaws.errors import (DivergenceError, ParameterTypeError, check_array, check_bool, check_int,
                      check_real, is_int, require)
-from .progress import progress
+from scalinglaws.progress import progress
 
 try:  # numba is optional: it speeds up online SGD by ~50x but is not required
     import numba as _numba
@@ -1174,7 +1174,7 @@ def rise_width(res: GDResult, lo: float = 0.1, hi: float = 0.9) -> np.ndarray:
     Closed forms: ``k = 4`` toy, ``u0 [f(hi) - f(lo)]`` with ``f(u) = -1/u + ln(u/(1-u))``
     (about ``13.3 u0``); ``k = 2`` (logistic), ``2 ln 9 / ln((1-u0)/u0)``.
     """
-    from .fits import first_crossing
+    from scalinglaws.analysis.fits import first_crossing
     t = res.t.astype(float)
     out = np.full(res.pair_overlap.shape[1], np.nan)
     for i in range(len(out)):

@@ -56,10 +56,10 @@ __all__ = ["DivergenceError", "ParameterTypeError", "CostLimitError", "require",
 
 #: Physical overlaps above this (in absolute value) count as diverged, for the ODE and SGD alike.
 DIVERGENCE_LIMIT = 1e6
-#: Default cost limit of :func:`scalinglaws.sgd.simulate`: SGD sample updates summed over seeds
+#: Default cost limit of :func:`scalinglaws.committee.sgd.simulate`: SGD sample updates summed over seeds
 #: (``n_seeds * rint(t_max * N)``); about 10 minutes to an hour on one core at N ~ 1000.
 DEFAULT_MAX_STEPS = 10 ** 9
-#: Default cost limit of :func:`scalinglaws.ode.integrate`: Euler steps (``t_max / dt``), or
+#: Default cost limit of :func:`scalinglaws.committee.ode.integrate`: Euler steps (``t_max / dt``), or
 #: right-hand-side evaluations of an adaptive method (checked while it runs).
 DEFAULT_MAX_ODE_STEPS = 10 ** 7
 #: Default memory limit (bytes) of one call of ``integrate``/``simulate``: 4 GiB.
@@ -332,7 +332,7 @@ def check_parameter_type(name: str, value, default) -> None:
 def stability_bound(setup) -> float:
     r"""Linear-network stability bound of online SGD in the setup's conventions:
     :math:`\eta_c = 2/(K c_s^2\,(1/N)\mathrm{tr}\,\Sigma)` (``setup`` a
-    :class:`~scalinglaws.models.Setup`; = 2 for 1/sqrt K outputs and mean eigenvalue one, = 2/K
+    :class:`~scalinglaws.committee.setup.Setup`; = 2 for 1/sqrt K outputs and mean eigenvalue one, = 2/K
     for Saad--Solla outputs)."""
     return 2.0 / (setup.K * setup.c_s ** 2 * setup.spectrum.moment(1))
 

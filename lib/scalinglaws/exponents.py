@@ -50,7 +50,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from .errors import check_choice, check_real
+from scalinglaws.errors import check_choice, check_real
 
 __all__ = ["Exponents", "source_exponent", "from_worschech_rosenow", "to_worschech_rosenow",
            "from_bordelon_atanasov_pehlevan", "to_bordelon_atanasov_pehlevan",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import check_array, check_choice, check_int, check_real, require
+from scalinglaws.errors import check_array, check_choice, check_int, check_real, require
 
 __all__ = ["Spectrum", "MAX_GROUPS"]
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import check_array, check_bool, check_int, check_real, require
+from scalinglaws.errors import check_array, check_bool, check_int, check_real, require
 
 __all__ = ["power_law_task", "talbot_contour", "invert_laplace", "response", "transfer",
            "loss_laplace", "DMFTLoss", "dmft_loss", "langevin_variance", "early_stopping_optimum"]

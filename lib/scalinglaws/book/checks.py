@@ -39,7 +39,7 @@ Reproductions and predictions also state their ``setting``: ``"paper"`` (the pap
 ``"reduced"`` (then ``sizes=`` says which, e.g. ``"K=M=2, N=512 (paper: K=M=40)"``).  A
 :class:`Checker` created with ``fast=True`` records every check with setting ``"fast"`` (the test
 sizes), whatever the chapter passes, so test-size numbers can never be read as paper-size ones.
-``claim_id=`` links the check to a declared claim of the claim ledger (:mod:`scalinglaws.ledger`);
+``claim_id=`` links the check to a declared claim of the claim ledger (:mod:`scalinglaws.book.ledger`);
 only enforced, passing ``reproduction`` records make a claim *reproduced*.
 
 Checks that can fail

@@ -1,8 +1,8 @@
 r"""Command line: ``scalinglaws ode ...`` and ``scalinglaws sgd ...``.
 
 Both subcommands share the options that define a learning problem (:func:`add_common_arguments`)
-and turn them into the same :class:`~scalinglaws.models.Setup` plus an initial-condition spec
-(:func:`setup_from_args`); both write the same CSV (:meth:`~scalinglaws.models.Trajectory.to_csv`: a ``#`` metadata
+and turn them into the same :class:`~scalinglaws.committee.setup.Setup` plus an initial-condition spec
+(:func:`setup_from_args`); both write the same CSV (:meth:`~scalinglaws.committee.setup.Trajectory.to_csv`: a ``#`` metadata
 line, then ``t,eps_g,Q11,..,R11,..``), SGD with an extra ``eps_g_se`` column (standard error over
 seeds).  Time is alpha = steps/N throughout.
 
@@ -23,8 +23,8 @@ estimated above the cost limits (``--max-steps``: SGD sample updates over all se
 are refused before they start unless the limit is raised.
 
 Initial condition (in this order): physical overlaps ``Q0, R0, T0`` (config or ``--init
-FILE.json``; spread over eigen-groups by :meth:`~scalinglaws.models.Overlaps.from_physical`; SGD realises them
-exactly with :func:`scalinglaws.sgd.realise_overlaps`), otherwise a seeded random draw
+FILE.json``; spread over eigen-groups by :meth:`~scalinglaws.committee.setup.Overlaps.from_physical`; SGD realises them
+exactly with :func:`scalinglaws.committee.sgd.realise_overlaps`), otherwise a seeded random draw
 (``sigma_J``, ``seed``, ``teacher``; the ODE starts from the overlaps of the weights that SGD seed
 ``seed`` starts from, which needs ``N``).
 
@@ -45,11 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .conventions import PRESETS
-from .errors import (DEFAULT_MAX_MEMORY, DivergenceError, ParameterTypeError, check_array,
+from scalinglaws.conventions import PRESETS
+from scalinglaws.errors import (DEFAULT_MAX_MEMORY, DivergenceError, ParameterTypeError, check_array,
                      check_choice, check_cost, check_int, check_output_path, check_real, require)
-from .models import Overlaps, Setup
-from .spectra import Spectrum
+from scalinglaws.committee.setup import Overlaps, Setup
+from scalinglaws.spectra import Spectrum
 
 __all__ = ["main", "build_parser", "add_common_arguments", "setup_from_args", "init_overlaps",
            "parse_size"]
@@ -279,7 +279,7 @@ def _spectrum(opts: dict) -> Spectrum:
 
 def setup_from_args(args: argparse.Namespace, extra_defaults: dict | None = None
                     ) -> tuple[Setup, dict]:
-    """Build the :class:`~scalinglaws.models.Setup` and the initial-condition spec from parsed arguments + config.
+    """Build the :class:`~scalinglaws.committee.setup.Setup` and the initial-condition spec from parsed arguments + config.
 
     Every option is type- and range-checked first (a config's ``"K": 2.5`` or ``"K": true`` is an
     error, not K = 2 or 1), and options that would be ignored (``--beta`` with L = 1, ``--dt`` with
@@ -330,7 +330,7 @@ def init_overlaps(setup: Setup, spec: dict) -> Overlaps:
     initial weights (needs ``N``)."""
     if spec["kind"] == "overlaps":
         return spec["overlaps"]
-    from .sgd import initial_weights
+    from scalinglaws.committee.sgd import initial_weights
 
     N = spec.get("N")
     require(N is not None, "N", N, "required for a random initial condition (the ODE starts "
@@ -361,7 +361,7 @@ def _limits(o: dict) -> dict:
 # subcommands
 # ----------------------------------------------------------------------------------------------
 def _cmd_sgd(args) -> None:
-    from .sgd import simulate
+    from scalinglaws.committee.sgd import simulate
 
     setup, spec = setup_from_args(args, _SGD_DEFAULTS)
     o = spec["options"]
@@ -378,7 +378,7 @@ def _cmd_sgd(args) -> None:
 
 # ---- ode: registered here (lead: ode.py owns the integrator; this wrapper only parses) --------
 def _cmd_ode(args) -> None:
-    from .ode import check_limits, check_memory, integrate, log_times
+    from scalinglaws.committee.ode import check_limits, check_memory, integrate, log_times
 
     setup, spec = setup_from_args(args, _ODE_DEFAULTS)
     o = spec["options"]
@@ -411,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     # ---- ode subcommand -----------------------------------------------------------------------
     po = sub.add_parser("ode", help="integrate the order-parameter ODEs",
                         description="Integrate the eigen-group order-parameter ODEs "
-                        "(scalinglaws.ode.integrate); CSV on a log-spaced alpha grid.")
+                        "(scalinglaws.committee.ode.integrate); CSV on a log-spaced alpha grid.")
     add_common_arguments(po)
     go = po.add_argument_group("integrator")
     go.add_argument("--method", help="integrator (default: ode.integrate's 'auto'); e.g. euler "
@@ -424,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # ---- sgd subcommand -----------------------------------------------------------------------
     ps = sub.add_parser("sgd", help="simulate online SGD over seeds",
-                        description="Online SGD of the same problem (scalinglaws.sgd.simulate), "
+                        description="Online SGD of the same problem (scalinglaws.committee.sgd.simulate), "
                         "batched over seeds; CSV with the seed mean and eps_g_se.")
     add_common_arguments(ps)
     gs = ps.add_argument_group("simulation")

@@ -1,7 +1,7 @@
 """The claim ledger: every claim of the four papers we know of, with what this book shows about it.
 
 The ledger is *generated*: a small declared list of each paper's claims (``chapters/claims/*.yml``)
-is joined with the check records that the chapters write (:mod:`scalinglaws.checks`).  A claim
+is joined with the check records that the chapters write (:mod:`scalinglaws.book.checks`).  A claim
 that no check bears on therefore shows up as *not attempted* instead of disappearing.
 
 Claim files
@@ -91,7 +91,7 @@ class Claim:
 def claims_dir(root: Path | str | None = None) -> Path:
     """``chapters/claims`` of the book (the repository holding ``_toc.yml``)."""
     if root is None:
-        from .notebooks import book_root
+        from scalinglaws.book.notebooks import book_root
         root = book_root()
     return Path(root) / "chapters" / "claims"
 

@@ -4,7 +4,7 @@ Model and conventions: :mod:`scalinglaws.conventions` (outputs :math:`c_s\sum_i 
 preactivations :math:`1/\sqrt N`, :math:`\varepsilon_g` with the ½, time :math:`\alpha` = steps/N).
 Inputs have a covariance with L distinct eigenvalues :math:`\lambda_l` (fractions :math:`f_l` of
 the coordinates).  The state is the set of eigen-group overlaps :math:`Q^{[l]}, R^{[l]}` (teacher
-:math:`T^{[l]}` fixed), see :class:`scalinglaws.models.Overlaps`.  Averaging the SGD increment over
+:math:`T^{[l]}` fixed), see :class:`scalinglaws.committee.setup.Overlaps`.  Averaging the SGD increment over
 a fresh input and letting :math:`N\to\infty` gives (Worschech & Rosenow 2024, our
 reconstruction, see the book's sources appendix, ``chapters/sources_worschech_rosenow.md``;
 Saad & Solla 1995 for L = 1)
@@ -20,7 +20,7 @@ Saad & Solla 1995 for L = 1)
 where :math:`u_c` runs over the K student and M teacher preactivations, :math:`w = (-c_s,\dots,
 +c_t,\dots)` are the signed output factors of the error :math:`y-\hat y`, and the auxiliary
 variable :math:`b^{[l]} = \xi^T P_l(\cdot)/\sqrt N` has covariances :math:`\lambda_l G^{[l]}_{b\cdot}`
-with the others.  :math:`I_3` is linear in those (:mod:`scalinglaws.activations`), so
+with the others.  :math:`I_3` is linear in those (:mod:`scalinglaws.numerics.gaussian`), so
 
 .. math:: \frac{dX_l}{d\alpha} = \lambda_l\big[\mathcal L(C)\,X_l + g_l(C)\big] - \text{decay}\cdot X_l,
           \qquad C = \sum_l \lambda_l G^{[l]},
@@ -44,11 +44,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .errors import (DEFAULT_MAX_MEMORY, DEFAULT_MAX_ODE_STEPS, DIVERGENCE_LIMIT, CostLimitError,
+from scalinglaws.errors import (DEFAULT_MAX_MEMORY, DEFAULT_MAX_ODE_STEPS, DIVERGENCE_LIMIT, CostLimitError,
                      DivergenceError, ParameterTypeError, check_array, check_bool, check_choice,
                      check_cost, check_int, check_real, diverged, divergence_message, require)
-from .models import Overlaps, Setup, Trajectory
-from .progress import progress
+from scalinglaws.committee.setup import Overlaps, Setup, Trajectory
+from scalinglaws.progress import progress
 
 __all__ = ["log_times", "Packing", "rhs", "integrate", "check_limits", "check_memory", "euler",
            "euler_steps",
@@ -648,10 +648,10 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
     """
     # ---------------- validation (no work before this is done) ----------------
     if not isinstance(setup, Setup):
-        raise ParameterTypeError(f"setup must be a scalinglaws.models.Setup, got "
+        raise ParameterTypeError(f"setup must be a scalinglaws.committee.setup.Setup, got "
                                  f"{type(setup).__name__}")
     if not isinstance(init, Overlaps):
-        raise ParameterTypeError(f"init must be a scalinglaws.models.Overlaps, got "
+        raise ParameterTypeError(f"init must be a scalinglaws.committee.setup.Overlaps, got "
                                  f"{type(init).__name__}")
     check_choice("method", method, _METHODS)
     t_max = check_real("t_max", t_max, 0.0, lo_open=True, allow_none=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .errors import check_array, check_choice, check_real, require
+from scalinglaws.errors import check_array, check_choice, check_real, require
 
 __all__ = ["PowerLawFit", "fit_power_law", "local_slope", "first_crossing"]
 

@@ -32,10 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from . import ode as _ode
-from . import sgd as _sgd
-from .errors import require
-from .models import Overlaps, Setup, Trajectory
+from scalinglaws.committee import ode as _ode
+from scalinglaws.committee import sgd as _sgd
+from scalinglaws.errors import require
+from scalinglaws.committee.setup import Overlaps, Setup, Trajectory
 
 __all__ = ["teacher_coefficients", "specialisation_gap", "assignment", "escape_time",
            "specialised_fixed_point", "jacobian", "relaxation_rates", "linearised_eps_g",
@@ -90,7 +90,7 @@ def escape_time(t: np.ndarray, gap: np.ndarray, level: float = 0.5) -> float:
     """First time at which the specialisation gap rises through ``level`` (log-interpolated);
     ``nan`` if it never does."""
     require(0 < level < 1, "level", level, "0 < level < 1")
-    from .fits import first_crossing
+    from scalinglaws.analysis.fits import first_crossing
 
     return first_crossing(t, gap, level, direction="up")
 
@@ -118,12 +118,12 @@ def specialised_fixed_point(T: np.ndarray, perm: np.ndarray | None = None) -> Ov
 
 
 def jacobian(setup: Setup, state: Overlaps, method: str = "structured") -> np.ndarray:
-    r"""Dense Jacobian of the flat group-resolved right-hand side (layout :class:`~scalinglaws.ode.Packing`).
+    r"""Dense Jacobian of the flat group-resolved right-hand side (layout :class:`~scalinglaws.committee.ode.Packing`).
 
     ``"structured"``: :math:`J = \mathrm{blockdiag}(\lambda_l\mathcal L(C)) + U\,(\lambda^T\otimes
     1_p)`, from the exact linear group operator and a forward-difference derivative of the
     group right-hand sides with respect to the physical covariance (O(L p^2) work, Woodbury form
-    of :func:`~scalinglaws.ode.ros2`).  ``"central"``: :func:`~scalinglaws.ode.jacobian_physical` (central differences in
+    of :func:`~scalinglaws.committee.ode.ros2`).  ``"central"``: :func:`~scalinglaws.committee.ode.jacobian_physical` (central differences in
     every state coordinate; O(L^2 p^2), used as the reference in the tests).
     """
     require(method in ("structured", "central"), "method", method, "'structured' or 'central'")
@@ -152,7 +152,7 @@ def linearised_eps_g(setup: Setup, fixed_point: Overlaps, start: Overlaps, times
     :math:`\delta(\alpha) = V e^{\Lambda(\alpha-\alpha_0)} V^{-1}\delta_0` with
     :math:`J = V\Lambda V^{-1}` (:func:`jacobian`) and :math:`\delta_0` = ``start`` minus
     ``fixed_point`` (group overlaps); returns the exact :math:`\varepsilon_g` (arcsin formula,
-    :meth:`~scalinglaws.models.Setup.eps_g`) of the physical overlaps of fixed point + :math:`\delta(\alpha)`.  In
+    :meth:`~scalinglaws.committee.setup.Setup.eps_g`) of the physical overlaps of fixed point + :math:`\delta(\alpha)`.  In
     the basis of eigenmodes each mode relaxes at its own rate; for a power-law spectrum these
     rates are :math:`\approx c\,\eta\lambda_l` (one family per eigen-group), which is how the
     linear theory's power law reappears.
@@ -196,10 +196,10 @@ def exponential_rate(t: np.ndarray, y: np.ndarray, window: tuple[float, float]) 
 # SGD seed by seed, ODE restarts, alignment at the escape
 # ----------------------------------------------------------------------------------------------
 def simulate_seeds(setup: Setup, N: int, times, seeds, **kw) -> list[Trajectory]:
-    """:func:`~scalinglaws.sgd.simulate` one seed at a time, so that each trajectory carries its own
+    """:func:`~scalinglaws.committee.sgd.simulate` one seed at a time, so that each trajectory carries its own
     group-resolved overlaps (``traj.groups``, needed to restart the ODE from a seed's state when
     L > 1).  A seed's run is identical to its run inside a batch (stream per seed, see
-    :mod:`scalinglaws.sgd`)."""
+    :mod:`scalinglaws.committee.sgd`)."""
     kw.setdefault("show_progress", False)
     return [_sgd.simulate(setup, N, times=times, seeds=[int(s)], **kw) for s in seeds]
 

@@ -1,6 +1,6 @@
 """Exact finite-size simulation of linear random-feature regression (no time stepping).
 
-Model as in :mod:`scalinglaws.dmft`: Gaussian features ψ ~ N(0, Λ) in R^M, target
+Model as in :mod:`scalinglaws.kernel.dmft`: Gaussian features ψ ~ N(0, Λ) in R^M, target
 y = w*·ψ + σ ε, student f = (1/√N) w·Aψ with frozen A_ij ~ N(0,1), P training points Ψ ∈ R^{P×M}.
 Training: gradient flow on the half empirical loss plus weight decay, from w = 0,
 
@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from .dmft import _check_langevin, _check_spectrum
-from .errors import (DivergenceError, check_array, check_bool, check_cost, check_int, check_real,
+from scalinglaws.kernel.dmft import _check_langevin, _check_spectrum
+from scalinglaws.errors import (DivergenceError, check_array, check_bool, check_cost, check_int, check_real,
                      require)
-from .progress import progress
+from scalinglaws.progress import progress
 
 #: Default cost limit of :func:`euler_maruyama_langevin`: Euler--Maruyama steps x chains x modes
 #: (``rint(t_end/dt) * chains * M``); raise it with ``max_steps=``.

@@ -13,12 +13,12 @@ Guarantees of :func:`execute_chapter`:
 - the working directory of the kernel is the chapter's own folder (as in the book build);
 - chapter checks are written to ``checks_dir`` (exported as ``$SCALINGLAWS_CHECKS_DIR`` to the
   kernel), so a test or a parameter study never overwrites the book's ``_build/checks``;
-- any error in a cell, including a failed :meth:`scalinglaws.checks.Checker.check`, raises
+- any error in a cell, including a failed :meth:`scalinglaws.book.checks.Checker.check`, raises
   ``papermill.PapermillExecutionError``.
 
 Command line (what ``python3 tasks.py run`` and ``make run`` call)::
 
-    python -m scalinglaws.notebooks run 02_plateaus -p N_fig 256 -p fast True --out _build/run
+    python -m scalinglaws.book.notebooks run 02_plateaus -p N_fig 256 -p fast True --out _build/run
 
 writes ``_build/run/02_plateaus/02_plateaus.ipynb`` (executed), ``figures/*.png`` (every figure
 of the run) and ``checks/02_plateaus.json``.
@@ -88,7 +88,7 @@ def toc_chapters(root: Path | None = None) -> list[str]:
 
 def require_records(records: list, root: Path | None = None) -> list[str]:
     """Raise ``RuntimeError`` unless every chapter of the toc recorded checks; return the chapters."""
-    from .checks import checks_dir
+    from scalinglaws.book.checks import checks_dir
 
     chapters = toc_chapters(root)
     have = {r["chapter"] if isinstance(r, dict) else r.chapter for r in records}
@@ -257,7 +257,7 @@ def validate_parameters(nb_path: Path | str, parameters: Mapping[str, Any]) -> N
     ``-p L_fig_sgd [1,3]`` (a string: lists go through ``-y``) fail at once, naming the
     parameter, the value and the expected type.
     """
-    from .errors import check_parameter_type
+    from scalinglaws.errors import check_parameter_type
 
     declared = declared_parameters(nb_path)
     if not declared:
@@ -403,7 +403,7 @@ def _find_chapter(name: str, root: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scalinglaws.notebooks",
+    parser = argparse.ArgumentParser(prog="python -m scalinglaws.book.notebooks",
                                      description="Re-run a chapter of the book with new parameters.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="execute one chapter with papermill")

@@ -1,6 +1,6 @@
 r"""Online SGD for two-layer student--teacher networks, batched over seeds.
 
-Model and conventions: :mod:`scalinglaws.conventions` (the same :class:`~scalinglaws.models.Setup`
+Model and conventions: :mod:`scalinglaws.conventions` (the same :class:`~scalinglaws.committee.setup.Setup`
 the ODE takes).  Inputs :math:`\xi = \sqrt\lambda\odot z`, :math:`z\sim\mathcal N(0, 1_N)`, with the
 per-coordinate variances ``spectrum.diagonal(N)`` (eigen-groups are contiguous blocks).  One step
 on a fresh sample (gradient of :math:`\tfrac12(y-\hat y)^2`):
@@ -18,9 +18,9 @@ reconstructed in the book's sources appendix, ``chapters/sources_worschech_rosen
 :math:`1/\sqrt K` outputs and power-law spectra).  Time :math:`\alpha` = steps/N.
 
 Observables are computed only at the recording times, from the exact current weights: the
-group-resolved overlaps :math:`Q^{[l]} = J P_l J^T/N` etc. (:meth:`~scalinglaws.models.Overlaps.from_weights`), the
+group-resolved overlaps :math:`Q^{[l]} = J P_l J^T/N` etc. (:meth:`~scalinglaws.committee.setup.Overlaps.from_weights`), the
 physical :math:`Q = \sum_l\lambda_l Q^{[l]}` and the closed-form population error
-:math:`\varepsilon_g = \tfrac12 E[(y_0-\hat y)^2]` (:meth:`~scalinglaws.models.Setup.eps_g`); optionally a Monte-Carlo
+:math:`\varepsilon_g = \tfrac12 E[(y_0-\hat y)^2]` (:meth:`~scalinglaws.committee.setup.Setup.eps_g`); optionally a Monte-Carlo
 test error on fresh samples.
 
 Randomness.  Seed ``s`` owns ``np.random.SeedSequence(s).spawn(3)`` = (initialisation, training
@@ -49,12 +49,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import Erf, Linear
-from .errors import (DEFAULT_MAX_MEMORY, DEFAULT_MAX_STEPS, DIVERGENCE_LIMIT, DivergenceError,
+from scalinglaws.numerics.gaussian import Erf, Linear
+from scalinglaws.errors import (DEFAULT_MAX_MEMORY, DEFAULT_MAX_STEPS, DIVERGENCE_LIMIT, DivergenceError,
                      ParameterTypeError, check_array, check_bool, check_choice, check_cost,
                      check_int, check_real, diverged, divergence_message, require)
-from .models import Overlaps, Setup, Trajectory, draw_weights
-from .progress import progress
+from scalinglaws.committee.setup import Overlaps, Setup, Trajectory, draw_weights
+from scalinglaws.progress import progress
 
 __all__ = ["simulate", "initial_weights", "realise_overlaps", "seed_streams", "record_steps",
            "memory_estimate", "HAVE_NUMBA"]
@@ -96,7 +96,7 @@ def realise_overlaps(init: Overlaps, spectrum, N: int, rng: np.random.Generator 
 
     This is the classic way to start SGD from given order parameters (e.g. Saad--Solla's
     :math:`Q_0 = \mathrm{diag}(.5,.5)`, :math:`R_0 = [[1.01, .99],[.99, 1.01]]\cdot 10^{-3}`,
-    :math:`T = 1`), so that ODE and SGD start alike.  Use :meth:`~scalinglaws.models.Overlaps.from_physical` to turn
+    :math:`T = 1`), so that ODE and SGD start alike.  Use :meth:`~scalinglaws.committee.setup.Overlaps.from_physical` to turn
     physical overlaps into group overlaps.
     """
     require(isinstance(init, Overlaps), "init", type(init).__name__, "a scalinglaws Overlaps")
@@ -141,10 +141,10 @@ def initial_weights(setup: Setup, N: int, seeds, *, init: Overlaps | None = None
 
     * ``J0`` (and optionally ``B0``): given weights, shape (K, N) shared by all seeds or (S, K, N);
       without ``B0`` the teacher is drawn from each seed's initialisation stream
-      (:func:`scalinglaws.models.draw_weights`' convention);
+      (:func:`scalinglaws.committee.setup.draw_weights`' convention);
     * ``init``: :func:`realise_overlaps` of the group overlaps with the seed's initialisation
       stream (overlaps identical for all seeds, weights different);
-    * otherwise random: :func:`scalinglaws.models.draw_weights` (student :math:`J_{ik}\\sim
+    * otherwise random: :func:`scalinglaws.committee.setup.draw_weights` (student :math:`J_{ik}\\sim
       \\mathcal N(0,\\sigma_J^2)`, then teacher ``"gaussian"`` or ``"orthonormal"``).
     """
     seeds = _check_seeds(seeds)
@@ -386,7 +386,7 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
         Input dimension (every eigen-group size ``f_l N`` must be an integer).
     t_max : float
         Final time alpha = steps/N; with ``n_times``/``t_min`` gives the ODE's grid
-        :func:`scalinglaws.ode.log_times` (0 plus ``n_times`` log-spaced points).
+        :func:`scalinglaws.committee.ode.log_times` (0 plus ``n_times`` log-spaced points).
     times : array, optional
         Explicit recording times alpha (strictly increasing, >= 0).  Time ``alpha`` is recorded
         after ``rint(alpha N)`` steps (:func:`record_steps`); reported times are ``steps/N``.
@@ -395,7 +395,7 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
     init : Overlaps, optional
         Start from weights that realise these group overlaps exactly (:func:`realise_overlaps`).
     sigma_J, teacher
-        Random initialisation (when neither ``init`` nor ``J0``): :func:`~scalinglaws.models.draw_weights`.
+        Random initialisation (when neither ``init`` nor ``J0``): :func:`~scalinglaws.committee.setup.draw_weights`.
     J0, B0 : arrays, optional
         Given initial weights, (K, N)/(M, N) or per seed (S, K, N)/(S, M, N).
     method : {"auto", "numpy", "numba"}
@@ -428,7 +428,7 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
         (standard error over seeds, NaN for one seed), seed-mean physical ``Q``, ``R``, ``T``,
         ``eps_g_seeds`` (S, n_t), ``groups = {"Q": (n_t, L, K, K), "R": (n_t, L, K, M),
         "T": (L, M, M)}`` (seed means), ``meta``; extra attributes ``init_overlaps`` (seed-mean
-        initial group overlaps, an :class:`~scalinglaws.models.Overlaps`) and ``seeds``.
+        initial group overlaps, an :class:`~scalinglaws.committee.setup.Overlaps`) and ``seeds``.
 
     Raises
     ------
@@ -439,7 +439,7 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
     """
     # ---------------- validation (no work before this is done) ----------------
     if not isinstance(setup, Setup):
-        raise ParameterTypeError(f"setup must be a scalinglaws.models.Setup, got "
+        raise ParameterTypeError(f"setup must be a scalinglaws.committee.setup.Setup, got "
                                  f"{type(setup).__name__}")
     N = check_int("N", N, 1)
     setup.spectrum.group_sizes(N)
@@ -507,7 +507,7 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
                    f"{n_t} record times)", limit_name="max_memory", cli_option="--max-memory",
                    memory=True)
     if times is None:
-        from .ode import log_times
+        from scalinglaws.committee.ode import log_times
         times = log_times(float(t_max), n=n_times, t_min=t_min)
     steps = record_steps(times, N)
     if seeds is None:

@@ -157,7 +157,7 @@ def get_activation(act: str | Activation) -> Activation:
     if isinstance(act, Activation):
         return act
     if not isinstance(act, str):
-        from .errors import ParameterTypeError
+        from scalinglaws.errors import ParameterTypeError
         raise ParameterTypeError(f"activation={act!r} is invalid: use one of {sorted(ACTIVATIONS)} "
                                  f"or an Activation instance (got {type(act).__name__})")
     if act in ACTIVATIONS:

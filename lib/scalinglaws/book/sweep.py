@@ -51,13 +51,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import require
-from .progress import progress
+from scalinglaws.errors import require
+from scalinglaws.progress import progress
 
 __all__ = ["sweep", "grid_points", "library_hash", "dependency_hash", "module_dependencies", "cache_key",
            "clear_stale", "loaded_code_hash"]
 
-_LIB_DIR = Path(__file__).resolve().parent
+_LIB_DIR = Path(__file__).resolve().parents[1]   # the scalinglaws package folder
 _PKG = _LIB_DIR.name
 
 
@@ -102,8 +102,8 @@ def module_dependencies(module: str, root: str | Path | None = None) -> list[str
 
     Read from the ``import`` statements of the source (anywhere in a file, so imports inside
     functions count); both relative (``from .ode import rhs``, ``from . import ode``) and absolute
-    (``scalinglaws.ode``) forms are followed.  Only single-level packages (the layout of
-    ``scalinglaws``) are resolved.
+    (``scalinglaws.committee.ode``) forms are followed, through subpackages (whose ``__init__`` files
+    count as dependencies of their modules).
     """
     root = Path(root) if root is not None else _LIB_DIR
     pkg = root.name
@@ -124,8 +124,12 @@ def module_dependencies(module: str, root: str | Path | None = None) -> list[str
         for node in ast.walk(tree):
             targets: list[str] = []
             if isinstance(node, ast.ImportFrom):
-                if node.level == 1:
-                    base = pkg + ("." + node.module if node.module else "")
+                if node.level >= 1:
+                    here = name.split(".")
+                    if file_of(name).name != "__init__.py":
+                        here = here[:-1]
+                    here = here[:len(here) - (node.level - 1)]
+                    base = ".".join(here) + ("." + node.module if node.module else "")
                 elif node.level == 0 and node.module and (node.module == pkg
                                                            or node.module.startswith(pkg + ".")):
                     base = node.module
@@ -135,6 +139,8 @@ def module_dependencies(module: str, root: str | Path | None = None) -> list[str
                 targets += [f"{base}.{a.name}" for a in node.names]
             elif isinstance(node, ast.Import):
                 targets += [a.name for a in node.names if a.name.startswith(pkg + ".")]
+            # a module of a subpackage also runs the subpackages' __init__ files above it
+            targets += [".".join(t.split(".")[:i]) for t in list(targets) for i in range(2, t.count(".") + 1)]
             todo += [t for t in targets if t not in seen and file_of(t) is not None]
     return sorted(seen)
 
@@ -153,8 +159,11 @@ def _file_of(root: Path, name: str) -> Path | None:
         return root / "__init__.py"
     if not name.startswith(pkg + "."):
         return None
-    f = root / (name[len(pkg) + 1:].replace(".", "/") + ".py")
-    return f if f.is_file() else None
+    rel = name[len(pkg) + 1:].replace(".", "/")
+    for f in (root / (rel + ".py"), root / rel / "__init__.py"):
+        if f.is_file():
+            return f
+    return None
 
 
 def _module_hash(module: str, root: str | Path | None = None) -> str:

@@ -66,8 +66,8 @@ import math
 import numpy as np
 from scipy import optimize, special
 
-from .errors import DivergenceError, require
-from .spectra import Spectrum
+from scalinglaws.errors import DivergenceError, require
+from scalinglaws.spectra import Spectrum
 
 __all__ = ["effective_eta", "drift_matrix", "stability_threshold", "growth_rate",
            "initial_errors", "group_errors", "eps_g", "small_eta", "incomplete_gamma",
@@ -170,7 +170,7 @@ def group_errors(overlaps, setup) -> np.ndarray:
     r"""Per-group errors :math:`E_l` of the effective vector from group overlaps.
 
     :math:`E_l = f_l^{-1}[c_s^2\sum_{ik}Q^{[l]}_{ik} - 2c_sc_t\sum_{in}R^{[l]}_{in}
-    + c_t^2\sum_{nm}T^{[l]}_{nm}]` (``overlaps`` a :class:`~scalinglaws.models.Overlaps`).
+    + c_t^2\sum_{nm}T^{[l]}_{nm}]` (``overlaps`` a :class:`~scalinglaws.committee.setup.Overlaps`).
     """
     f = setup.spectrum.fractions
     cs, ct = setup.c_s, setup.c_t
@@ -545,7 +545,7 @@ def simulate_eigenbasis(lam_diag, eta: float, times, seeds, *, n_trained: int | 
     E0 : ndarray
         Shape (S, N): initial :math:`D_k^2`.
     """
-    from .sgd import record_steps
+    from scalinglaws.committee.sgd import record_steps
     lam = np.asarray(lam_diag, dtype=float)
     require(lam.ndim == 1 and lam.size >= 1 and bool(np.all(lam > 0)), "lam_diag",
             f"shape {lam.shape}", "a 1-d array of positive variances")
@@ -602,10 +602,10 @@ def simulate_eigenbasis(lam_diag, eta: float, times, seeds, *, n_trained: int | 
 # ----------------------------------------------------------------------------------------------
 def seed_initial_errors(setup, N: int, seeds, sigma_J: float) -> np.ndarray:
     """Per-group initial errors E_l(0) (S, L) of the random initial weights that
-    :func:`scalinglaws.sgd.simulate` draws for ``seeds`` (same streams, so theory and simulation
+    :func:`scalinglaws.committee.sgd.simulate` draws for ``seeds`` (same streams, so theory and simulation
     start from identical weights)."""
-    from .models import Overlaps
-    from .sgd import initial_weights
+    from scalinglaws.committee.setup import Overlaps
+    from scalinglaws.committee.sgd import initial_weights
     J, B = initial_weights(setup, N, seeds, sigma_J=sigma_J)
     return np.stack([group_errors(Overlaps.from_weights(J[s], B[s], setup.spectrum), setup)
                      for s in range(J.shape[0])])

@@ -7,7 +7,7 @@ A ∈ R^{N×M}, w(0) = 0, A_ij(0) ~ N(0,1). Error vector v = w* − A^T w/N, tes
 
     w ← w + η A Λ v,            A ← A + η γ w v^T Λ F_0,       F_0 = A(0)^T A(0)/N.
 
-γ = 0 is the lazy (random-feature) model of :mod:`scalinglaws.dmft` with P = ∞.
+γ = 0 is the lazy (random-feature) model of :mod:`scalinglaws.kernel.dmft` with P = ∞.
 
 Order parameters β̂ = A^T w/N, G = A^T A/N, c = ‖w‖²/N close the dynamics exactly (for any N) once
 F_0 is given; at N = ∞, F_0 = I on any fixed set of modes and one obtains the reconstructed
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dmft import _check_spectrum
-from .errors import DivergenceError, check_array, check_cost, check_int, check_real, require
-from .progress import progress
+from scalinglaws.kernel.dmft import _check_spectrum
+from scalinglaws.errors import DivergenceError, check_array, check_cost, check_int, check_real, require
+from scalinglaws.progress import progress
 
 #: Default cost limit of the GD drivers (:func:`infinite_width_full`, :func:`simulate_projected`,
 #: :func:`simulate_projected_reduced`): GD steps ``rint(t[-1]/eta)``, summed over seeds for the
@@ -43,7 +43,7 @@ __all__ = ["source_task", "FLResult", "infinite_width_diagonal", "infinite_width
 def source_task(M: int, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
     """λ_k = k^−α and w*_k² with per-mode task power λ_k w*_k² = k^−(αβ+1) (paper (A) notation).
 
-    Equivalent to :func:`scalinglaws.dmft.power_law_task` with b = α, a = αβ + 1.
+    Equivalent to :func:`scalinglaws.kernel.dmft.power_law_task` with b = α, a = αβ + 1.
     """
     check_int("M", M, 1)
     alpha = check_real("alpha", alpha, 0.0, lo_open=True)
@@ -358,7 +358,7 @@ def compute_optimal_exponent(Ns, ts, losses, C, *, t_min: float) -> FrontierFit:
     transient); the window runs from the smallest to the largest such C. The exponent is −slope of
     the least-squares line of log L* against log C on the window, with a jackknife error over seeds.
     """
-    from .fits import fit_power_law
+    from scalinglaws.analysis.fits import fit_power_law
 
     Ns = check_array("Ns", Ns, ndim=1, min_size=1)
     require(bool(np.all(Ns > 0)) and bool(np.all(np.diff(Ns) > 0)), "Ns", Ns,

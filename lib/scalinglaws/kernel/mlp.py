@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import (DivergenceError, ParameterTypeError, check_array, check_choice, check_cost,
+from scalinglaws.errors import (DivergenceError, ParameterTypeError, check_array, check_choice, check_cost,
                      check_int, check_real, require)
 
 try:  # numba is optional: it speeds up train_gd by ~5x (same algorithm, round-off differences only)
@@ -510,7 +510,7 @@ def lazy_fit_window(lam: np.ndarray, power: np.ndarray, beta: float, k_lo: int, 
     ``ValueError`` if no grid stretch satisfies (b).  The lazy exponent on a rule-(b) window is
     within ``tol`` of ``beta`` by construction, so it is no test of the lazy theory.
     """
-    from .fits import fit_power_law
+    from scalinglaws.analysis.fits import fit_power_law
 
     lam = np.asarray(lam, dtype=float)
     power = np.asarray(power, dtype=float)
@@ -552,7 +552,7 @@ def gap_exceeds_spread(chi_rich, chi_lazy) -> tuple[bool, float, float]:
     Passes when gap ≥ spread (``checks.passes("ge", spread, gap, 0)``).  Returns
     ``(passed, gap, spread)``.  Equal rich and lazy exponents (gap ≈ 0) fail it.
     """
-    from .checks import passes
+    from scalinglaws.book.checks import passes
 
     chi_rich = _seed_exponents(chi_rich, "chi_rich")
     if np.ndim(chi_lazy) == 0:
@@ -574,7 +574,7 @@ def agree_within_spread(chi_rich, chi_lazy: float) -> tuple[bool, float, float]:
     ``(passed, |gap|, spread)``.  Rich exponents that differ from ``chi_lazy`` by more than their
     spread (e.g. the hard-task law 2β/(1+β) continued to β > 1) fail it.
     """
-    from .checks import passes
+    from scalinglaws.book.checks import passes
 
     chi_rich = _seed_exponents(chi_rich, "chi_rich")
     require(np.ndim(chi_lazy) == 0 and np.isfinite(chi_lazy), "chi_lazy", chi_lazy, "a finite scalar")

@@ -27,7 +27,7 @@ Numerical counterparts (independent of those closed forms):
 * :func:`group_fixed_point` -- root of the *group-resolved* symmetric subspace (3L unknowns), which
   tests (rather than assumes) that the fixed point does not depend on the spectrum;
 * :func:`escape_mode` -- largest eigenvalue of the dense Jacobian of the full group-resolved
-  right-hand side (:func:`scalinglaws.ode.jacobian_physical`) at the fixed point; the O(η) part is
+  right-hand side (:func:`scalinglaws.committee.ode.jacobian_physical`) at the fixed point; the O(η) part is
   extracted exactly from two learning rates because the RHS is :math:`\eta A + \eta^2 B`;
 * :func:`plateau_length` -- the escape time of a trajectory (definition in its docstring);
 * :func:`perturbed_fixed_point` -- a plateau start with a controlled asymmetry :math:`\delta_0`.
@@ -48,10 +48,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from .errors import require
-from .models import Overlaps, Setup, Trajectory
-from .ode import Packing, integrate, jacobian_physical, rhs
-from .spectra import Spectrum
+from scalinglaws.errors import require
+from scalinglaws.committee.setup import Overlaps, Setup, Trajectory
+from scalinglaws.committee.ode import Packing, integrate, jacobian_physical, rhs
+from scalinglaws.spectra import Spectrum
 
 __all__ = ["eps_plateau", "mu_iso", "lambda2", "k_factor", "large_L_length",
            "symmetric_overlaps", "FixedPoint", "symmetric_fixed_point", "group_fixed_point",
@@ -240,9 +240,9 @@ def group_fixed_point(setup: Setup, x0: FixedPoint | None = None, distort: float
 # ----------------------------------------------------------------------------------------------
 def jacobian(setup: Setup, state: Overlaps, order: str = "linear",
              method: str = "structured") -> np.ndarray:
-    r"""Dense Jacobian of the flat group-resolved RHS (layout :class:`scalinglaws.ode.Packing`).
+    r"""Dense Jacobian of the flat group-resolved RHS (layout :class:`scalinglaws.committee.ode.Packing`).
 
-    ``order="full"``: :func:`scalinglaws.ode.jacobian_physical` at ``setup.eta``;
+    ``order="full"``: :func:`scalinglaws.committee.ode.jacobian_physical` at ``setup.eta``;
     ``order="linear"``: the O(η) part, :math:`\eta[4J(1) - J(2)]/2` (exact, since the RHS is
     :math:`\eta A + \eta^2 B`).  ``method``: :func:`structured_jacobian` (default, fast) or
     ``"dense"`` (central differences of the whole flat RHS)."""
@@ -263,10 +263,10 @@ def structured_jacobian(setup: Setup, state: Overlaps) -> np.ndarray:
     :math:`C = \sum_m \lambda_m X_m` only, so
     :math:`\partial F_l/\partial X_m = \delta_{lm}\lambda_l\mathcal L(C) + \lambda_m U_l`,
     :math:`U_l = \partial F_l/\partial C` (the blocks of
-    ``scalinglaws.ode._Problem.structured_jacobian``: exact linear operator, forward
+    ``scalinglaws.committee.ode._Problem.structured_jacobian``: exact linear operator, forward
     differences in C with step 1e-7).  p RHS evaluations instead of the 2Lp of
-    :func:`scalinglaws.ode.jacobian_physical` (which it reproduces to ~1e-7, see the tests)."""
-    from .ode import _Problem
+    :func:`scalinglaws.committee.ode.jacobian_physical` (which it reproduces to ~1e-7, see the tests)."""
+    from scalinglaws.committee.ode import _Problem
     prob = _Problem(setup, state)
     Lop, U = prob.structured_jacobian(prob.y0)
     lam = setup.spectrum.eigenvalues

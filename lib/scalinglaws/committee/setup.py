@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from .activations import Activation, get_activation
-from .conventions import Conventions, get as get_conventions
-from .errors import ParameterTypeError, check_array, check_choice, check_int, check_real, require
-from .spectra import Spectrum
+from scalinglaws.numerics.gaussian import Activation, get_activation
+from scalinglaws.conventions import Conventions, get as get_conventions
+from scalinglaws.errors import ParameterTypeError, check_array, check_choice, check_int, check_real, require
+from scalinglaws.spectra import Spectrum
 
 __all__ = ["Setup", "Overlaps", "Trajectory", "draw_weights", "physical", "eps_g_from_physical", "csv_header"]
 
@@ -233,7 +233,7 @@ def draw_weights(setup: Setup, N: int, seed: int | np.random.Generator = 0, sigm
     Student draws come first from the generator, then the teacher.
     """
     if not isinstance(setup, Setup):
-        raise ParameterTypeError(f"setup={setup!r} is invalid: a scalinglaws.models.Setup "
+        raise ParameterTypeError(f"setup={setup!r} is invalid: a scalinglaws.committee.setup.Setup "
                                  f"(got {type(setup).__name__})")
     N = check_int("N", N, 1)
     sigma_J = check_real("sigma_J", sigma_J, 0.0)
