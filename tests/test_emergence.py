@@ -220,7 +220,7 @@ def test_reduced_sgd_one_step_equals_full_step():
     rho2 = x[P:] @ x[P:] - zc @ zc
     C = V[None, :, :P].copy()
     Gs = G[None].copy()
-    ker = em._make_sgd_reduced_kernel()
+    ker = em.sgd._make_sgd_reduced_kernel()
     st = np.zeros((1, 1), dtype=np.int64)
     te = np.zeros((1, 1), dtype=np.int64)
     out = ker(C, Gs, x[None, :P].copy(), zc[None].copy(), np.array([rho2]), a, k, eta, st, te, 0.5,

@@ -1,0 +1,178 @@
+"""Analysis of emergence runs: observed emergence times, rise widths, convergence, and the
+decisions of the Theorem 2.1 checks (kept here so that they can be unit-tested and fed wrong input)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scalinglaws.errors import require
+
+from scalinglaws.emergence.model import GDResult
+from scalinglaws.emergence.theory import ToyCurve, toy_sum
+
+__all__ = ['rise_width', 'rise_width_theory', 'unstable_eta_law', 'converged', 'UnusedNeurons', 'unused_neurons', 'converged_pairs', 'emergence_slope']
+
+# ----------------------------------------------------------------------------------------------
+# Analysis helpers used by the chapter
+# ----------------------------------------------------------------------------------------------
+def rise_width(res: GDResult, lo: float = 0.1, hi: float = 0.9) -> np.ndarray:
+    """Relative width ``(t_hi - t_lo) / t_{1/2}`` of the rise of each greedy pair's squared cosine
+    from ``lo`` to ``hi`` (log-linear interpolation between checkpoints; nan if not reached).
+
+    Closed forms: ``k = 4`` toy, ``u0 [f(hi) - f(lo)]`` with ``f(u) = -1/u + ln(u/(1-u))``
+    (about ``13.3 u0``); ``k = 2`` (logistic), ``2 ln 9 / ln((1-u0)/u0)``.
+    """
+    from scalinglaws.analysis.fits import first_crossing
+    t = res.t.astype(float)
+    out = np.full(res.pair_overlap.shape[1], np.nan)
+    for i in range(len(out)):
+        y = res.pair_overlap[:, i]
+        tl, th, tm = (first_crossing(t[1:], y[1:], v, "up") for v in (lo, hi, 0.5))
+        if np.isfinite(tl) and np.isfinite(th) and np.isfinite(tm) and y[0] < lo:
+            out[i] = (th - tl) / tm
+    return out
+
+
+def rise_width_theory(u0, k: int, lo: float = 0.1, hi: float = 0.9):
+    """Closed-form relative rise width of :func:`rise_width` for the single-direction ODE
+    ``du/dt = 2 k a u^{k/2}(1-u)`` (``k`` = 2 or 4), ignoring the norm dynamics."""
+    u0 = np.asarray(u0, dtype=float)
+    if k == 4:
+        f = lambda u: -1.0 / u + np.log(u / (1 - u))  # noqa: E731
+        return (f(hi) - f(lo)) / (f(0.5) - f(u0))
+    if k == 2:
+        g = lambda u: np.log(u / (1 - u))  # noqa: E731
+        return (g(hi) - g(lo)) / (g(0.5) - g(u0))
+    raise ValueError(f"k={k!r} is invalid: 2 or 4")
+
+
+def unstable_eta_law(a: np.ndarray, T1_eta1: float, curve: ToyCurve, ns, tau_stop: float = 1.5):
+    """Corollary 2.3 protocol in the toy sum: to learn the top ``n`` directions use
+    ``eta_n = eta_1 a_n / a_1`` (the step scaled with the smallest coefficient to be learned) and
+    stop at ``tau_stop`` times the transition time of direction ``n``.  With ``T_p(eta_1) =
+    T1_eta1 a_1/a_p`` (steps) this gives ``T_p(eta_n) = T_p(eta_1) a_1/a_n``.
+
+    Returns ``(samples, loss)``, one point per ``n`` (samples = steps, batch 1).
+    """
+    a = np.asarray(a, dtype=float)
+    ns = np.asarray(ns, dtype=int)
+    require(bool(np.all((ns >= 1) & (ns <= len(a)))), "ns", ns, f"integers in [1, {len(a)}]")
+    T_eta1 = T1_eta1 * a[0] / a
+    samples, loss = [], []
+    for n in ns:
+        T = T_eta1 * a[0] / a[n - 1]
+        t = tau_stop * T[n - 1]
+        samples.append(t)
+        loss.append(toy_sum([t], a, T, curve)[0])
+    return np.array(samples), np.array(loss)
+
+
+def converged(t, L, decades: float = 0.5, rtol: float = 0.05) -> bool:
+    """True when ``L`` changed by less than ``rtol`` (relative) over the last ``decades`` of ``t``."""
+    t = np.asarray(t, dtype=float)
+    L = np.asarray(L, dtype=float)
+    ok = t > 0
+    Lh = np.interp(np.log(t[ok][-1]) - decades * np.log(10), np.log(t[ok]), L[ok])
+    return bool((Lh - L[ok][-1]) <= rtol * L[ok][-1])
+
+
+# ----------------------------------------------------------------------------------------------
+# Decisions of chapter 5's Theorem 2.1 checks (kept here so that they can be unit-tested and fed
+# the alternative in tests/test_mustfail_05_sgd_emergence.py)
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class UnusedNeurons:
+    """Outcome of :func:`unused_neurons` (Thm 2.1(a): neurons outside the learned set stay tiny).
+
+    ``late``: neuron indices tested; ``captured``: late neurons that end aligned
+    (``cos^2 >= level``) with a direction that is *not* their greedy partner's, i.e. captured by a
+    direction another neuron is learning; ``early``: late neurons that aligned with their own greedy
+    direction (ahead of schedule; not a violation of (a)); ``growth``: ``||v(T)||^2 / ||v(0)||^2``
+    of every late neuron; ``max_growth_free``: the largest growth among the late neurons that
+    were neither captured nor early (``nan`` if none); ``grown``: those of them whose growth
+    exceeds ``max_growth``; ``violations = len(captured) + len(grown)``; ``holds`` is
+    ``violations == 0``.
+    """
+
+    late: np.ndarray
+    captured: np.ndarray
+    early: np.ndarray
+    growth: np.ndarray
+    max_growth_free: float
+    grown: np.ndarray
+    violations: int
+    holds: bool
+
+
+def unused_neurons(res: GDResult, t_end: float, *, late_factor: float = 2.0,
+                   min_fraction: float = 0.25, level: float = 0.5,
+                   max_growth: float = 10.0) -> UnusedNeurons:
+    """Count the violations of Thm 2.1(a) in one run: which neurons outside the learned set grew.
+
+    The *late* neurons are the greedy partners whose predicted time exceeds ``late_factor *
+    t_end`` together with (so that the test is never empty) the last ``min_fraction`` of the greedy
+    list, plus every neuron that the greedy pairing left without a partner (``m > P``).  A late
+    neuron is a violation when it ends aligned with a direction other than its greedy partner's
+    (*captured*) or, otherwise, when its squared norm grew by more than ``max_growth``.  Uses the
+    final checkpoint (``res.norms[-1]``, ``res.meta['final_best_overlap'/'final_best_teacher']``).
+    """
+    require(t_end > 0, "t_end", t_end, "a number > 0")
+    require(late_factor > 0 and 0 <= min_fraction <= 1 and 0 < level < 1 and max_growth >= 1,
+            "options", (late_factor, min_fraction, level, max_growth),
+            "late_factor > 0, min_fraction in [0, 1], level in (0, 1), max_growth >= 1")
+    st = np.asarray(res.students, dtype=int)
+    te = np.asarray(res.teachers, dtype=int)
+    m = res.norms.shape[1]
+    n_min = max(1, int(len(st) * min_fraction)) if len(st) else 0
+    sel = (np.asarray(res.T_pred) > late_factor * t_end) | (np.arange(len(st)) >= len(st) - n_min)
+    partner = np.full(m, -1)
+    partner[st] = te
+    unpaired = np.setdiff1d(np.arange(m), st)
+    late = np.concatenate([st[sel], unpaired]).astype(int)
+    best_t = np.asarray(res.meta["final_best_teacher"])[late]
+    best_o = np.asarray(res.meta["final_best_overlap"])[late]
+    aligned = best_o >= level
+    own = best_t == partner[late]
+    captured = late[aligned & ~own]
+    early = late[aligned & own]
+    growth = res.norms[-1, late] / res.norms[0, late]
+    free = ~aligned
+    max_free = float(growth[free].max()) if free.any() else float("nan")
+    grown = late[free & (growth > max_growth)]
+    viol = int(len(captured) + len(grown))
+    return UnusedNeurons(late, captured, early, growth, max_free, grown, viol, viol == 0)
+
+
+def converged_pairs(res: GDResult, t_end: float, a: np.ndarray, margin: float = 3.0):
+    """Thm 2.1(b) at the end of a run: for every greedy pair predicted before ``t_end / margin``,
+    the partner's final squared cosine with its direction and its final ``||v||^2 / a_{pi(p)}``.
+    Returns ``(overlap, norm_ratio)`` (arrays over those pairs; empty if none is due)."""
+    a = np.asarray(a, dtype=float)
+    due = np.asarray(res.T_pred) <= t_end / margin
+    st = np.asarray(res.students)[due]
+    te = np.asarray(res.teachers)[due]
+    return res.pair_overlap[-1, due], res.norms[-1, st] / a[te]
+
+
+def emergence_slope(T_pred, t_obs) -> tuple[float, float, int]:
+    """Slope of ``log t_obs`` against ``log T_pred`` over the pairs that emerged (finite
+    ``t_obs``), by least squares: ``(slope, standard error, number of pairs)``.  Thm 2.1 predicts
+    slope 1 (emergence at ``T_p``); emergence unrelated to the prediction gives slope 0."""
+    T = np.asarray(T_pred, dtype=float).ravel()
+    t = np.asarray(t_obs, dtype=float).ravel()
+    require(T.shape == t.shape, "t_obs", t.shape, f"the shape of T_pred {T.shape}")
+    ok = np.isfinite(t) & np.isfinite(T) & (t > 0) & (T > 0)
+    n = int(ok.sum())
+    if n < 3:
+        return float("nan"), float("nan"), n
+    x, y = np.log(T[ok]), np.log(t[ok])
+    xc = x - x.mean()
+    sxx = float(np.sum(xc * xc))
+    if sxx == 0:
+        return float("nan"), float("nan"), n
+    b = float(np.sum(xc * (y - y.mean())) / sxx)
+    r = y - y.mean() - b * xc
+    se = float(np.sqrt(np.sum(r * r) / (n - 2) / sxx))
+    return b, se, n
