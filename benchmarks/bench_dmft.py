@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from scalinglaws import spectra
 from scalinglaws.kernel import dmft
 def naive_loss(t, lam, w2, N, P, n=24):
     iN, iP = 1.0 / N, 1.0 / P
@@ -56,7 +57,7 @@ def naive_loss(t, lam, w2, N, P, n=24):
 
 def main():
     M, N, P = 10_000, 1000, 2000
-    lam, w2 = dmft.power_law_task(M, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(M, 2.0, 1.5)
     t = np.geomspace(1.0, 1e5, 50)
     t0 = time.perf_counter()
     fast = dmft.dmft_loss(t, lam, w2, N, P, bias=False).loss

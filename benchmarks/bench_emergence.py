@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from scalinglaws import spectra
 from scalinglaws import emergence as em
 def _cpu(f):
     t0 = time.process_time()
@@ -21,7 +22,7 @@ def _cpu(f):
 
 
 def bench_gd(m=128, d=1024, P=512, steps=60):
-    a = em.teacher_coefficients(P, 0.8)
+    a = spectra.power_law_amplitudes(P, 0.8)
     kw = dict(k=4, eta=0.2, steps=steps, sigma0=1e-3, seed=0, show_progress=False, n_record=5)
     t_full = _cpu(lambda: em.population_gd(m, d, a, reduced=False, **kw)) / steps
     t_red = _cpu(lambda: em.population_gd(m, d, a, reduced=True, **kw)) / steps
@@ -31,7 +32,7 @@ def bench_gd(m=128, d=1024, P=512, steps=60):
 
 def bench_gd_batch(ms=(8, 32, 256), d=1024, P=512, steps=100, seeds=(0, 1, 2)):
     """Several initialisations stacked (population_gd_batch) vs one population_gd per seed."""
-    a = em.teacher_coefficients(P, 0.8)
+    a = spectra.power_law_amplitudes(P, 0.8)
     kw = dict(k=4, eta=0.2, steps=steps, sigma0=1e-3, show_progress=False, n_record=5)
     for m in ms:
         t_loop = _cpu(lambda: [em.population_gd(m, d, a, seed=s, **kw) for s in seeds])
@@ -52,7 +53,7 @@ def _naive_sgd(V, a, k, eta, X):
 
 
 def bench_sgd(m=8, d=512, P=4, steps=100_000, naive_steps=10_000):
-    a = em.teacher_coefficients(P, 0.8)
+    a = spectra.power_law_amplitudes(P, 0.8)
     eta = 0.5 / d**2
     kw = dict(k=4, eta=eta, sigma0=1e-3, seed=0, show_progress=False, n_record=5)
     em.online_sgd(m, d, a, steps=100, **kw)                  # compile

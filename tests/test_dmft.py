@@ -8,6 +8,8 @@ finite-size allowance for the O(1/N + 1/P) corrections of deterministic equivale
 import numpy as np
 import pytest
 
+from scalinglaws import spectra
+from scalinglaws.numerics.talbot import invert_laplace
 from scalinglaws.kernel import dmft
 @pytest.mark.parametrize("F, f", [
     (lambda s: 1 / (s + 1), lambda t: np.exp(-t)),
@@ -17,12 +19,12 @@ from scalinglaws.kernel import dmft
 ])
 def test_talbot_known_transforms(F, f):
     t = np.geomspace(0.01, 100, 9)
-    got = dmft.invert_laplace(F, t, n=24)
+    got = invert_laplace(F, t, n=24)
     np.testing.assert_allclose(got, f(t), rtol=1e-8, atol=1e-12)
 
 
 def test_infinite_limits_closed_form():
-    lam, w2 = dmft.power_law_task(300, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(300, 2.0, 1.5)
     t = np.geomspace(0.1, 1e4, 11)
     exact = (lam * w2) @ np.exp(-2 * np.outer(lam, t))
     res = dmft.dmft_loss(t, lam, w2, np.inf, np.inf)
@@ -37,7 +39,7 @@ def test_infinite_limits_closed_form():
 
 def test_response_physical_root_at_small_s():
     # plain Newton from R = 1 lands on a root with q > min(N, P) here; continuation must not
-    lam, _ = dmft.power_law_task(800, 2.0, 1.5)
+    lam, _ = spectra.power_law_task(800, 2.0, 1.5)
     N, P = 150, 300
     s = np.array([1e-2, 1e-4, 1e-6])
     R = dmft.response(s, lam, N, P)
@@ -54,7 +56,7 @@ def test_transfer_vs_monte_carlo():
     P = 120: the deterministic equivalent has O(1/N) corrections, a few percent here).
     """
     M, N, P, D = 200, 60, 120, 20
-    lam, _ = dmft.power_law_task(M, 2.0, 1.5)
+    lam, _ = spectra.power_law_task(M, 2.0, 1.5)
     rng = np.random.default_rng(0)
     s_vals = np.array([1e-1, 1e-2])
     acc = np.zeros((D, s_vals.size, M))
@@ -73,7 +75,7 @@ def test_transfer_vs_monte_carlo():
 def test_two_point_vs_monte_carlo():
     """L(s,s') against E[w*^T (s+FS)^{-T} Λ (s'+FS)^{-1} w*] (12 draws); 4 s.e. + 5% allowance."""
     M, N, P, D = 300, 60, 120, 12
-    lam, w2 = dmft.power_law_task(M, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(M, 2.0, 1.5)
     ws = np.sqrt(w2)
     pairs = [(0.1, 0.1), (0.01, 0.1), (0.01, 0.01)]
     rng = np.random.default_rng(1)
@@ -97,7 +99,7 @@ def test_langevin_one_point_equals_two_point_isotropic():
     Tolerance 1%: trapezoid error of the τ-integral on 300 log-spaced points.
     """
     from scipy.integrate import cumulative_trapezoid
-    lam, _ = dmft.power_law_task(300, 2.0, 1.5)
+    lam, _ = spectra.power_law_task(300, 2.0, 1.5)
     P, T, kap = 100, 0.01, 0.01
     t = np.geomspace(0.1, 1e3, 7)
     v1 = dmft.langevin_variance(t, lam, P, T=T, kappa=kap)
@@ -123,16 +125,16 @@ def test_early_stopping_optimum_parabola():
     (dict(N=0), "N"), (dict(P=-5), "P"), (dict(kappa=-1.0), "kappa"), (dict(sigma2=-0.1), "sigma2"),
 ])
 def test_bad_inputs(kw, name):
-    lam, w2 = dmft.power_law_task(10, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(10, 2.0, 1.5)
     with pytest.raises(ValueError, match=name):
         dmft.dmft_loss([1.0], lam, w2, **kw)
 
 
 def test_bad_task_and_times():
     with pytest.raises(ValueError, match="a="):
-        dmft.power_law_task(10, 1.0, 1.5)
+        spectra.power_law_task(10, 1.0, 1.5)
     with pytest.raises(ValueError, match="M="):
-        dmft.power_law_task(0, 2.0, 1.5)
-    lam, w2 = dmft.power_law_task(10, 2.0, 1.5)
+        spectra.power_law_task(0, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(10, 2.0, 1.5)
     with pytest.raises(ValueError, match="t="):
         dmft.dmft_loss([0.0, 1.0], lam, w2)

@@ -9,6 +9,8 @@ closed-form k = 4 toy solution (integrator tolerance) and brute-force enumeratio
 import numpy as np
 import pytest
 
+from scalinglaws.analysis.frontier import compute_frontier
+from scalinglaws import spectra
 from scalinglaws import emergence as em
 from scalinglaws.errors import DivergenceError
 
@@ -30,7 +32,7 @@ def test_hermite_orthonormal_and_derivative():
 
 
 def test_teacher_coefficients_normalised():
-    a = em.teacher_coefficients(100, 0.8)
+    a = spectra.power_law_amplitudes(100, 0.8)
     assert abs(np.sum(a * a) - 1) < 1e-14
     assert np.all(np.diff(a) < 0)
     r = a[0] / a[9]
@@ -41,7 +43,7 @@ def test_teacher_coefficients_normalised():
 def test_population_loss_vs_monte_carlo(k):
     rng = np.random.default_rng(1)
     m, d, P = 4, 10, 3
-    a = em.teacher_coefficients(P, 0.8)
+    a = spectra.power_law_amplitudes(P, 0.8)
     V = 0.6 * rng.standard_normal((m, d)) / np.sqrt(d)
     V[0, 0] += 0.7  # one neuron partly aligned, so cross terms matter
     L = em.population_loss(V, a, k)
@@ -54,7 +56,7 @@ def test_population_loss_vs_monte_carlo(k):
 def test_gradient_vs_finite_differences(k):
     rng = np.random.default_rng(3)
     m, d, P = 3, 7, 4
-    a = em.teacher_coefficients(P, 1.0)
+    a = spectra.power_law_amplitudes(P, 1.0)
     V = 0.5 * rng.standard_normal((m, d))
     g = em.population_grad(V, a, k)
     h = 1e-5
@@ -72,7 +74,7 @@ def test_gradient_vs_finite_differences(k):
 def test_reduced_dynamics_equals_full_gd(m, d, P):
     """The O(m^2 (P+m)) representation is exact algebra: agreement to round-off, both when
     d - P > m (QR-compressed orthogonal block) and when d - P <= m (kept as is)."""
-    a = em.teacher_coefficients(P, 0.8)
+    a = spectra.power_law_amplitudes(P, 0.8)
     kw = dict(k=4, eta=0.1, steps=400, sigma0=0.3, seed=7, show_progress=False)
     r1 = em.population_gd(m, d, a, reduced=True, **kw)
     r2 = em.population_gd(m, d, a, reduced=False, **kw)
@@ -83,7 +85,7 @@ def test_reduced_dynamics_equals_full_gd(m, d, P):
 
 
 def test_gd_deterministic_and_loss_starts_at_one():
-    a = em.teacher_coefficients(8, 0.8)
+    a = spectra.power_law_amplitudes(8, 0.8)
     kw = dict(k=4, eta=0.1, steps=50, sigma0=1e-3, seed=11, show_progress=False)
     r1 = em.population_gd(6, 64, a, **kw)
     r2 = em.population_gd(6, 64, a, **kw)
@@ -94,7 +96,7 @@ def test_gd_deterministic_and_loss_starts_at_one():
 def test_greedy_pairing_matches_brute_force():
     rng = np.random.default_rng(5)
     m, d, P = 4, 9, 3
-    a = em.teacher_coefficients(P, 0.8)
+    a = spectra.power_law_amplitudes(P, 0.8)
     V = rng.standard_normal((m, d))
     st, te, u0 = em.greedy_pairing(V, a, 4)
     u = V[:, :P] ** 2 / np.sum(V * V, axis=1, keepdims=True)
@@ -125,7 +127,7 @@ def test_toy_curve_matches_closed_form_delay():
 def test_toy_curve_ends_learned_and_sum_is_weighted():
     c = em.toy_curve(4, u0=1 / 1024, rho0=1e-5)
     assert c.ell[0] > 0.999 and c.ell[-1] < 1e-6
-    a = em.teacher_coefficients(5, 1.0)
+    a = spectra.power_law_amplitudes(5, 1.0)
     T = np.array([1.0, 2, 3, 4, 5])
     L = em.toy_sum([0.0, 100.0], a, T, c)
     assert abs(L[0] - 1) < 1e-3 and L[1] < 1e-6
@@ -144,14 +146,14 @@ def test_tail_loss_against_direct_sum():
 def test_frontier_is_lower_envelope():
     t = np.array([1.0, 10, 100])
     curves = {1: (t, np.array([1.0, 0.5, 0.4])), 10: (t, np.array([1.0, 0.3, 0.1]))}
-    L, m = em.frontier(curves, np.array([10.0, 100.0, 1000.0]))
+    L, m = compute_frontier(curves, np.array([10.0, 100.0, 1000.0]))
     assert np.allclose(L, [0.5, 0.3, 0.1]) and np.array_equal(m, [1, 10, 10])
 
 
 def test_online_sgd_small_eta_matches_population_gd_early():
     """Online SGD with eta ~ c/d^2 is a noisy discretisation of the same gradient flow: before
     any transition the population loss stays at 1 in both, the run is deterministic per seed."""
-    a = em.teacher_coefficients(2, 0.8)
+    a = spectra.power_law_amplitudes(2, 0.8)
     kw = dict(k=4, eta=1e-3, steps=3000, sigma0=1e-2, seed=3, show_progress=False)
     r1 = em.online_sgd(3, 16, a, **kw)
     r2 = em.online_sgd(3, 16, a, **kw)
@@ -160,11 +162,11 @@ def test_online_sgd_small_eta_matches_population_gd_early():
 
 
 def test_bad_inputs_raise_valueerror():
-    a = em.teacher_coefficients(4, 0.8)
+    a = spectra.power_law_amplitudes(4, 0.8)
     with pytest.raises(ValueError, match="beta"):
-        em.teacher_coefficients(4, -1.0)
+        spectra.power_law_amplitudes(4, -1.0)
     with pytest.raises(ValueError, match="P"):
-        em.teacher_coefficients(0, 1.0)
+        spectra.power_law_amplitudes(0, 1.0)
     with pytest.raises(ValueError, match="k"):
         em.population_gd(4, 16, a, k=3, show_progress=False)
     with pytest.raises(ValueError, match="eta"):
@@ -189,7 +191,7 @@ def test_bad_inputs_raise_valueerror():
 
 
 def test_divergence_is_reported():
-    a = em.teacher_coefficients(2, 0.8)
+    a = spectra.power_law_amplitudes(2, 0.8)
     with pytest.raises(DivergenceError, match="eta"):
         em.population_gd(2, 8, a, k=4, eta=1.0, steps=2000, sigma0=0.9, seed=0,
                          show_progress=False)
@@ -202,7 +204,7 @@ def test_reduced_sgd_one_step_equals_full_step():
     pytest.importorskip("numba")
     rng = np.random.default_rng(21)
     m, d, P, k, eta = 3, 12, 2, 4, 0.05
-    a = em.teacher_coefficients(P, 0.8)
+    a = spectra.power_law_amplitudes(P, 0.8)
     V = 0.5 * rng.standard_normal((m, d))
     x = rng.standard_normal(d)
     # full step (python reference of the per-sample gradient)
@@ -237,7 +239,7 @@ def test_reduced_sgd_matches_full_chain_in_law():
     A wrong sampling of |x_perp|^2 (e.g. dropping |z|^2) fails it."""
     pytest.importorskip("numba")
     from scipy.stats import ks_2samp
-    a = em.teacher_coefficients(2, 0.8)
+    a = spectra.power_law_amplitudes(2, 0.8)
     kw = dict(k=4, eta=3e-4, steps=2000, sigma0=0.3, n_record=4, show_progress=False)
     n = 400
     runs = {red: [em.online_sgd(3, 24, a, seed=s + n * red, reduced=red, **kw) for s in range(n)]
@@ -249,7 +251,7 @@ def test_reduced_sgd_matches_full_chain_in_law():
 
 def test_sgd_emergence_detected():
     """A run long enough to learn the first direction records its emergence time."""
-    a = em.teacher_coefficients(1, 0.0)
+    a = spectra.power_law_amplitudes(1, 0.0)
     for red in (False, True):
         r = em.online_sgd(1, 32, a, k=4, eta=5e-5, steps=100000, sigma0=1e-2, seed=3,
                           show_progress=False, reduced=red)
@@ -260,7 +262,7 @@ def test_sgd_emergence_detected():
 
 def test_direction_emergence_never_later_than_pair():
     """'Some neuron aligned with e_p' happens no later than 'the greedy partner aligned'."""
-    a = em.teacher_coefficients(6, 0.8)
+    a = spectra.power_law_amplitudes(6, 0.8)
     r = em.population_gd(12, 128, a, k=4, eta=0.2, steps=1500, sigma0=1e-3, seed=2,
                          show_progress=False)
     both = np.isfinite(r.t_emerge)
@@ -273,7 +275,7 @@ def test_direction_emergence_never_later_than_pair():
 def test_batched_gd_equals_single_runs():
     """population_gd_batch stacks independent inits; each must reproduce population_gd(seed=s)
     to round-off (same init, same pairing, same emergence bookkeeping)."""
-    a = em.teacher_coefficients(16, 0.8)
+    a = spectra.power_law_amplitudes(16, 0.8)
     kw = dict(k=4, eta=0.2, steps=600, sigma0=1e-2, show_progress=False, n_record=40)
     seeds = [3, 8]
     rb = em.population_gd_batch(6, 48, a, seeds, **kw)
@@ -288,7 +290,7 @@ def test_batched_gd_equals_single_runs():
 
 
 def test_toy_sum_widths_equals_toy_sum():
-    a = em.teacher_coefficients(300, 0.8)
+    a = spectra.power_law_amplitudes(300, 0.8)
     T = np.arange(1, 301) ** 0.8
     curve = em.toy_curve(4, u0=1e-3, rho0=1e-5)
     t = np.logspace(-0.5, 3, 30)
@@ -299,7 +301,7 @@ def test_toy_sum_widths_equals_toy_sum():
 
 
 def test_greedy_floor_matches_pairing_of_the_same_init():
-    a = em.teacher_coefficients(20, 0.8)
+    a = spectra.power_law_amplitudes(20, 0.8)
     f, T1 = em.greedy_floor(5, 64, a, [4, 9])
     for s, fs, ts in zip([4, 9], f, T1):
         r = em.population_gd(5, 64, a, eta=0.5, steps=1, seed=s, show_progress=False)
@@ -310,7 +312,7 @@ def test_greedy_floor_matches_pairing_of_the_same_init():
 def test_greedy_toy_uses_the_gd_initialisation_and_limits():
     """greedy_toy reproduces the pairing and predicted times of population_gd with the same seed
     (nested widths), starts at the full loss sum a^2 = 1, and ends at the greedy floor."""
-    a = em.teacher_coefficients(20, 0.8)
+    a = spectra.power_law_amplitudes(20, 0.8)
     curve = em.toy_curve(4, u0=1 / 64, rho0=1e-5)
     eta = 0.5
     L, T1 = em.greedy_toy([3, 6], 64, a, 7, [0.0, 1e9], curve, eta=eta)
@@ -384,7 +386,7 @@ def test_unused_neurons_counts_captured_and_grown():
 
 
 def test_unused_neurons_on_a_real_run():
-    a = em.teacher_coefficients(16, 0.8)
+    a = spectra.power_law_amplitudes(16, 0.8)
     r = em.population_gd(8, 64, a, eta=0.2, steps=400, seed=3, show_progress=False)
     u = em.unused_neurons(r, 400)
     assert len(u.late) >= 2 and np.all(u.growth > 0)
@@ -392,7 +394,7 @@ def test_unused_neurons_on_a_real_run():
 
 
 def test_converged_pairs_and_emergence_slope():
-    a = em.teacher_coefficients(8, 0.8)
+    a = spectra.power_law_amplitudes(8, 0.8)
     r = em.population_gd(4, 64, a, eta=0.2, steps=3000, seed=1, show_progress=False)
     ov, nr = em.converged_pairs(r, 3000, a)
     assert len(ov) == np.sum(r.T_pred <= 1000)

@@ -3,19 +3,21 @@
 import numpy as np
 import pytest
 
+from scalinglaws.analysis.frontier import compute_optimal_exponent
+from scalinglaws import spectra
 from scalinglaws.kernel import featurelearning as fl
 from scalinglaws.kernel import randomfeatures as rf
 from scalinglaws.errors import DivergenceError
 
 
 def test_source_task_notation():
-    lam, w2 = fl.source_task(100, 2.0, 0.5)
+    lam, w2 = spectra.source_task(100, 2.0, 0.5)
     k = np.arange(1, 101)
     np.testing.assert_allclose(lam * w2, k ** -2.0)      # a = alpha*beta + 1 = 2
 
 
 def test_lazy_limits_exact():
-    lam, w2 = fl.source_task(50, 2.0, 0.5)
+    lam, w2 = spectra.source_task(50, 2.0, 0.5)
     t = np.array([0.5, 2.0, 10.0])
     d = fl.infinite_width_diagonal(lam, w2, 0.0, t)
     np.testing.assert_allclose(d.loss, (lam * w2) @ np.exp(-2 * np.outer(lam, t)), rtol=1e-12)
@@ -28,7 +30,7 @@ def test_lazy_limits_exact():
 def test_lazy_simulation_is_random_feature_gd():
     """γ = 0: the projected model is GD of the random-feature model, v_n = (I − ηFΛ)^n w*."""
     M, N, eta = 20, 30, 0.1
-    lam, w2 = fl.source_task(M, 2.0, 0.5)
+    lam, w2 = spectra.source_task(M, 2.0, 0.5)
     r = fl.simulate_projected(lam, w2, N, 0.0, [2.0], eta=eta, seeds=1, seed=5)
     A0 = np.random.default_rng([5, 0]).standard_normal((N, M))
     Jm = np.eye(M) - eta * (A0.T @ A0 / N) * lam
@@ -39,7 +41,7 @@ def test_lazy_simulation_is_random_feature_gd():
 def test_order_parameter_map_is_exact_at_finite_N():
     """The (β̂, G, c) GD map with the actual F0 reproduces the direct (w, A) simulation exactly."""
     M, N, eta, gamma = 16, 24, 0.1, 2.0
-    lam, w2 = fl.source_task(M, 2.0, 0.5)
+    lam, w2 = spectra.source_task(M, 2.0, 0.5)
     r = fl.simulate_projected(lam, w2, N, gamma, [3.0], eta=eta, seeds=1, seed=9)
     A0 = np.random.default_rng([9, 0]).standard_normal((N, M))
     F0 = A0.T @ A0 / N
@@ -52,24 +54,24 @@ def test_order_parameter_map_is_exact_at_finite_N():
 
 
 def test_width_floor_is_long_time_lazy_limit():
-    lam, w2 = fl.source_task(80, 2.0, 0.5)
+    lam, w2 = spectra.source_task(80, 2.0, 0.5)
     floor = fl.width_floor(lam, w2, 10, draws=2, seed=4)
     r = rf.simulate(lam, w2, 10, np.inf, [1e12], draws=2, seed=4)
     np.testing.assert_allclose(floor, r.loss[:, 0], rtol=1e-6)
 
 
 def test_rich_faster_than_lazy_for_hard_task():
-    lam, w2 = fl.source_task(2000, 2.0, 0.5)
+    lam, w2 = spectra.source_task(2000, 2.0, 0.5)
     t = np.array([100.0])
     assert fl.infinite_width_diagonal(lam, w2, 1.0, t).loss[0] < fl.infinite_width_diagonal(lam, w2, 0.0, t).loss[0]
 
 
 def test_bad_inputs_and_divergence():
-    lam, w2 = fl.source_task(10, 2.0, 0.5)
+    lam, w2 = spectra.source_task(10, 2.0, 0.5)
     with pytest.raises(ValueError, match="gamma="):
         fl.infinite_width_diagonal(lam, w2, -1.0, [1.0])
     with pytest.raises(ValueError, match="beta="):
-        fl.source_task(10, 2.0, 0.0)
+        spectra.source_task(10, 2.0, 0.0)
     with pytest.raises(ValueError, match="N="):
         fl.simulate_projected(lam, w2, 0, 1.0, [1.0])
     with pytest.raises(ValueError, match="t="):
@@ -80,7 +82,7 @@ def test_bad_inputs_and_divergence():
 
 def test_reduced_map_equals_direct_simulation():
     """The N-dimensional GD map (A = Q A0) reproduces the direct (w, A) simulation, same draws."""
-    lam, w2 = fl.source_task(40, 2.0, 0.5)
+    lam, w2 = spectra.source_task(40, 2.0, 0.5)
     t = [0.5, 3.0, 12.0]
     for gamma in (0.0, 2.0):
         d = fl.simulate_projected(lam, w2, 12, gamma, t, eta=0.1, seeds=3, seed=7)
@@ -106,7 +108,7 @@ def test_lazy_sgd_matches_exact_second_moment_recursion():
     moment) averaged over the same A0 draws, within 4 standard errors of the SGD noise; B → ∞ of the
     recursion is the population path."""
     M, N, eta, B, n, R = 6, 4, 0.2, 2, 25, 300
-    lam, w2 = fl.source_task(M, 2.0, 0.5)
+    lam, w2 = spectra.source_task(M, 2.0, 0.5)
     sim = fl.simulate_projected(lam, w2, N, 0.0, [n * eta], eta=eta, seeds=R, seed=11, batch=B)
     exact = np.array([_lazy_sgd_second_moment(lam, w2, np.random.default_rng([11, r]).standard_normal((N, M)),
                                               eta, B, n) for r in range(R)])
@@ -126,7 +128,7 @@ def test_rich_sgd_large_batch_and_small_step_track_population_gd():
     steps without cancellation; (ii) at small η the seed-mean SGD loss (B = 4) matches population
     GD within 4 standard errors plus the O(η/B) SGD bias."""
     M, N = 8, 6
-    lam, w2 = fl.source_task(M, 2.0, 0.5)
+    lam, w2 = spectra.source_task(M, 2.0, 0.5)
     pop = fl.simulate_projected(lam, w2, N, 1.0, [1.0, 2.0], eta=0.1, seeds=2, seed=3)
     dev = {}
     for B in (1000, 100_000):
@@ -149,17 +151,17 @@ def test_compute_optimal_exponent_recovers_two_term_law():
     C = np.geomspace(10, 1e7, 61)
     ts = [np.geomspace(1.0, 1e7 / N, 50) for N in Ns]
     Ls = [np.tile(t ** -chi + 1.0 / N, (3, 1)) * (1 + 0.01 * np.arange(3))[:, None] for N, t in zip(Ns, ts)]
-    f = fl.compute_optimal_exponent(Ns, ts, Ls, C, t_min=10.0)
+    f = compute_optimal_exponent(Ns, ts, Ls, C, t_min=10.0)
     assert f.exponent == pytest.approx(chi / (1 + chi), abs=0.01)
     inside = (f.C >= f.window[0]) & (f.C <= f.window[1])
     assert np.all(f.n_opt[inside] > Ns[0]) and np.all(f.n_opt[inside] < Ns[-1])
     assert f.exponent_se < 1e-6                          # seeds differ by a constant factor only
     with pytest.raises(ValueError, match="t_min="):
-        fl.compute_optimal_exponent(Ns, ts, Ls, C, t_min=0.0)
+        compute_optimal_exponent(Ns, ts, Ls, C, t_min=0.0)
 
 
 def test_bad_batch():
-    lam, w2 = fl.source_task(10, 2.0, 0.5)
+    lam, w2 = spectra.source_task(10, 2.0, 0.5)
     with pytest.raises(ValueError, match="batch="):
         fl.simulate_projected(lam, w2, 4, 1.0, [1.0], batch=0)
 

@@ -8,6 +8,8 @@ that could not fail on its alternative would be no test of the claim.
 import numpy as np
 import pytest
 
+from scalinglaws.analysis.frontier import compute_optimal_exponent
+from scalinglaws import spectra
 from scalinglaws.kernel import dmft
 
 from scalinglaws.kernel import mlp
@@ -24,7 +26,7 @@ inf = np.inf
 @pytest.fixture(scope="module")
 def small_rf():
     """A small version of the chapter's first panel: finite N at P = ∞ and finite P."""
-    lam, w2 = dmft.power_law_task(200, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(200, 2.0, 1.5)
     t = np.geomspace(1.0, 1e4, 10)
     out = {}
     for k, (N, P) in enumerate([(50, inf), (100, 50)]):
@@ -62,7 +64,7 @@ def test_rise_check_rejects_no_rise(small_rf):
 
 def test_frontier_surface_check_rejects_no_width_effect():
     """Check 'DMFT loss surface vs simulation for the frontier': the N = ∞ loss must fail at small N."""
-    lam, w2 = fl.source_task(500, 2.0, 0.5)
+    lam, w2 = spectra.source_task(500, 2.0, 0.5)
     t = np.geomspace(0.5, 1e4, 12)
     sim = rf.simulate(lam, w2, 8, inf, t, draws=8, seed=808)
     L_inf = (lam * w2) @ np.exp(-2 * np.outer(lam, t))
@@ -70,7 +72,7 @@ def test_frontier_surface_check_rejects_no_width_effect():
 
 
 def test_langevin_check_rejects_theory_without_langevin_term():
-    lam, w2 = dmft.power_law_task(200, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(200, 2.0, 1.5)
     P, sigma2 = 50, 1.0
     T = kap = sigma2 / P
     t = np.geomspace(0.1, 1e4, 9)
@@ -84,7 +86,7 @@ def test_langevin_check_rejects_theory_without_langevin_term():
 def test_weight_decay_check_rejects_no_shift_of_t_star():
     """Check 't* with weight decay' (rel 10%): 'weight decay does not shift t*' must fail for the
     chapter's κ = 1e-2 (here at P = 100, the fast-mode size)."""
-    lam, w2 = dmft.power_law_task(300, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(300, 2.0, 1.5)
     t = np.geomspace(0.1, 1e4, 41)
     opt = {k: dmft.early_stopping_optimum(t, dmft.dmft_loss(t, lam, w2, inf, 100, sigma2=1.0, kappa=k,
                                                             n=16, bias=False).loss)
@@ -98,7 +100,7 @@ def test_rich_time_exponent_check_rejects_lazy_solution():
     """Check 'rich (γ=1) time exponent' (abs ±0.03 on a window fit): the γ = 0 solution of the same
     solver, fitted on the same kind of window, must fail against 2β/(1+β)."""
     beta = 0.5
-    lam, w2 = fl.source_task(20000, 2.0, beta)
+    lam, w2 = spectra.source_task(20000, 2.0, beta)
     t = np.geomspace(1.0, 3162.0, 40)
     chi_lazy = -fit_power_law(t, fl.infinite_width_diagonal(lam, w2, 0.0, t).loss, (31.6, 3162.0)).slope
     assert not passes("abs", 2 * beta / (1 + beta), chi_lazy, 0.03)[0]
@@ -131,7 +133,7 @@ def test_rich_compute_exponent_decision_rejects_lazy_surface(grid):
     exps = {}
     for name, chi in (("lazy", beta), ("rich", 2 * beta / (1 + beta))):
         ts, Ls = _two_term_surfaces(chi, Ns, C_max)
-        exps[name] = fl.compute_optimal_exponent(Ns, ts, Ls, C, t_min=31.6).exponent
+        exps[name] = compute_optimal_exponent(Ns, ts, Ls, C, t_min=31.6).exponent
     assert not passes("abs", rich, exps["lazy"], 0.05)[0]
     assert passes("abs", rich, exps["rich"], 0.05)[0]
     assert not passes("abs", lazy, exps["rich"], 0.05)[0]
@@ -168,7 +170,7 @@ def test_sgd_decision_rejects_batch_independent_excess():
 def test_rich_simulation_check_rejects_lazy_theory():
     """Check 'rich (γ=1) projected-model simulation vs infinite-width theory': the lazy theory must
     fail against the rich simulation (small M, as in fast mode)."""
-    lam, w2 = fl.source_task(32, 2.0, 0.5)
+    lam, w2 = spectra.source_task(32, 2.0, 0.5)
     t = np.geomspace(1.0, 50.0, 8)
     th = {g: fl.infinite_width_full(lam, w2, g, t, eta=0.05) for g in (0.0, 1.0)}
     sim = fl.simulate_projected(lam, w2, 512, 1.0, t, eta=0.05, seeds=4, seed=601)

@@ -9,6 +9,7 @@ tolerance, or the library functions the chapter calls (:func:`scalinglaws.emerge
 import numpy as np
 import pytest
 
+from scalinglaws import spectra
 from scalinglaws import emergence as em
 from scalinglaws.book.checks import passes
 
@@ -41,7 +42,7 @@ def test_unused_neurons_fails_on_a_captured_non_partner():
 def test_unused_neurons_drift_check_fails_on_a_learning_neuron():
     # uncaptured late neurons: growth <= 10 (chapter: paper=1, tol=9, kind="le"); a neuron that
     # learns a direction grows by a_P / sigma0^2 ~ 10^3 and must fail it
-    a_P, sigma0 = em.teacher_coefficients(512, BETA)[-1], 1e-3
+    a_P, sigma0 = spectra.power_law_amplitudes(512, BETA)[-1], 1e-3
     T = 10.0 * np.arange(1, 9)
     growth = np.ones(8)
     growth[5] = a_P / sigma0 ** 2
@@ -122,7 +123,7 @@ def test_paired_width_comparison_can_reject_the_top_m_law():
     # paired width check (paper = greedy slope, tol 0.05) fed the top-m slope must fail
     from scalinglaws.analysis import fits
     d, P, ms = 1024, 512, [4, 8, 16, 32]
-    a = em.teacher_coefficients(P, BETA)
+    a = spectra.power_law_amplitudes(P, BETA)
     R = em.tail_loss(P, BETA)
     seeds = list(range(32))
     g = [float(np.mean(em.greedy_floor(m, d, a, seeds)[0])) + R for m in ms]

@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 
+from scalinglaws import spectra
 from scalinglaws.kernel import dmft
 from scalinglaws.kernel import randomfeatures as rf
 from scalinglaws.errors import DivergenceError
 
 
 def test_infinite_limits_closed_form():
-    lam, w2 = dmft.power_law_task(50, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(50, 2.0, 1.5)
     t = np.geomspace(0.1, 100, 5)
     r = rf.simulate(lam, w2, np.inf, np.inf, t, draws=2)
     np.testing.assert_allclose(r.loss[0], (lam * w2) @ np.exp(-2 * np.outer(lam, t)), rtol=1e-12)
@@ -19,7 +20,7 @@ def test_infinite_limits_closed_form():
 def test_gradient_flow_matches_matrix_exponential():
     """Eigendecomposition solution vs expm of the full M×M dynamics, same draws (exact, 1e-8)."""
     M, N, P, seed = 40, 15, 25, 3
-    lam, w2 = dmft.power_law_task(M, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(M, 2.0, 1.5)
     ws = np.sqrt(w2)
     sig2, kap = 0.3, 0.05
     t = np.array([0.5, 5.0, 50.0])
@@ -42,7 +43,7 @@ def test_gradient_flow_matches_matrix_exponential():
 
 def test_gd_matches_explicit_iteration():
     M, N, P, seed, eta = 30, 10, 20, 4, 0.2
-    lam, w2 = dmft.power_law_task(M, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(M, 2.0, 1.5)
     r = rf.simulate(lam, w2, N, P, np.array([eta * 7, eta * 30]), draws=1, seed=seed, eta=eta)
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((N, M))
@@ -60,7 +61,7 @@ def test_gd_matches_explicit_iteration():
 
 
 def test_gd_divergence():
-    lam, w2 = dmft.power_law_task(20, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(20, 2.0, 1.5)
     with pytest.raises(DivergenceError, match="eta"):
         rf.simulate(lam, w2, 10, 20, [10.0], draws=1, eta=50.0)
 
@@ -72,7 +73,7 @@ def test_langevin_closed_form_vs_euler_maruyama():
     λ_max + κ ≈ 1: relative bias ~ dt·λ_max ≲ 0.5%).
     """
     M, P, T, kap, s2 = 12, 8, 0.05, 0.05, 0.5
-    lam, w2 = dmft.power_law_task(M, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(M, 2.0, 1.5)
     ts, L = rf.euler_maruyama_langevin(lam, w2, P, 5.0, 1e-3, T=T, kappa=kap, sigma2=s2, chains=400,
                                        seed=1, data_seed=7)
     r = rf.simulate(lam, w2, np.inf, P, ts, draws=1, seed=7, sigma2=s2, kappa=kap, T=T)
@@ -82,7 +83,7 @@ def test_langevin_closed_form_vs_euler_maruyama():
 
 def test_langevin_long_time_is_gp_posterior():
     M, P, s2 = 60, 30, 0.4
-    lam, w2 = dmft.power_law_task(M, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(M, 2.0, 1.5)
     T = kap = s2 / P
     r = rf.simulate(lam, w2, np.inf, P, [1e9], draws=3, seed=11, sigma2=s2, kappa=kap, T=T)
     gp = rf.gp_posterior_loss(lam, w2, P, s2, draws=3, seed=11)
@@ -90,7 +91,7 @@ def test_langevin_long_time_is_gp_posterior():
 
 
 def test_bias_estimator_unbiased_on_constant():
-    lam, w2 = dmft.power_law_task(20, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(20, 2.0, 1.5)
     r = rf.simulate(lam, w2, np.inf, np.inf, [1.0, 2.0], draws=4, keep_v=True)
     b, se = r.bias(lam)
     np.testing.assert_allclose(b, r.mean, rtol=1e-12)
@@ -99,7 +100,7 @@ def test_bias_estimator_unbiased_on_constant():
 
 def test_deviation_ratio_and_bad_inputs():
     assert rf.deviation_ratio([1.0], [0.1], [1.2], z=2, rel=0.0) == pytest.approx(1.0)
-    lam, w2 = dmft.power_law_task(10, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(10, 2.0, 1.5)
     with pytest.raises(ValueError, match="N="):
         rf.simulate(lam, w2, 0, 10, [1.0])
     with pytest.raises(ValueError, match="T="):
@@ -125,7 +126,7 @@ def test_gd_flow_bound_is_a_bound_and_tight_to_a_constant():
 
 def test_discrete_gd_within_flow_bound_per_draw():
     """P = ∞: per draw, |√L_GD − √L_flow| at t = steps·η is below gd_flow_bound(η μ_max)·√L(0)."""
-    lam, w2 = dmft.power_law_task(60, 2.0, 1.5)
+    lam, w2 = spectra.power_law_task(60, 2.0, 1.5)
     eta = 0.4
     t = eta * np.array([1, 2, 5, 10, 30, 100, 300])
     gd = rf.simulate(lam, w2, 20, np.inf, t, draws=3, seed=2, eta=eta)

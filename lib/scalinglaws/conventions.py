@@ -28,6 +28,34 @@ Fixed across all presets (the library's single convention set):
   (:math:`y_0` the noiseless teacher output);
 * time :math:`\alpha = \text{steps}/N`.
 
+Time units and the loss factor of every family
+----------------------------------------------
+Every result is a :class:`scalinglaws.result.Curve` that carries its time unit and loss factor, so
+curves of different families go on one axis with :meth:`Curve.to <scalinglaws.result.Curve.to>`
+(never by hand):
+
+=================  ===========================================  ==========================
+time unit          meaning                                      converted with
+=================  ===========================================  ==========================
+``"alpha"``        online steps per input dimension, steps/N    ``N``
+``"steps"``        number of (S)GD updates                      --
+``"time"``         gradient-flow time, η·steps                  ``eta`` (the family's η)
+=================  ===========================================  ==========================
+
+The loss is ``loss_factor · E[(f − y)²]`` (excess over label noise where there is noise):
+
+==========================================  ==========  ============
+family                                      time unit   loss_factor
+==========================================  ==========  ============
+committee (ODE, SGD, linear; chapters 1-3)  ``alpha``   ½ (ε_g)
+kernel: DMFT, random features, feature      ``time``    1
+learning, MLP (chapter 4)
+emergence (chapter 5)                       ``steps``   1 (GD on L/2)
+==========================================  ==========  ============
+
+:data:`FAMILIES` holds this table; :func:`convert_time` and :func:`convert_loss` do the
+conversions.
+
 Converting between presets is exact only when :math:`c_s = c_t` (e.g. ``K == M``): then the
 ``"sqrtK"`` dynamics at rate :math:`\eta` equal the ``"none"`` dynamics at :math:`\eta/K` with
 :math:`\varepsilon_g^{\rm none} = K\varepsilon_g^{\rm sqrtK}` (see :func:`convert`).
@@ -41,7 +69,44 @@ from dataclasses import dataclass
 from scalinglaws.errors import ParameterTypeError, check_choice, check_int, check_real, require
 
 __all__ = ["Conventions", "SAAD_SOLLA", "WORSCHECH_ROSENOW", "MEAN_FIELD", "PRESETS", "get",
-           "convert"]
+           "convert", "TIME_UNITS", "FAMILIES", "convert_time", "convert_loss"]
+
+#: The time units of :class:`scalinglaws.result.Curve` (module docstring).
+TIME_UNITS = ("alpha", "steps", "time")
+
+#: Native time unit and loss factor of each family's curves (module docstring).
+FAMILIES = {
+    "committee": {"t_unit": "alpha", "loss_factor": 0.5},
+    "kernel": {"t_unit": "time", "loss_factor": 1.0},
+    "emergence": {"t_unit": "steps", "loss_factor": 1.0},
+}
+
+
+def convert_time(t, source: str, target: str, *, N: float | None = None, eta: float | None = None):
+    """Convert times between the units of :data:`TIME_UNITS`: steps = α·N, gradient-flow time
+    = η·steps.  ``N`` is needed to or from ``"alpha"``, ``eta`` to or from ``"time"`` (a
+    ``ValueError`` names the missing constant)."""
+    import numpy as np
+    check_choice("source", source, TIME_UNITS)
+    check_choice("target", target, TIME_UNITS)
+    t = np.asarray(t, dtype=float)
+    if source == target:
+        return t.copy()
+    if "alpha" in (source, target):
+        require(N is not None, "N", N, f"the input dimension, needed to convert {source} -> {target}")
+        N = check_real("N", N, 0.0, lo_open=True)
+    if "time" in (source, target):
+        require(eta is not None, "eta", eta, f"the learning rate, needed to convert {source} -> {target}")
+        eta = check_real("eta", eta, 0.0, lo_open=True)
+    steps = {"alpha": lambda x: x * N, "steps": lambda x: x, "time": lambda x: x / eta}[source](t)
+    return {"alpha": lambda x: x / N, "steps": lambda x: x, "time": lambda x: x * eta}[target](steps)
+
+
+def convert_loss(loss, source_factor: float, target_factor: float):
+    """Rescale a loss ``source_factor · E[(f−y)²]`` to ``target_factor · E[(f−y)²]``."""
+    a = check_real("source_factor", source_factor, 0.0, lo_open=True)
+    b = check_real("target_factor", target_factor, 0.0, lo_open=True)
+    return loss * (b / a)
 
 _NORMS = ("none", "sqrtK", "K")
 

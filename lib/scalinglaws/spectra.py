@@ -11,6 +11,16 @@ normalised so that :math:`(1/N)\,\mathrm{tr}\,\Sigma = \sum_l f_l\lambda_l = 1`,
 :math:`H_L^{(s)} = \sum_{l\le L} l^{-s}`.  (This normalisation is our reconstruction; see the
 book's sources appendix, ``chapters/sources_worschech_rosenow.md``.)  Groups are contiguous
 blocks of coordinates.
+
+Every other power-law parametrisation of the book lives here too, one function per paper's notation
+(chapter 6 maps them onto each other):
+
+* :func:`power_law_task` -- (A) Kramp, Lindner & Helias: eigenvalues :math:`\lambda_k = k^{-b}`,
+  task power :math:`\lambda_k w_k^{*2} = k^{-a}`;
+* :func:`source_task` -- (B) Bordelon, Atanasov & Pehlevan: :math:`\lambda_k = k^{-\alpha}`,
+  :math:`\lambda_k w_k^{*2} = k^{-(\alpha\beta + 1)}` (the same family with b = α, a = αβ + 1);
+* :func:`power_law_amplitudes` -- (C) Ren, Nichani, Wu & Lee: teacher amplitudes
+  :math:`a_p \propto p^{-\beta}` with :math:`\sum_p a_p^2 = 1`.
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ import numpy as np
 
 from scalinglaws.errors import check_array, check_choice, check_int, check_real, require
 
-__all__ = ["Spectrum", "MAX_GROUPS"]
+__all__ = ["Spectrum", "MAX_GROUPS", "power_law_task", "source_task", "power_law_amplitudes"]
 
 #: Largest number of eigen-groups :meth:`Spectrum.power_law` builds (its arrays are O(L); the
 #: book uses L = N <= 65536).
@@ -128,3 +138,41 @@ class Spectrum:
     def __repr__(self) -> str:
         return (f"Spectrum(L={self.L}, lambda_1={self.eigenvalues[0]:.4g}, "
                 f"lambda_L={self.eigenvalues[-1]:.4g}, mean={self.moment(1):.4g})")
+
+
+def power_law_task(M: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """Power-law spectrum λ_k = k^−b and task power λ_k w*_k² = k^−a, k = 1..M (paper (B) notation).
+
+    Returns ``(lam, w2)`` with ``w2 = w*_k² = k^(b−a)``. In the notation of the feature-learning
+    paper (A), α = b and β = (a − 1)/b.
+    """
+    check_int("M", M, 1)
+    b = check_real("b", b, 0.0, lo_open=True)
+    a = check_real("a", a)
+    require(a > 1, "a", a, "a > 1 (finite total task power)")
+    k = np.arange(1, M + 1, dtype=float)
+    return k ** (-b), k ** (b - a)
+
+
+def source_task(M: int, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """λ_k = k^−α and w*_k² with per-mode task power λ_k w*_k² = k^−(αβ+1) (paper (A) notation).
+
+    Equivalent to :func:`power_law_task` with b = α, a = αβ + 1.
+    """
+    check_int("M", M, 1)
+    alpha = check_real("alpha", alpha, 0.0, lo_open=True)
+    beta = check_real("beta", beta, 0.0, lo_open=True)
+    k = np.arange(1, M + 1, dtype=float)
+    lam = k ** (-alpha)
+    return lam, k ** (-alpha * beta - 1) / lam
+
+
+def power_law_amplitudes(P: int, beta: float) -> np.ndarray:
+    """Teacher amplitudes of the emergence model (notation (C), Ren et al.):
+    ``a_p = p^{-beta} / Z`` for ``p = 1..P`` with ``Z = (sum_p p^{-2 beta})^{1/2}`` so that
+    ``sum_p a_p^2 = 1`` (Ren et al. 2025, Prop. 2.2; the printed ``Z`` lacks the square root)."""
+    check_int("P", P, 1)
+    check_real("beta", beta)
+    require(0 <= beta <= 10, "beta", beta, "a number in [0, 10]")
+    a = np.arange(1, P + 1, dtype=float) ** (-float(beta))
+    return a / np.sqrt(np.sum(a * a))

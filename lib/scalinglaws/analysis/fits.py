@@ -69,24 +69,44 @@ def fit_power_law(x, y, window: tuple[float, float] | None = None) -> PowerLawFi
 
 
 def local_slope(x, y):
-    """Local exponent ``d log y / d log x`` by centred differences on a (log-spaced) grid."""
+    """Local exponent ``d log y / d log x`` by centred differences on a (log-spaced) grid.
+
+    Accepts the library's own output: points with ``x <= 0`` or ``y <= 0`` (a grid that starts at
+    t = 0, a loss that reached zero) are skipped and get NaN, without warnings; the slope at the
+    other points is computed from the positive points only.  Fewer than 2 positive points raise.
+
+    >>> np.round(local_slope([0.0, 1.0, 10.0, 100.0], [1.0, 1.0, 0.1, 0.01]), 12).tolist()
+    [nan, -1.0, -1.0, -1.0]
+    """
     x = check_array("x", x, finite=False, min_size=2)
     y = check_array("y", y, finite=False)
     require(x.shape == y.shape, "y", f"shape {y.shape}", f"the shape of x {x.shape}")
-    return np.gradient(np.log(y), np.log(x))
+    ok = (x > 0) & (y > 0) & np.isfinite(x) & np.isfinite(y)
+    require(int(ok.sum()) >= 2, "x, y", f"{int(ok.sum())} points with x > 0 and y > 0",
+            "at least 2 such points")
+    out = np.full(x.shape, np.nan)
+    out[ok] = np.gradient(np.log(y[ok]), np.log(x[ok]))
+    return out
 
 
-def first_crossing(t, y, level: float, direction: str = "down") -> float:
-    """First time at which ``y`` crosses ``level`` (linear interpolation in log t).
+def first_crossing(t, y, level: float, direction: str = "down", scale: str = "log") -> float:
+    """First time at which ``y`` crosses ``level``, interpolated between the two bracketing points.
 
-    ``direction="down"`` finds the first ``y <= level`` after being above it, ``"up"`` the reverse.
-    Returns ``nan`` if there is no crossing.
+    ``direction="down"`` finds the first ``y <= level``, ``"up"`` the first ``y >= level``.
+    ``scale="log"`` interpolates linearly in log t (where both times are positive, else linearly
+    in t); ``scale="linear"`` linearly in t.  Returns ``t[0]`` if the first point already
+    crosses and ``nan`` if there is no crossing.  The one crossing routine of the library (plateau
+    escapes, the toy curve's crossings, emergence times use it).
+
+    >>> first_crossing([1.0, 2.0, 3.0], [1.0, 0.6, 0.2], 0.4, scale="linear")
+    2.5
     """
     t = check_array("t", t, finite=False)
     y = check_array("y", y, finite=False)
     require(t.shape == y.shape, "y", f"shape {y.shape}", f"the shape of t {t.shape}")
     level = check_real("level", level)
     check_choice("direction", direction, ("down", "up"))
+    check_choice("scale", scale, ("log", "linear"))
     hit = y <= level if direction == "down" else y >= level
     idx = np.flatnonzero(hit)
     if idx.size == 0:
@@ -96,6 +116,6 @@ def first_crossing(t, y, level: float, direction: str = "down") -> float:
         return float(t[0])
     y0, y1 = y[i - 1], y[i]
     f = (level - y0) / (y1 - y0) if y1 != y0 else 1.0
-    if t[i - 1] > 0 and t[i] > 0:
+    if scale == "log" and t[i - 1] > 0 and t[i] > 0:
         return float(np.exp(np.log(t[i - 1]) + f * (np.log(t[i]) - np.log(t[i - 1]))))
     return float(t[i - 1] + f * (t[i] - t[i - 1]))

@@ -67,12 +67,13 @@ import numpy as np
 from scipy import optimize, special
 
 from scalinglaws.errors import DivergenceError, require
+from scalinglaws.numerics.talbot import talbot_contour
 from scalinglaws.spectra import Spectrum
 
 __all__ = ["effective_eta", "drift_matrix", "stability_threshold", "growth_rate",
            "initial_errors", "group_errors", "eps_g", "small_eta", "incomplete_gamma",
            "power_law_window", "trainable_asymptote", "frozen_floor", "simulate_eigenbasis",
-           "local_slopes", "seed_initial_errors", "agreement", "agrees", "shifted_exponent",
+           "seed_initial_errors", "agreement", "agrees", "shifted_exponent",
            "data_eigenbasis"]
 
 _EIG_MAX_L = 3000
@@ -341,19 +342,9 @@ def _eps_laplace(spectrum, eta, t, E0, sigma, n):
     out[:, ~pos] = 0.5 * (y0 @ u)[:, None]
     tp = t[pos]
     if tp.size:
-        theta = np.arange(n) * np.pi / n
-        cot = np.ones_like(theta)
-        cot[1:] = 1.0 / np.tan(theta[1:])
-        tc = np.ones_like(theta)
-        tc[1:] = theta[1:] * cot[1:]
-        z = (2 * n / 5) * (tc + 1j * theta)
-        sig = np.zeros_like(theta)
-        sig[1:] = theta[1:] + (tc[1:] - 1.0) * cot[1:]
-        w = np.ones(n)
-        w[0] = 0.5
-        for j, tj in enumerate(tp):
-            s = z / tj                                              # (n,)
-            d = w * (1 + 1j * sig) * np.exp(z) * (2 * n / 5) / tj / (2 * n)
+        S, D = talbot_contour(tp, n)
+        for j in range(tp.size):
+            s, d = S[j], D[j]                                       # (n,)
             R = 1.0 / (s[:, None] + 2 * eta * lam[None, :])        # (n, L)
             uRu = (R * u ** 2).sum(axis=1)
             uRy = (R * u) @ y0.T                                    # (n, S)
@@ -467,14 +458,6 @@ def trainable_asymptote(spectrum: Spectrum, eta: float, trained, E0=None, *,
     if eta * W / 2 >= 1:
         raise DivergenceError(f"eta={eta:g} >= 2/W = {2 / W:.6g}: the trained block is unstable")
     return (F + eta * W * sigma ** 2 / 4) / (1 - eta * W / 2)
-
-
-def local_slopes(t, eps) -> np.ndarray:
-    """Local exponent d ln ε / d ln α (centred differences; t > 0 log-spaced)."""
-    t = np.asarray(t, dtype=float)
-    eps = np.asarray(eps, dtype=float)
-    require(bool(np.all(t > 0) and np.all(eps > 0)), "t, eps", "non-positive entries", "all > 0")
-    return np.gradient(np.log(eps), np.log(t))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
+from scalinglaws.analysis.fits import first_crossing
 from scalinglaws.errors import require
 from scalinglaws.committee.setup import Overlaps, Setup, Trajectory
 from scalinglaws.committee.ode import Packing, integrate, jacobian_physical, rhs
@@ -393,17 +394,8 @@ def escape_time(t, eps, height: float, fraction: float = 0.5) -> float:
     near = np.flatnonzero(e <= 2 * height)
     if near.size == 0:
         return float("nan")
-    start = int(near[0])
-    level = fraction * height
-    below = np.flatnonzero(e[start:] <= level)
-    if below.size == 0:
-        return float("nan")
-    i = start + int(below[0])
-    if i == 0:
-        return float(t[0])
-    e0, e1 = e[i - 1], e[i]
-    w = (e0 - level) / (e0 - e1) if e0 != e1 else 1.0
-    return float(t[i - 1] + w * (t[i] - t[i - 1]))
+    start = max(int(near[0]) - 1, 0)     # e[start] > level whenever start < near[0]
+    return first_crossing(t[start:], e[start:], fraction * height, "down", scale="linear")
 
 
 def plateau_height(traj: Trajectory, window: tuple[float, float]) -> tuple[float, float]:

@@ -13,7 +13,7 @@ from scipy.special import zeta
 from scalinglaws.errors import ParameterTypeError, check_array, check_bool, check_int, check_real, is_int, require
 
 
-__all__ = ['hermite', 'hermite_deriv', 'teacher_coefficients', 'tail_loss', 'spherical_init', 'population_loss_from_overlaps', 'population_loss', 'population_grad', 'monte_carlo_loss', 'GDResult']
+__all__ = ['hermite', 'hermite_deriv', 'tail_loss', 'spherical_init', 'population_loss_from_overlaps', 'population_loss', 'population_grad', 'monte_carlo_loss', 'GDResult']
 
 # ----------------------------------------------------------------------------------------------
 # Hermite polynomials and teacher
@@ -34,7 +34,7 @@ def _check_k(k: int, even: bool = True) -> int:
 _A_ALLOWED = ("positive teacher coefficients a_p > 0 (the student sum_j ||v_j||^2 h_k(<v_j, x>/"
               "||v_j||) with even k has non-negative projections v_jp^k onto h_k(x_p), so a_p <= 0 "
               "cannot be learned; the model does not need sum_p a_p^2 = 1, "
-              "teacher_coefficients(P, beta) gives the normalised power law)")
+              "scalinglaws.spectra.power_law_amplitudes(P, beta) gives the normalised power law)")
 
 
 def _check_teacher(a, d: int | None = None, positive: bool = True) -> np.ndarray:
@@ -87,15 +87,6 @@ def hermite_deriv(k: int, z):
     check_int("k", k, 1, 20)
     return math.sqrt(k) * hermite(k - 1, z)
 
-
-def teacher_coefficients(P: int, beta: float) -> np.ndarray:
-    """``a_p = p^{-beta} / Z`` for ``p = 1..P`` with ``Z = (sum_p p^{-2 beta})^{1/2}`` so that
-    ``sum_p a_p^2 = 1`` (Ren et al. 2025, Prop. 2.2; the printed ``Z`` lacks the square root)."""
-    check_int("P", P, 1)
-    check_real("beta", beta)
-    require(0 <= beta <= 10, "beta", beta, "a number in [0, 10]")
-    a = np.arange(1, P + 1, dtype=float) ** (-float(beta))
-    return a / np.sqrt(np.sum(a * a))
 
 
 def tail_loss(P: int, beta: float) -> float:

@@ -13,7 +13,7 @@ from scalinglaws.errors import check_array, check_int, check_real, is_int, requi
 
 from scalinglaws.emergence.model import GDResult, _A_ALLOWED, _check_k, _check_teacher, _check_weights, spherical_init, tail_loss
 
-__all__ = ['transition_time', 'greedy_pairing', 'half_alignment_delay', 'ToyCurve', 'toy_curve', 'toy_sum', 'greedy_toy_loss', 'greedy_toy', 'toy_sum_widths', 'frontier', 'frontier_window']
+__all__ = ['transition_time', 'greedy_pairing', 'half_alignment_delay', 'ToyCurve', 'toy_curve', 'toy_sum', 'greedy_toy_loss', 'greedy_toy', 'toy_sum_widths', 'frontier_window']
 
 # ----------------------------------------------------------------------------------------------
 # Greedy pairing and predicted transition times
@@ -101,9 +101,8 @@ class ToyCurve:
 
     def crossing(self, level: float = 0.5) -> float:
         """First ``tau`` at which ``ell`` drops below ``level``."""
-        i = int(np.flatnonzero(self.ell <= level)[0])
-        x0, x1, y0, y1 = self.tau[i - 1], self.tau[i], self.ell[i - 1], self.ell[i]
-        return float(x0 + (level - y0) * (x1 - x0) / (y1 - y0))
+        from scalinglaws.analysis.fits import first_crossing
+        return first_crossing(self.tau, self.ell, level, "down", scale="linear")
 
 
 def toy_curve(k: int = 4, u0: float = 1 / 4096, rho0: float = 1e-5, tau_max: float = 3.0,
@@ -219,29 +218,6 @@ def toy_sum_widths(t, a: np.ndarray, T: np.ndarray, curve: ToyCurve, ms) -> np.n
         cl = np.concatenate([[0.0], np.cumsum(w * (curve(ti / T) - 1.0))])
         out[:, i] = total + cl[ms]
     return out
-
-
-def frontier(curves: dict, C_grid) -> tuple[np.ndarray, np.ndarray]:
-    """Compute-optimal frontier: lower envelope over widths of ``L`` at compute ``C = m t``.
-
-    ``curves`` maps width ``m`` to ``(t, L)``; ``L`` is interpolated in log-log coordinates and
-    widths whose run does not reach ``C/m`` are skipped.  Returns ``(L_opt, m_opt)``.
-    """
-    C_grid = np.asarray(C_grid, dtype=float)
-    best = np.full(C_grid.shape, np.inf)
-    arg = np.full(C_grid.shape, np.nan)
-    for m, (t, L) in curves.items():
-        t = np.asarray(t, dtype=float)
-        L = np.asarray(L, dtype=float)
-        ok = t > 0
-        tt = C_grid / m
-        inside = (tt >= t[ok][0]) & (tt <= t[ok][-1])
-        Li = np.full(C_grid.shape, np.inf)
-        Li[inside] = np.exp(np.interp(np.log(tt[inside]), np.log(t[ok]), np.log(L[ok])))
-        better = Li < best
-        best[better] = Li[better]
-        arg[better] = m
-    return best, arg
 
 
 def frontier_window(widths, T1: float, beta: float) -> tuple[float, float]:

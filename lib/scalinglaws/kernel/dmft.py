@@ -31,9 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scalinglaws.numerics.talbot import invert_laplace, talbot_contour
 from scalinglaws.errors import check_array, check_bool, check_int, check_real, require
 
-__all__ = ["power_law_task", "talbot_contour", "invert_laplace", "response", "transfer",
+__all__ = ["response", "transfer",
            "loss_laplace", "DMFTLoss", "dmft_loss", "langevin_variance", "early_stopping_optimum"]
 
 
@@ -91,60 +92,6 @@ def _check_langevin(T: float, kappa: float, P: float, M: int) -> tuple[float, fl
             "grows without bound); pass kappa > 0, e.g. kappa = T = sigma2/P for the GP posterior")
     return T, kappa
 
-
-def power_law_task(M: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
-    """Power-law spectrum λ_k = k^−b and task power λ_k w*_k² = k^−a, k = 1..M (paper (B) notation).
-
-    Returns ``(lam, w2)`` with ``w2 = w*_k² = k^(b−a)``. In the notation of the feature-learning
-    paper (A), α = b and β = (a − 1)/b.
-    """
-    check_int("M", M, 1)
-    b = check_real("b", b, 0.0, lo_open=True)
-    a = check_real("a", a)
-    require(a > 1, "a", a, "a > 1 (finite total task power)")
-    k = np.arange(1, M + 1, dtype=float)
-    return k ** (-b), k ** (b - a)
-
-
-def talbot_contour(t: np.ndarray, n: int = 24) -> tuple[np.ndarray, np.ndarray]:
-    """Upper-half fixed-Talbot nodes and weights (Abate & Valkó 2004).
-
-    For each time t the nodes are s_j = r θ_j (cot θ_j + i), θ_j = jπ/n, j = 0..n−1, r = 2n/(5t),
-    and the weights d_j = ω_j (r/(2n)) e^{s_j t} (1 + i σ_j), σ(θ) = θ + (θ cot θ − 1) cot θ,
-    ω_0 = 1/2, ω_{j>0} = 1, so that f(t) ≈ Re Σ_j 2 d_j F(s_j) for a real-analytic transform F
-    (F(s̄) = conj F(s)).
-
-    Returns ``(s, d)`` of shape ``(len(t), n)``.
-    """
-    t = _check_times(t)
-    check_int("n", n, 2, 200)
-    theta = np.arange(n) * np.pi / n
-    cot = np.ones_like(theta)
-    cot[1:] = 1.0 / np.tan(theta[1:])
-    tc = np.ones_like(theta)          # θ cot θ with its limit 1 at θ = 0
-    tc[1:] = theta[1:] * cot[1:]
-    z = (2 * n / 5) * (tc + 1j * theta)          # s·t on the contour
-    sig = np.zeros_like(theta)
-    sig[1:] = theta[1:] + (tc[1:] - 1.0) * cot[1:]
-    w = np.ones(n)
-    w[0] = 0.5
-    r = (2 * n / 5) / t
-    s = z[None, :] / t[:, None]
-    d = (w * (1 + 1j * sig) * np.exp(z))[None, :] * (r / (2 * n))[:, None]
-    return s, d
-
-
-def invert_laplace(F, t, n: int = 24) -> np.ndarray:
-    """Fixed-Talbot inverse Laplace transform of a vectorised real-analytic ``F(s)``.
-
-    ``F`` receives a complex array of shape ``(len(t), n)`` and must return the same shape (or
-    that shape plus trailing axes, which are kept). Returns f(t) (real).
-    """
-    s, d = talbot_contour(t, n)
-    Fs = np.asarray(F(s))
-    extra = Fs.ndim - 2
-    dd = d.reshape(d.shape + (1,) * extra)
-    return 2.0 * np.real(np.sum(dd * Fs, axis=1))
 
 
 def _newton(sf, x, lam, iP, iN, tol, maxiter):
@@ -313,7 +260,7 @@ def dmft_loss(t, lam, w2, N: float = np.inf, P: float = np.inf, *, sigma2: float
     t : array_like
         Gradient-flow times (> 0).
     lam, w2 : arrays
-        Eigenvalues λ_k and target weights w*_k² (see :func:`power_law_task`).
+        Eigenvalues λ_k and target weights w*_k² (see :func:`scalinglaws.spectra.power_law_task`).
     N, P : float
         Width and number of training points (``numpy.inf`` for the limits).
     sigma2 : float

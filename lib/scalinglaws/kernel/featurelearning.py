@@ -35,22 +35,9 @@ from scalinglaws.progress import progress
 #: simulations; raise it with ``max_steps=``.
 DEFAULT_MAX_GD_STEPS = 10 ** 7
 
-__all__ = ["source_task", "FLResult", "infinite_width_diagonal", "infinite_width_full",
+__all__ = ["FLResult", "infinite_width_diagonal", "infinite_width_full",
            "simulate_projected", "simulate_projected_reduced", "width_floor",
-           "FrontierFit", "lower_envelope", "compute_optimal_exponent", "sgd_batch_excess"]
-
-
-def source_task(M: int, alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
-    """λ_k = k^−α and w*_k² with per-mode task power λ_k w*_k² = k^−(αβ+1) (paper (A) notation).
-
-    Equivalent to :func:`scalinglaws.kernel.dmft.power_law_task` with b = α, a = αβ + 1.
-    """
-    check_int("M", M, 1)
-    alpha = check_real("alpha", alpha, 0.0, lo_open=True)
-    beta = check_real("beta", beta, 0.0, lo_open=True)
-    k = np.arange(1, M + 1, dtype=float)
-    lam = k ** (-alpha)
-    return lam, k ** (-alpha * beta - 1) / lam
+           "sgd_batch_excess"]
 
 
 @dataclass(frozen=True)
@@ -309,78 +296,6 @@ def simulate_projected_reduced(lam, w2, N: int, gamma: float, t, *, eta: float =
         if not np.all(np.isfinite(out[:, i])) or np.max(out[:, i]) > 1e6 * L0:
             raise DivergenceError(f"simulate_projected_reduced diverged at t={ns * eta:.3g}; reduce eta={eta}")
     return FLResult(steps * eta, out)
-
-
-@dataclass(frozen=True)
-class FrontierFit:
-    """Compute-optimal frontier L*(C) = min_N L(N, C/N) read off simulated loss surfaces.
-
-    ``C``: compute grid; ``loss``/``n_opt``: envelope of the seed-mean losses and its arg-min width;
-    ``window``: (lo, hi) compute range of the fit (rule in :func:`compute_optimal_exponent`);
-    ``exponent``: −slope of log L* against log C on the window; ``exponent_se``: jackknife standard
-    error over seeds (leave one seed out of the mean surface, same window); ``jackknife``: those
-    leave-one-out exponents.
-    """
-
-    C: np.ndarray
-    loss: np.ndarray
-    n_opt: np.ndarray
-    window: tuple[float, float]
-    exponent: float
-    exponent_se: float
-    jackknife: np.ndarray
-
-
-def lower_envelope(Ns, ts, losses, C) -> tuple[np.ndarray, np.ndarray]:
-    """L*(C) = min_N L(N, t = C/N) over widths ``Ns`` with curves ``losses[i]`` on times ``ts[i]``.
-
-    log L is interpolated linearly in log t; compute outside a width's simulated time range
-    [t_1, t_last] does not count for that width. Returns (L*, arg-min width); L* = inf where no width
-    covers C.
-    """
-    Ns = np.asarray(Ns, dtype=float)
-    C = np.asarray(C, dtype=float)
-    require(len(ts) == Ns.size and len(losses) == Ns.size, "losses", len(losses),
-            f"one curve per width ({Ns.size})")
-    logL = np.array([np.interp(np.log(C / N), np.log(np.asarray(t, float)), np.log(np.asarray(L, float)),
-                               left=np.inf, right=np.inf) for N, t, L in zip(Ns, ts, losses)])
-    k = np.argmin(logL, axis=0)
-    return np.exp(logL[k, np.arange(C.size)]), Ns[k]
-
-
-def compute_optimal_exponent(Ns, ts, losses, C, *, t_min: float) -> FrontierFit:
-    """Compute-optimal exponent from per-seed loss surfaces ``losses[i][seed, time]`` at widths ``Ns``.
-
-    The frontier is the lower envelope (:func:`lower_envelope`) of the seed-mean losses. The fit
-    window is fixed by a rule, not by the slope: the compute values whose optimal width lies
-    strictly inside the simulated grid (not the smallest or largest width, where the envelope is set
-    by the grid's edge) and whose optimal time C/N* is at least ``t_min`` (past the initial
-    transient); the window runs from the smallest to the largest such C. The exponent is −slope of
-    the least-squares line of log L* against log C on the window, with a jackknife error over seeds.
-    """
-    from scalinglaws.analysis.fits import fit_power_law
-
-    Ns = check_array("Ns", Ns, ndim=1, min_size=1)
-    require(bool(np.all(Ns > 0)) and bool(np.all(np.diff(Ns) > 0)), "Ns", Ns,
-            "increasing positive widths")
-    t_min = check_real("t_min", t_min, 0.0, lo_open=True)
-    S = np.asarray(losses[0]).shape[0]
-    require(S >= 2 and all(np.asarray(L).shape[0] == S for L in losses), "losses", S,
-            "the same number >= 2 of seeds at every width")
-    C = np.asarray(C, dtype=float)
-    Lstar, nopt = lower_envelope(Ns, ts, [np.mean(L, axis=0) for L in losses], C)
-    ok = (nopt > Ns[0]) & (nopt < Ns[-1]) & (C / nopt >= t_min) & np.isfinite(Lstar)
-    if ok.sum() < 3:
-        raise ValueError(f"losses: only {int(ok.sum())} compute values have an interior optimal width "
-                         f"with C/N* >= t_min={t_min}; simulate more widths or longer times")
-    window = (float(C[ok].min()), float(C[ok].max()))
-    slope = fit_power_law(C, Lstar, window).slope
-    jk = np.empty(S)
-    for s in range(S):
-        Lm = [np.mean(np.delete(np.asarray(L), s, axis=0), axis=0) for L in losses]
-        jk[s] = -fit_power_law(C, lower_envelope(Ns, ts, Lm, C)[0], window).slope
-    se = float(np.sqrt((S - 1) / S * np.sum((jk - jk.mean()) ** 2)))
-    return FrontierFit(C, Lstar, nopt, window, float(-slope), se, jk)
 
 
 def sgd_batch_excess(loss_pop, loss_sgd: dict, t) -> tuple[dict, dict]:
