@@ -114,6 +114,7 @@ def book(args: list[str]) -> None:
               flush=True)
     e = dict(os.environ)
     e.pop("SCALINGLAWS_CHECKS_DIR", None)
+    e.setdefault("SCALINGLAWS_PROGRESS", "0")     # no progress bars in the executed pages
     _run([BIN / "jupyter-book", "build", ".", "--all", *JB_FLAGS, *args], env=e)
     build.mkdir(exist_ok=True)
     stamp.write_text(fp + "\n")

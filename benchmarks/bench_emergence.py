@@ -31,12 +31,12 @@ def bench_gd(m=128, d=1024, P=512, steps=60):
 
 
 def bench_gd_batch(ms=(8, 32, 256), d=1024, P=512, steps=100, seeds=(0, 1, 2)):
-    """Several initialisations stacked (population_gd_batch) vs one population_gd per seed."""
+    """Several initialisations stacked (population_gd(seeds=...)) vs one population_gd per seed."""
     a = spectra.power_law_amplitudes(P, 0.8)
     kw = dict(k=4, eta=0.2, steps=steps, sigma0=1e-3, show_progress=False, n_record=5)
     for m in ms:
         t_loop = _cpu(lambda: [em.population_gd(m, d, a, seed=s, **kw) for s in seeds])
-        t_bat = _cpu(lambda: em.population_gd_batch(m, d, a, list(seeds), **kw))
+        t_bat = _cpu(lambda: em.population_gd(m, d, a, seeds=list(seeds), **kw))
         print(f"population GD m={m}, {len(seeds)} seeds: loop {1e3*t_loop/steps:.2f} ms/step, "
               f"batched {1e3*t_bat/steps:.2f} ms/step, speed-up x{t_loop/t_bat:.1f}")
 

@@ -105,7 +105,7 @@ def classic(quick: bool):
     ours = time.perf_counter() - t0
     err_tr = err_pl = 0.0
     for t, ref in TABLE:
-        e = abs(tr.eps_g[np.searchsorted(times, t)] / ref - 1)
+        e = abs(tr.loss[np.searchsorted(times, t)] / ref - 1)
         if 50 <= t <= 300:
             err_pl = max(err_pl, e)
         else:
@@ -135,8 +135,8 @@ def structured(quick: bool):
         acc = float("nan")
     else:
         ref = integrate(s, o, times=times, rtol=1e-10, atol=1e-13, show_progress=False)
-        m = ref.eps_g > 1e-11
-        acc = float(np.max(np.abs(tr.eps_g[m] / ref.eps_g[m] - 1)))
+        m = ref.loss > 1e-11
+        acc = float(np.max(np.abs(tr.loss[m] / ref.loss[m] - 1)))
     lam1 = sp.eigenvalues[0]
     dt = 0.5 / (2 * s.eta * lam1)  # explicit stability: dt <= ~1/(2 eta lam_1); RK4 bound of the notes
     steps = int(math.ceil(1e4 / dt))

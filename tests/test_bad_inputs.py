@@ -629,7 +629,7 @@ def test_hang_huge_L():
 def test_limits_can_be_raised_explicitly():
     tr = ode.integrate(S22, O22, times=[0.0, 0.5], method="euler", dt=1e-3, max_steps=600,
                        show_progress=False)
-    assert np.isfinite(tr.eps_g).all()
+    assert np.isfinite(tr.loss).all()
     with pytest.raises(CostLimitError, match="max_steps=400"):
         ode.integrate(S22, O22, times=[0.0, 0.5], method="euler", dt=1e-3, max_steps=400)
     sgd.simulate(S22, 20, 1.0, max_steps=20, show_progress=False)
@@ -739,7 +739,7 @@ def _sgd(ov):
 def _pgdb(ov):
     kw = {"seeds": [0, 1], **ov}
     seeds = kw.pop("seeds")
-    return _pgd(kw, fn=lambda m, d, a, **k: em.population_gd_batch(m, d, a, seeds, **k))
+    return _pgd(kw, fn=lambda m, d, a, **k: em.population_gd(m, d, a, seeds=seeds, **k))
 
 
 MODEL_CASES = [
@@ -774,13 +774,15 @@ MODEL_CASES = [
                                                        1.0)}), V, "p.a="),
     ("train_gd p gamma0", lambda: _gd({"p": mlp.MLPParams(P16.W, P16.b, P16.a, 0.0)}), V,
      "p.gamma0=0.0"),
-    ("train_gd_batch workers", lambda: mlp.train_gd_batch([P16], X8, Y8, 0.1, [1.0], workers=0),
+    ("train_gd list workers", lambda: mlp.train_gd([P16], X8, Y8, 0.1, [1.0], workers=0),
      V, "workers=0"),
-    ("train_gd_batch params type", lambda: mlp.train_gd_batch([P16, "x"], X8, Y8, 0.1, [1.0]), T,
-     "params[1]"),
-    ("train_gd_batch t inf", lambda: mlp.train_gd_batch([P16, P16], X8, Y8, 0.1, [0.0, np.inf]),
+    ("train_gd workers", lambda: mlp.train_gd(P16, X8, Y8, 0.1, [1.0], workers=0), V, "workers=0"),
+    ("train_gd list params type", lambda: mlp.train_gd([P16, "x"], X8, Y8, 0.1, [1.0]), T,
+     "p[1]"),
+    ("train_gd list empty", lambda: mlp.train_gd([], X8, Y8, 0.1, [1.0]), V, "p=[]"),
+    ("train_gd list t inf", lambda: mlp.train_gd([P16, P16], X8, Y8, 0.1, [0.0, np.inf]),
      V, "t_record="),
-    ("train_gd_batch cost", lambda: mlp.train_gd_batch([P16, P16], X8, Y8, 1e-6, [1e9]), C,
+    ("train_gd list cost", lambda: mlp.train_gd([P16, P16], X8, Y8, 1e-6, [1e9]), C,
      "max_steps"),
     ("init_params N odd", lambda: mlp.init_params(5, 1.0, 0), V, "N=5"),
     ("init_params N float", lambda: mlp.init_params(4.0, 1.0, 0), T, "N=4.0"),
@@ -925,10 +927,14 @@ MODEL_CASES = [
     ("population_gd sigma0 0", lambda: _pgd({"sigma0": 0.0}), V, "sigma0=0.0"),
     ("population_gd n_record 0", lambda: _pgd({"n_record": 0}), V, "n_record=0"),
     ("population_gd reduced str", lambda: _pgd({"reduced": "yes"}), T, "reduced='yes'"),
-    ("population_gd_batch seeds empty", lambda: _pgdb({"seeds": []}), V, "seeds"),
-    ("population_gd_batch seeds float", lambda: _pgdb({"seeds": [0, 1.5]}), T, "seeds[1]=1.5"),
-    ("population_gd_batch seeds -1", lambda: _pgdb({"seeds": [-1]}), V, "seeds[0]=-1"),
-    ("population_gd_batch a nan", lambda: _pgdb({"a": np.array([1.0, np.nan])}), V, "a="),
+    ("population_gd seeds empty", lambda: _pgdb({"seeds": []}), V, "seeds"),
+    ("population_gd seeds float", lambda: _pgdb({"seeds": [0, 1.5]}), T, "seeds[1]=1.5"),
+    ("population_gd seeds -1", lambda: _pgdb({"seeds": [-1]}), V, "seeds[0]=-1"),
+    ("population_gd seeds a nan", lambda: _pgdb({"a": np.array([1.0, np.nan])}), V, "a="),
+    ("population_gd seed and seeds", lambda: _pgdb({"seed": 1}), V, "seed=1"),
+    ("population_gd seeds with V0", lambda: _pgdb({"V0": np.ones((2, 16))}), V, "V0="),
+    ("population_gd seeds not reduced", lambda: _pgdb({"reduced": False}), V, "reduced=False"),
+    ("population_gd seeds reduced str", lambda: _pgdb({"reduced": "yes"}), T, "reduced='yes'"),
     ("online_sgd level 2", lambda: _sgd({"level": 2}), V, "level=2"),
     ("online_sgd chunk 0", lambda: _sgd({"chunk": 0}), V, "chunk=0"),
     ("online_sgd chunk float", lambda: _sgd({"chunk": 4096.0}), T, "chunk=4096.0"),

@@ -229,7 +229,7 @@ def test_no_pointer_outside_the_repository():
 def test_chapter_is_deterministic(stem, executed):
     if executed[stem][0] is not None:
         pytest.fail(f"{stem} did not execute; see test_chapter_runs_and_checks_pass[{stem}]")
-    env = dict(os.environ, SCALINGLAWS_CHECKS_DIR=str(CHECKS))
+    env = dict(os.environ, SCALINGLAWS_CHECKS_DIR=str(CHECKS), SCALINGLAWS_PROGRESS="0")
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
            "--nbval-current-env", "--nbval-sanitize-with", str(SANITIZE), str(NBTEST / f"{stem}.ipynb")]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)

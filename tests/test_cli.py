@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from scalinglaws.book import cli
-from scalinglaws.committee.setup import Overlaps, Setup, csv_header
+from scalinglaws.committee.setup import Overlaps, Setup, csv_header, trajectory_rows
 from scalinglaws.committee.sgd import simulate
 from scalinglaws.spectra import Spectrum
 
@@ -45,7 +45,7 @@ def test_sgd_csv_matches_python_api(tmp_path, capsys):
     s = Setup(2, 2, 0.5, "erf", conventions="saad-solla")
     tr = simulate(s, 60, times=[0, 0.5, 2], seeds=[5, 6, 7], method="numpy", show_progress=False,
                   init=Overlaps(CLASSIC["Q0"], CLASSIC["R0"], CLASSIC["T0"]))
-    np.testing.assert_allclose(data, tr.rows(), rtol=1e-11, atol=1e-15)
+    np.testing.assert_allclose(data, trajectory_rows(tr), rtol=1e-11, atol=1e-15)
     np.testing.assert_allclose(data[0, 1], 0.5482100, atol=5e-8)
 
 
@@ -64,7 +64,7 @@ def test_config_keys_and_override(tmp_path, capsys):
               weight_decay=0.01)
     tr = simulate(s, 40, 1.0, n_times=4, seeds=[2, 9], sigma_J=0.5, method="numpy",
                   show_progress=False)
-    np.testing.assert_allclose(data, tr.rows(), rtol=1e-11, atol=1e-15)
+    np.testing.assert_allclose(data, trajectory_rows(tr), rtol=1e-11, atol=1e-15)
 
 
 def test_spectrum_file(tmp_path, capsys):

@@ -10,7 +10,7 @@ import pytest
 from scalinglaws import conventions
 from scalinglaws.book.checks import CheckFailed, Checker, load_all_checks
 from scalinglaws.analysis.fits import first_crossing, fit_power_law, local_slope
-from scalinglaws.committee.setup import Overlaps, Setup, Trajectory, csv_header
+from scalinglaws.committee.setup import Overlaps, Setup, csv_header, trajectory, trajectory_csv
 from scalinglaws.progress import progress_enabled
 from scalinglaws.spectra import Spectrum
 
@@ -72,9 +72,9 @@ def test_conventions_factors_and_roundtrip():
 
 def test_trajectory_csv_header():
     assert csv_header(2, 2) == ["t", "eps_g", "Q11", "Q12", "Q22", "R11", "R12", "R21", "R22"]
-    tr = Trajectory(np.array([0.0, 1.0]), np.array([0.5, 0.4]), np.zeros((2, 2, 2)),
+    tr = trajectory(np.array([0.0, 1.0]), np.array([0.5, 0.4]), np.zeros((2, 2, 2)),
                     np.zeros((2, 2, 2)), np.eye(2), meta={"K": 2})
-    lines = tr.to_csv().splitlines()
+    lines = trajectory_csv(tr).splitlines()
     assert lines[0].startswith("#") and lines[1] == ",".join(csv_header(2, 2))
     assert len(lines) == 4
 

@@ -13,6 +13,7 @@ from scalinglaws.analysis.frontier import compute_frontier
 from scalinglaws import spectra
 from scalinglaws import emergence as em
 from scalinglaws.errors import DivergenceError
+from scalinglaws.result import Curve
 
 
 def test_hermite_orthonormal_and_derivative():
@@ -273,12 +274,13 @@ def test_direction_emergence_never_later_than_pair():
 
 
 def test_batched_gd_equals_single_runs():
-    """population_gd_batch stacks independent inits; each must reproduce population_gd(seed=s)
-    to round-off (same init, same pairing, same emergence bookkeeping)."""
+    """population_gd(seeds=...) stacks independent inits; each must reproduce
+    population_gd(seed=s) to round-off (same init, same pairing, same emergence bookkeeping)."""
     a = spectra.power_law_amplitudes(16, 0.8)
     kw = dict(k=4, eta=0.2, steps=600, sigma0=1e-2, show_progress=False, n_record=40)
     seeds = [3, 8]
-    rb = em.population_gd_batch(6, 48, a, seeds, **kw)
+    rb = em.population_gd(6, 48, a, seeds=seeds, **kw)
+    assert isinstance(rb, list) and len(rb) == 2
     for s, r in zip(seeds, rb):
         q = em.population_gd(6, 48, a, seed=s, **kw)
         assert q.loss[-1] < 0.9 * q.loss[0]  # something happened
@@ -287,6 +289,31 @@ def test_batched_gd_equals_single_runs():
         assert np.max(np.abs(q.pair_overlap - r.pair_overlap)) < 1e-10
         assert np.allclose(q.t_emerge, r.t_emerge, equal_nan=True, rtol=0, atol=1e-8)
         assert np.allclose(q.t_emerge_dir, r.t_emerge_dir, equal_nan=True, rtol=0, atol=1e-8)
+
+
+def test_runs_return_curves_in_steps():
+    """Population GD and online SGD return Curves: time in steps, loss E[(f - f*)^2] (factor 1),
+    GF time eta * steps through Curve.to, the run's arrays as extras."""
+    a = spectra.power_law_amplitudes(4, 0.8)
+    kw = dict(k=4, steps=300, n_record=20, show_progress=False)
+    gd = em.population_gd(3, 16, a, eta=0.1, seed=2, **kw)
+    gds = em.population_gd(3, 16, a, eta=0.1, seeds=[2, 5], **kw)
+    sgd = em.online_sgd(3, 16, a, eta=1e-3, seed=2, **kw)
+    sgds = em.online_sgd(3, 16, a, eta=1e-3, seed=2, n_init=2, **kw)
+    for r, method, eta in [(gd, "population-gd", 0.1), (gds[1], "population-gd", 0.1),
+                           (sgd, "online-sgd", 1e-3), (sgds[1], "online-sgd", 1e-3)]:
+        assert isinstance(r, Curve) and r.t_unit == "steps" and r.loss_factor == 1.0
+        assert r.meta["family"] == "emergence" and r.meta["method"] == method
+        assert r.meta["eta"] == eta and r.meta["level"] == 0.5 and r.meta["m"] == 3
+        assert np.array_equal(r.to(t_unit="time").t, eta * r.t)
+        assert r.pair_overlap.shape == (len(r.t), len(r.students)) and r.norms.shape == (len(r.t), 3)
+        for name in ("teachers", "u0", "T_pred", "t_emerge", "t_emerge_dir"):
+            assert getattr(r, name).shape == r.students.shape
+    assert gds[1].meta["seed"] == 5 and sgds[1].meta["init"] == 1
+    with pytest.raises(ValueError, match="seed"):
+        em.population_gd(3, 16, a, seed=1, seeds=[2], **kw)
+    with pytest.raises(ValueError, match="reduced"):
+        em.population_gd(3, 16, a, seeds=[2], reduced=False, **kw)
 
 
 def test_toy_sum_widths_equals_toy_sum():
@@ -344,17 +371,20 @@ def test_frontier_window_rule():
 
 
 def _fake_run(T_pred, best_teacher, best_overlap, growth, teachers=None, m=None):
-    """A GDResult with given greedy times, final alignments and norm growth (no dynamics)."""
+    """A run Curve with given greedy times, final alignments and norm growth (no dynamics)."""
     n = len(T_pred)
     m = n if m is None else m
     te = np.arange(n) if teachers is None else np.asarray(teachers)
     norms = np.ones((2, m)) * 1e-6
     norms[-1] = 1e-6 * np.asarray(growth, dtype=float)
     po = np.zeros((2, n))
-    return em.GDResult(np.array([0, 10]), np.ones(2), po, norms, np.arange(n), te,
-                       np.full(n, 1e-3), np.asarray(T_pred, float), np.full(n, np.nan), 0.5, 0.1,
-                       None, dict(final_best_teacher=np.asarray(best_teacher),
-                                  final_best_overlap=np.asarray(best_overlap, dtype=float)))
+    return Curve(np.array([0, 10]), np.ones(2), t_unit="steps", loss_factor=1.0,
+                 meta=dict(family="emergence", eta=0.1, level=0.5),
+                 extras=dict(pair_overlap=po, norms=norms, students=np.arange(n), teachers=te,
+                             u0=np.full(n, 1e-3), T_pred=np.asarray(T_pred, float),
+                             t_emerge=np.full(n, np.nan), t_emerge_dir=None,
+                             final_best_teacher=np.asarray(best_teacher),
+                             final_best_overlap=np.asarray(best_overlap, dtype=float)))
 
 
 def test_unused_neurons_counts_captured_and_grown():

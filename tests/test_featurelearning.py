@@ -35,7 +35,7 @@ def test_lazy_simulation_is_random_feature_gd():
     A0 = np.random.default_rng([5, 0]).standard_normal((N, M))
     Jm = np.eye(M) - eta * (A0.T @ A0 / N) * lam
     v = np.linalg.matrix_power(Jm, 20) @ np.sqrt(w2)
-    assert r.loss[0, 0] == pytest.approx(v @ (lam * v), rel=1e-10)
+    assert r.seeds[0, 0] == pytest.approx(v @ (lam * v), rel=1e-10)
 
 
 def test_order_parameter_map_is_exact_at_finite_N():
@@ -50,14 +50,14 @@ def test_order_parameter_map_is_exact_at_finite_N():
     for _ in range(30):
         bh, G, c = fl._gd_map(bh, G, c, lam, ws, gamma, eta, F0)
     v = ws - bh
-    assert r.loss[0, 0] == pytest.approx(v @ (lam * v), rel=1e-9)
+    assert r.seeds[0, 0] == pytest.approx(v @ (lam * v), rel=1e-9)
 
 
 def test_width_floor_is_long_time_lazy_limit():
     lam, w2 = spectra.source_task(80, 2.0, 0.5)
     floor = fl.width_floor(lam, w2, 10, draws=2, seed=4)
     r = rf.simulate(lam, w2, 10, np.inf, [1e12], draws=2, seed=4)
-    np.testing.assert_allclose(floor, r.loss[:, 0], rtol=1e-6)
+    np.testing.assert_allclose(floor, r.seeds[:, 0], rtol=1e-6)
 
 
 def test_rich_faster_than_lazy_for_hard_task():
@@ -87,7 +87,7 @@ def test_reduced_map_equals_direct_simulation():
     for gamma in (0.0, 2.0):
         d = fl.simulate_projected(lam, w2, 12, gamma, t, eta=0.1, seeds=3, seed=7)
         r = fl.simulate_projected_reduced(lam, w2, 12, gamma, t, eta=0.1, seeds=3, seed=7)
-        np.testing.assert_allclose(r.loss, d.loss, rtol=1e-10)
+        np.testing.assert_allclose(r.seeds, d.seeds, rtol=1e-10)
         np.testing.assert_array_equal(r.t, d.t)
 
 
@@ -112,14 +112,14 @@ def test_lazy_sgd_matches_exact_second_moment_recursion():
     sim = fl.simulate_projected(lam, w2, N, 0.0, [n * eta], eta=eta, seeds=R, seed=11, batch=B)
     exact = np.array([_lazy_sgd_second_moment(lam, w2, np.random.default_rng([11, r]).standard_normal((N, M)),
                                               eta, B, n) for r in range(R)])
-    diff = sim.loss[:, 0] - exact
+    diff = sim.seeds[:, 0] - exact
     assert abs(diff.mean()) < 4 * diff.std(ddof=1) / np.sqrt(R)
     pop = fl.simulate_projected(lam, w2, N, 0.0, [n * eta], eta=eta, seeds=3, seed=11)
     inf_b = [_lazy_sgd_second_moment(lam, w2, np.random.default_rng([11, r]).standard_normal((N, M)),
                                      eta, 1e30, n) for r in range(3)]
-    np.testing.assert_allclose(pop.loss[:, 0], inf_b, rtol=1e-10)
+    np.testing.assert_allclose(pop.seeds[:, 0], inf_b, rtol=1e-10)
     # SGD noise raises the mean loss above the population path (the paper's SGD transient)
-    assert exact[:3].mean() > pop.loss[:, 0].mean()
+    assert exact[:3].mean() > pop.seeds[:, 0].mean()
 
 
 def test_rich_sgd_large_batch_and_small_step_track_population_gd():
@@ -133,14 +133,14 @@ def test_rich_sgd_large_batch_and_small_step_track_population_gd():
     dev = {}
     for B in (1000, 100_000):
         big = fl.simulate_projected(lam, w2, N, 1.0, [1.0, 2.0], eta=0.1, seeds=2, seed=3, batch=B)
-        dev[B] = np.max(np.abs(big.loss / pop.loss - 1))
+        dev[B] = np.max(np.abs(big.seeds / pop.seeds - 1))
         assert dev[B] < 20 * np.sqrt(2 / B)
     assert dev[100_000] < dev[1000] / 3                  # 1/√B predicts a factor 10
     eta, B, R = 0.02, 4, 200
     pop = fl.simulate_projected(lam, w2, N, 1.0, [1.0], eta=eta, seeds=R, seed=5)
     sgd = fl.simulate_projected(lam, w2, N, 1.0, [1.0], eta=eta, seeds=R, seed=5, batch=B)
-    diff = sgd.loss[:, 0] - pop.loss[:, 0]               # same A0 per seed: paired difference
-    assert abs(diff.mean()) < 4 * diff.std(ddof=1) / np.sqrt(R) + eta / B * pop.loss.mean()
+    diff = sgd.seeds[:, 0] - pop.seeds[:, 0]              # same A0 per seed: paired difference
+    assert abs(diff.mean()) < 4 * diff.std(ddof=1) / np.sqrt(R) + eta / B * pop.seeds.mean()
 
 
 def test_compute_optimal_exponent_recovers_two_term_law():

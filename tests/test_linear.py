@@ -25,7 +25,7 @@ def test_closed_form_matches_ode(K, M):
     traj = ode.integrate(setup, init, times=t, rtol=1e-10, atol=1e-14)
     E0 = lin.group_errors(init, setup)
     th = lin.eps_g(sp, lin.effective_eta(setup), t, E0=E0)
-    assert np.max(np.abs(th / traj.eps_g - 1)) < 1e-6
+    assert np.max(np.abs(th / traj.loss - 1)) < 1e-6
 
 
 def test_laplace_equals_eig():
@@ -101,8 +101,9 @@ def test_eigenbasis_sgd_matches_finite_N_mean():
     # Monte-Carlo mean over 64 seeds vs exact finite-N mean (per-seed initial errors): 4 SE
     N, sp = 64, Spectrum.power_law(64, 1.0)
     t = np.array([0.0, 1.0, 5.0])
-    tt, eps, E0 = lin.simulate_eigenbasis(sp.diagonal(N), 0.1, t, range(64), sigma_J=0.5,
-                                          n_trained=16)
+    sim = lin.simulate_eigenbasis(sp.diagonal(N), 0.1, t, range(64), sigma_J=0.5, n_trained=16)
+    tt, eps, E0 = sim.t, sim.seeds, sim.E0
+    assert sim.t_unit == "alpha" and sim.loss_factor == 0.5
     th = lin.eps_g(sp, 0.1, tt, E0=E0, N=N, trained=16)            # (S, n_t)
     d = eps - th
     se = d.std(axis=0, ddof=1) / np.sqrt(64)

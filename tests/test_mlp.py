@@ -261,23 +261,34 @@ def test_lazy_fit_window_rules():
         mlp.lazy_fit_window(lam, pw, beta, 4, kmax // 8, tol=0.0)
 
 
-def test_train_gd_batch_equals_serial_calls():
-    """The threaded batch returns exactly the serial results, in order, on both code paths."""
+def test_train_gd_on_a_list_equals_serial_calls():
+    """A list of networks (threads) returns exactly the serial results, in order, on both code
+    paths; one MLPParams returns one Curve, a list (even of one) a list of Curves."""
+    from scalinglaws.result import Curve
     th, X = mlp.circle_grid(32)
     y, _ = mlp.circle_target(th, mlp.ntk_mode_spectrum(32), 1.0, 10, seed=0)
     ps = [mlp.init_params(8, g, s) for s, g in [(0, 1.0), (1, 0.5), (2, 1e-3)]]
     t = np.array([0.0, 0.5, 2.0, 5.0])
     for method in ("numpy", "auto"):
         serial = [mlp.train_gd(p, X, y, 0.1, t, method) for p in ps]
-        batch = mlp.train_gd_batch(ps, X, y, 0.1, t, method, workers=2)
+        batch = mlp.train_gd(ps, X, y, 0.1, t, method, workers=2)
+        assert isinstance(batch, list) and len(batch) == len(ps)
         for r0, r1 in zip(serial, batch):
+            assert isinstance(r0, Curve) and isinstance(r1, Curve)
+            np.testing.assert_array_equal(r0.t, r1.t)
             np.testing.assert_array_equal(r0.loss, r1.loss)
             np.testing.assert_array_equal(r0.params.W, r1.params.W)
             np.testing.assert_array_equal(r0.params.a, r1.params.a)
+            assert r1.meta["model"] == "mlp" and r1.meta["eta"] == 0.1 and r1.t_unit == "time"
+    one = mlp.train_gd(ps[:1], X, y, 0.1, t)
+    assert isinstance(one, list) and len(one) == 1
+    np.testing.assert_array_equal(one[0].loss, mlp.train_gd(ps[0], X, y, 0.1, t).loss)
     with pytest.raises(ValueError, match="workers"):
-        mlp.train_gd_batch(ps, X, y, 0.1, t, workers=0)
-    with pytest.raises(ValueError, match="params"):
-        mlp.train_gd_batch([], X, y, 0.1, t)
+        mlp.train_gd(ps, X, y, 0.1, t, workers=0)
+    with pytest.raises(ValueError, match="workers"):
+        mlp.train_gd(ps[0], X, y, 0.1, t, workers=0)
+    with pytest.raises(ValueError, match=r"p=\[\] is invalid"):
+        mlp.train_gd([], X, y, 0.1, t)
 
 
 def test_exponent_decisions_and_bad_inputs():

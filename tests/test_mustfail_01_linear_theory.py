@@ -61,7 +61,8 @@ def test_fig2_right_decision_rejects_shifted_exponent():
     N, eta = 1024, 0.01
     sp = Spectrum.power_law(N, 0.75)
     t = np.concatenate([[0.0], np.logspace(-2, 1, 16)])
-    tt, eps, E0 = lin.simulate_eigenbasis(sp.diagonal(N), eta, t, range(500, 515), sigma_J=0.01)
+    sim = lin.simulate_eigenbasis(sp.diagonal(N), eta, t, range(500, 515), sigma_J=0.01)
+    tt, eps, E0 = sim.t, sim.seeds, sim.E0
     th = lin.eps_g(sp, eta, tt, E0=E0)
     thN = lin.eps_g(sp, eta, tt, E0=E0, N=N)
     allow = np.abs(thN.mean(0) - th.mean(0))
@@ -84,8 +85,9 @@ def test_fig3_left_decision_rejects_shifted_exponent():
     n = len(nls) * (len(t) - 1)
     ok, alt = [], {0.02: [], -0.02: []}
     for nl in nls:
-        tt, eps, E0 = lin.simulate_eigenbasis(sp.diagonal(N), eta, t, range(300, 308), n_trained=nl,
+        sim = lin.simulate_eigenbasis(sp.diagonal(N), eta, t, range(300, 308), n_trained=nl,
                                               sigma_J=0.01)
+        tt, eps, E0 = sim.t, sim.seeds, sim.E0
         th = lin.eps_g(sp, eta, tt, E0=E0, trained=nl)
         allow = np.abs(lin.eps_g(sp, eta, tt, E0=E0, trained=nl, N=N).mean(0) - th.mean(0))
         fl = np.array([lin.trainable_asymptote(sp, eta, nl, E0=e) for e in E0])
@@ -107,8 +109,9 @@ def test_digits_decision_rejects_power_law_spectrum():
     t = np.concatenate([[0.0], np.logspace(-1, np.log10(300.0), 8)])
     ok, alt = [], []
     for nl in (4, 16):
-        tt, eps, E0 = lin.simulate_eigenbasis(lam, 0.05, t, range(2000, 2008), n_trained=nl,
+        sim = lin.simulate_eigenbasis(lam, 0.05, t, range(2000, 2008), n_trained=nl,
                                               sigma_J=0.01, data=Z)
+        tt, eps, E0 = sim.t, sim.seeds, sim.E0
         ok.append(lin.agrees(eps[:, -1:], lin.eps_g(sp, 0.05, tt, E0=E0, trained=nl)[:, -1:]))
         alt.append(lin.agrees(eps[:, -1:], lin.eps_g(sp_pl, 0.05, tt, E0=E0, trained=nl)[:, -1:]))
     assert all(ok)

@@ -39,17 +39,17 @@ def test_full_loss_check_rejects_the_one_point_theory(small_rf):
     """Check 'DMFT full loss vs exact simulation' (le 1 on max |Δ|/(3 s.e. + 2%)): the one-point
     theory (bias of the ensembled predictor) in place of the full loss must fail."""
     _, _, _, out = small_rf
-    z_full = rf.deviation_ratio(out[50, inf][1].mean, out[50, inf][1].sem, out[50, inf][0].loss)
+    z_full = rf.deviation_ratio(out[50, inf][1].loss, out[50, inf][1].sem, out[50, inf][0].loss)
     assert passes("le", 1.0, z_full, 0.0)[0]
     for th, sim in out.values():
-        z_alt = rf.deviation_ratio(sim.mean, sim.sem, th.bias)
+        z_alt = rf.deviation_ratio(sim.loss, sim.sem, th.bias)
         assert not passes("le", 1.0, z_alt, 0.0)[0]
 
 
 def test_bias_check_rejects_bias_equal_to_loss(small_rf):
     lam, _, _, out = small_rf
     th, sim = out[100, 50]
-    b_sim, b_se = sim.bias(lam)
+    b_sim, b_se = rf.ensemble_bias(sim, lam)
     assert not passes("le", 1.0, rf.deviation_ratio(b_sim, b_se, th.loss), 0.0)[0]
 
 
@@ -68,7 +68,7 @@ def test_frontier_surface_check_rejects_no_width_effect():
     t = np.geomspace(0.5, 1e4, 12)
     sim = rf.simulate(lam, w2, 8, inf, t, draws=8, seed=808)
     L_inf = (lam * w2) @ np.exp(-2 * np.outer(lam, t))
-    assert not passes("le", 1.0, rf.deviation_ratio(sim.mean, sim.sem, L_inf), 0.0)[0]
+    assert not passes("le", 1.0, rf.deviation_ratio(sim.loss, sim.sem, L_inf), 0.0)[0]
 
 
 def test_langevin_check_rejects_theory_without_langevin_term():
@@ -79,8 +79,8 @@ def test_langevin_check_rejects_theory_without_langevin_term():
     gf = dmft.dmft_loss(t, lam, w2, inf, P, sigma2=sigma2, kappa=kap, n=16, bias=False).loss
     full = gf + dmft.langevin_variance(t, lam, P, T=T, kappa=kap, n=16)
     sim = rf.simulate(lam, w2, inf, P, t, draws=12, seed=500, sigma2=sigma2, kappa=kap, T=T)
-    assert passes("le", 1.0, rf.deviation_ratio(sim.mean, sim.sem, full), 0.0)[0]
-    assert not passes("le", 1.0, rf.deviation_ratio(sim.mean, sim.sem, gf), 0.0)[0]
+    assert passes("le", 1.0, rf.deviation_ratio(sim.loss, sim.sem, full), 0.0)[0]
+    assert not passes("le", 1.0, rf.deviation_ratio(sim.loss, sim.sem, gf), 0.0)[0]
 
 
 def test_weight_decay_check_rejects_no_shift_of_t_star():
@@ -174,8 +174,8 @@ def test_rich_simulation_check_rejects_lazy_theory():
     t = np.geomspace(1.0, 50.0, 8)
     th = {g: fl.infinite_width_full(lam, w2, g, t, eta=0.05) for g in (0.0, 1.0)}
     sim = fl.simulate_projected(lam, w2, 512, 1.0, t, eta=0.05, seeds=4, seed=601)
-    assert passes("le", 1.0, rf.deviation_ratio(sim.mean, sim.sem, th[1.0].loss, rel=0.02), 0.0)[0]
-    assert not passes("le", 1.0, rf.deviation_ratio(sim.mean, sim.sem, th[0.0].loss, rel=0.02), 0.0)[0]
+    assert passes("le", 1.0, rf.deviation_ratio(sim.loss, sim.sem, th[1.0].loss, rel=0.02), 0.0)[0]
+    assert not passes("le", 1.0, rf.deviation_ratio(sim.loss, sim.sem, th[0.0].loss, rel=0.02), 0.0)[0]
 
 
 # ------------------------------------------------------------------ 4.5 ReLU MLPs (BAP)

@@ -12,6 +12,7 @@ import pytest
 from scalinglaws import spectra
 from scalinglaws import emergence as em
 from scalinglaws.book.checks import passes
+from scalinglaws.result import Curve
 
 BETA = 0.8
 
@@ -21,10 +22,13 @@ def _run(T_pred, best_teacher, best_overlap, growth, pair_overlap=None, norms_en
     norms = np.full((2, n), 1e-6)
     norms[-1] = 1e-6 * np.asarray(growth, float) if norms_end is None else norms_end
     po = np.zeros((2, n)) if pair_overlap is None else np.vstack([np.zeros(n), pair_overlap])
-    return em.GDResult(np.array([0, 100]), np.ones(2), po, norms, np.arange(n), np.arange(n),
-                       np.full(n, 1e-3), np.asarray(T_pred, float), np.full(n, np.nan), 0.5, 0.2,
-                       None, dict(final_best_teacher=np.asarray(best_teacher),
-                                  final_best_overlap=np.asarray(best_overlap, float)))
+    return Curve(np.array([0, 100]), np.ones(2), t_unit="steps", loss_factor=1.0,
+                 meta=dict(family="emergence", eta=0.2, level=0.5),
+                 extras=dict(pair_overlap=po, norms=norms, students=np.arange(n),
+                             teachers=np.arange(n), u0=np.full(n, 1e-3),
+                             T_pred=np.asarray(T_pred, float), t_emerge=np.full(n, np.nan),
+                             t_emerge_dir=None, final_best_teacher=np.asarray(best_teacher),
+                             final_best_overlap=np.asarray(best_overlap, float)))
 
 
 # ---- Thm 2.1(a): unused neurons stay small --------------------------------------------------

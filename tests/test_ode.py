@@ -70,7 +70,7 @@ def test_euler_parity_with_peer_table():
     s, o = classic(0.5)
     times = np.array([0.0, 1.0, 5.0])
     tr = integrate(s, o, times=times, method="euler", dt=1e-3, show_progress=False)
-    for (t, ref), got in zip(TABLE[:2], tr.eps_g[1:]):
+    for (t, ref), got in zip(TABLE[:2], tr.loss[1:]):
         assert abs(got - ref) <= half_ulp(ref), (t, got, ref)
 
 
@@ -81,7 +81,7 @@ def test_default_solver_against_peer_table():
     s, o = classic(0.5)
     times = np.concatenate([[0.0], [t for t, _ in TABLE]])
     tr = integrate(s, o, times=times, show_progress=False)
-    for (t, ref), got in zip(TABLE, tr.eps_g[1:]):
+    for (t, ref), got in zip(TABLE, tr.loss[1:]):
         tol = 1e-4 if 50 <= t <= 300 else 1e-2
         assert abs(got / ref - 1) <= tol, (t, got, ref)
 
@@ -98,8 +98,8 @@ def test_classic_plateau_and_specialisation(eta, height, window):
     t_spec = t[np.argmax(gap > 0.5)]
     # plateau height := eps_g at the flattest point (min |d eps/dt|) between 10 and t_spec / 2
     plateau = (t > 10) & (t < 0.5 * t_spec)
-    slope = np.abs(np.gradient(tr.eps_g, t))
-    h = tr.eps_g[plateau][np.argmin(slope[plateau])]
+    slope = np.abs(np.gradient(tr.loss, t))
+    h = tr.loss[plateau][np.argmin(slope[plateau])]
     assert abs(h / height - 1) < 0.01
     # symmetric on the plateau
     assert np.max(np.abs(r11 - r12)[plateau]) < 0.01
@@ -122,7 +122,7 @@ def test_degenerate_groups_equal_isotropic():
     times = log_times(200.0, 40)
     a = integrate(s1, o1, times=times, method="LSODA", rtol=1e-10, atol=1e-13, show_progress=False)
     b = integrate(s4, o4, times=times, rtol=1e-10, atol=1e-13, show_progress=False)
-    np.testing.assert_allclose(b.eps_g, a.eps_g, rtol=1e-6)
+    np.testing.assert_allclose(b.loss, a.loss, rtol=1e-6)
     np.testing.assert_allclose(b.R, a.R, rtol=1e-6, atol=1e-9)
 
 
@@ -140,7 +140,7 @@ def test_convention_map_sqrtK_vs_saad_solla():
     times = log_times(100.0, 20)
     a = integrate(wr, o, times=times, rtol=1e-10, atol=1e-13, show_progress=False)
     b = integrate(ss, o, times=times, rtol=1e-10, atol=1e-13, show_progress=False)
-    np.testing.assert_allclose(b.eps_g, K * a.eps_g, rtol=1e-6)
+    np.testing.assert_allclose(b.loss, K * a.loss, rtol=1e-6)
     with pytest.raises(ValueError, match="K == M"):
         conventions.convert(eta, None, 2, 3, "worschech-rosenow", "saad-solla")
 
@@ -155,7 +155,7 @@ def test_structured_default_matches_tight_reference():
     times = log_times(2000.0, 40)
     ref = integrate(s, o, times=times, rtol=1e-10, atol=1e-13, show_progress=False)
     got = integrate(s, o, times=times, show_progress=False)
-    rel = np.abs(got.eps_g / ref.eps_g - 1)
+    rel = np.abs(got.loss / ref.loss - 1)
     assert rel.max() < 1e-2
     slow = times > 10
     assert rel[slow].max() < 1e-4
@@ -316,7 +316,7 @@ def test_divergence_is_reported_not_nan():
         integrate(s, o, t_max=1e4, show_progress=False)
     # below the threshold the same run converges
     ok = integrate(Setup(1, 1, 1.5, "linear"), o, t_max=200.0, show_progress=False)
-    assert ok.eps_g[-1] < 1e-8
+    assert ok.loss[-1] < 1e-8
 
 
 def test_jacobian_shape_and_symmetric_fixed_point_stationary():

@@ -14,7 +14,7 @@ def test_infinite_limits_closed_form():
     lam, w2 = spectra.power_law_task(50, 2.0, 1.5)
     t = np.geomspace(0.1, 100, 5)
     r = rf.simulate(lam, w2, np.inf, np.inf, t, draws=2)
-    np.testing.assert_allclose(r.loss[0], (lam * w2) @ np.exp(-2 * np.outer(lam, t)), rtol=1e-12)
+    np.testing.assert_allclose(r.seeds[0], (lam * w2) @ np.exp(-2 * np.outer(lam, t)), rtol=1e-12)
 
 
 def test_gradient_flow_matches_matrix_exponential():
@@ -38,7 +38,7 @@ def test_gradient_flow_matches_matrix_exponential():
         E = expm(-J * tt)
         v = E @ ws + np.linalg.solve(J, (np.eye(M) - E) @ h)
         ref.append(v @ (lam * v))
-    np.testing.assert_allclose(r.loss[0], ref, rtol=1e-8)
+    np.testing.assert_allclose(r.seeds[0], ref, rtol=1e-8)
 
 
 def test_gd_matches_explicit_iteration():
@@ -57,7 +57,7 @@ def test_gd_matches_explicit_iteration():
         if n in (7, 30):
             v = ws - A.T @ w / np.sqrt(N)
             out.append(v @ (lam * v))
-    np.testing.assert_allclose(r.loss[0], out, rtol=1e-10)
+    np.testing.assert_allclose(r.seeds[0], out, rtol=1e-10)
 
 
 def test_gd_divergence():
@@ -78,7 +78,7 @@ def test_langevin_closed_form_vs_euler_maruyama():
                                        seed=1, data_seed=7)
     r = rf.simulate(lam, w2, np.inf, P, ts, draws=1, seed=7, sigma2=s2, kappa=kap, T=T)
     mean, se = L.mean(0), L.std(0, ddof=1) / np.sqrt(L.shape[0])
-    assert np.all(np.abs(mean - r.loss[0]) <= 4 * se + 0.02 * r.loss[0])
+    assert np.all(np.abs(mean - r.seeds[0]) <= 4 * se + 0.02 * r.seeds[0])
 
 
 def test_langevin_long_time_is_gp_posterior():
@@ -87,15 +87,17 @@ def test_langevin_long_time_is_gp_posterior():
     T = kap = s2 / P
     r = rf.simulate(lam, w2, np.inf, P, [1e9], draws=3, seed=11, sigma2=s2, kappa=kap, T=T)
     gp = rf.gp_posterior_loss(lam, w2, P, s2, draws=3, seed=11)
-    np.testing.assert_allclose(r.loss[:, 0], gp, rtol=1e-8)
+    np.testing.assert_allclose(r.seeds[:, 0], gp, rtol=1e-8)
 
 
 def test_bias_estimator_unbiased_on_constant():
     lam, w2 = spectra.power_law_task(20, 2.0, 1.5)
     r = rf.simulate(lam, w2, np.inf, np.inf, [1.0, 2.0], draws=4, keep_v=True)
-    b, se = r.bias(lam)
-    np.testing.assert_allclose(b, r.mean, rtol=1e-12)
+    b, se = rf.ensemble_bias(r, lam)
+    np.testing.assert_allclose(b, r.loss, rtol=1e-12)
     assert np.all(se < 1e-12)
+    with pytest.raises(ValueError, match="keep_v=True"):
+        rf.ensemble_bias(rf.simulate(lam, w2, np.inf, np.inf, [1.0], draws=4), lam)
 
 
 def test_deviation_ratio_and_bad_inputs():
@@ -134,5 +136,42 @@ def test_discrete_gd_within_flow_bound_per_draw():
     np.testing.assert_array_equal(gd.mu_max, fl_.mu_max)             # same draws
     for d in range(3):
         bound = rf.gd_flow_bound(eta * gd.mu_max[d]) * np.sqrt(w2 @ lam)
-        assert np.max(np.abs(np.sqrt(gd.loss[d]) - np.sqrt(fl_.loss[d]))) <= bound
-    assert np.max(np.abs(gd.loss / fl_.loss - 1)) > 1e-3                # the two differ visibly
+        assert np.max(np.abs(np.sqrt(gd.seeds[d]) - np.sqrt(fl_.seeds[d]))) <= bound
+    assert np.max(np.abs(gd.seeds / fl_.seeds - 1)) > 1e-3                # the two differ visibly
+
+
+def test_kernel_family_returns_comparable_curves():
+    """Every kernel simulator and theory returns a Curve in gradient-flow time with loss factor 1,
+    so a random-feature simulation and the DMFT theory compare directly (same t, same convention),
+    and the per-draw statistics are those of the old result classes (mean, s.e. with ddof = 1)."""
+    from scalinglaws.conventions import FAMILIES
+    from scalinglaws.kernel import featurelearning as fl, mlp
+    from scalinglaws.result import Curve
+
+    lam, w2 = spectra.power_law_task(200, 2.0, 1.5)
+    t = np.geomspace(1.0, 1e3, 6)
+    sim = rf.simulate(lam, w2, 50, np.inf, t, draws=8, seed=1, keep_v=True)
+    th = dmft.dmft_loss(t, lam, w2, 50, np.inf, n=16)
+    th_mlp, X = mlp.circle_grid(8)
+    curves = [sim, th, rf.simulate(lam, w2, 50, np.inf, t, draws=1, eta=0.5),
+              fl.infinite_width_diagonal(lam, w2, 1.0, t), fl.infinite_width_full(lam[:20], w2[:20], 1.0, t[:3]),
+              fl.simulate_projected(lam[:20], w2[:20], 8, 1.0, t[:3], seeds=2),
+              fl.simulate_projected_reduced(lam[:20], w2[:20], 8, 1.0, t[:3], seeds=2),
+              mlp.train_gd(mlp.init_params(8, 1.0, 0), X, np.sin(th_mlp), 0.1, [0.0, 1.0])]
+    for c in curves:
+        assert isinstance(c, Curve)
+        assert (c.t_unit, c.loss_factor) == ("time", 1.0) == tuple(FAMILIES["kernel"].values())
+        assert c.meta["family"] == "kernel"
+        assert "\n" not in repr(c)
+    assert [c.meta["model"] for c in curves[:3]] == ["random-features", "dmft", "random-features"]
+    assert "eta" in curves[2].meta and "eta" not in sim.meta and "eta" not in th.meta
+    # same grid, same convention: the simulation and the theory compare point by point
+    np.testing.assert_array_equal(sim.t, th.t)
+    assert rf.deviation_ratio(sim.loss, sim.sem, th.loss) <= 1.0
+    np.testing.assert_allclose(sim.to(t_unit="time", loss_factor=1.0).loss, sim.loss, rtol=0)
+    # loss = mean over draws, sem = s.d./sqrt(draws) with ddof = 1
+    np.testing.assert_array_equal(sim.loss, sim.seeds.mean(axis=0))
+    np.testing.assert_array_equal(sim.sem, sim.seeds.std(axis=0, ddof=1) / np.sqrt(8))
+    assert sim.mu_max.shape == (8,) and sim.v.shape == (8, t.size, lam.size)
+    np.testing.assert_array_equal(th.variance, th.loss - th.bias)
+    assert "bias" not in dmft.dmft_loss(t, lam, w2, 50, np.inf, n=16, bias=False).extras

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from scalinglaws.errors import DivergenceError
-from scalinglaws.committee.setup import Overlaps, Setup
+from scalinglaws.committee.setup import Overlaps, Setup, trajectory_header
 from scalinglaws.committee.sgd import (HAVE_NUMBA, initial_weights, realise_overlaps, record_steps,
                              simulate)
 from scalinglaws.spectra import Spectrum
@@ -71,19 +71,19 @@ def test_reproducible_and_batched_equals_single(method):
     kw = dict(times=[0, 0.1, 1.0, 3.0], sigma_J=0.5, method=method, show_progress=False, block=64)
     a = simulate(s, 40, seeds=[3, 7, 11], **kw)
     b = simulate(s, 40, seeds=[3, 7, 11], **kw)
-    for x, y in ((a.eps_g_seeds, b.eps_g_seeds), (a.Q_seeds, b.Q_seeds), (a.R_seeds, b.R_seeds)):
+    for x, y in ((a.seeds, b.seeds), (a.Q_seeds, b.Q_seeds), (a.R_seeds, b.R_seeds)):
         assert np.array_equal(x, y)
     c = simulate(s, 40, seeds=[4, 7, 12], **kw)
-    assert np.array_equal(a.eps_g_seeds[1], c.eps_g_seeds[1])
-    assert not np.any(a.eps_g_seeds[0, 1:] == c.eps_g_seeds[0, 1:])
+    assert np.array_equal(a.seeds[1], c.seeds[1])
+    assert not np.any(a.seeds[0, 1:] == c.seeds[0, 1:])
     for i, sd in enumerate([3, 7, 11]):
         one = simulate(s, 40, seeds=[sd], **kw)
-        assert np.array_equal(one.eps_g_seeds[0], a.eps_g_seeds[i])
+        assert np.array_equal(one.seeds[0], a.seeds[i])
         assert np.array_equal(one.R_seeds[0], a.R_seeds[i])
     # recording times do not change the stream (bit-identical for numpy; the compiled kernel
     # restarts its fused dot product at each record, so it agrees to round-off there)
     d = simulate(s, 40, seeds=[3], **{**kw, "times": [0, 0.05, 0.5, 1.0, 2.0, 3.0]})
-    np.testing.assert_allclose(d.eps_g_seeds[0, [0, 3, 5]], a.eps_g_seeds[0, [0, 2, 3]],
+    np.testing.assert_allclose(d.seeds[0, [0, 3, 5]], a.seeds[0, [0, 2, 3]],
                                rtol=0 if method == "numpy" else 1e-12, atol=0)
 
 
@@ -98,15 +98,15 @@ def test_numba_equals_numpy_reference(act, K, M):
               mc_samples=200)
     a = simulate(s, 80, method="numpy", **kw)
     b = simulate(s, 80, method="numba", n_jobs=2, **kw)
-    np.testing.assert_allclose(b.eps_g_seeds, a.eps_g_seeds, rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(b.seeds, a.seeds, rtol=1e-9, atol=1e-13)
     np.testing.assert_allclose(b.Q_seeds, a.Q_seeds, rtol=1e-9, atol=1e-13)
     np.testing.assert_allclose(b.groups["R"], a.groups["R"], rtol=1e-9, atol=1e-13)
     np.testing.assert_allclose(b.eps_g_mc, a.eps_g_mc, rtol=1e-9)
     # threads over seeds and the prefetching of input blocks (n_jobs >= 2 S) leave streams alone
     c = simulate(s, 80, method="numba", n_jobs=1, **kw)
     d = simulate(s, 80, method="numba", n_jobs=6, **kw)
-    assert np.array_equal(b.eps_g_seeds, c.eps_g_seeds)
-    assert np.array_equal(c.eps_g_seeds, d.eps_g_seeds)
+    assert np.array_equal(b.seeds, c.seeds)
+    assert np.array_equal(c.seeds, d.seeds)
 
 
 def test_record_steps_rounding():
@@ -114,10 +114,10 @@ def test_record_steps_rounding():
     assert list(record_steps([0.001, 0.004, 0.1], 100)) == [0, 10]  # duplicates dropped
     tr = simulate(SS, 100, times=[0.0, 0.014, 0.5], init=SS_INIT, show_progress=False)
     np.testing.assert_array_equal(tr.t, [0.0, 0.01, 0.5])
-    assert abs(tr.eps_g[0] - 0.5482100) < 5e-8
+    assert abs(tr.loss[0] - 0.5482100) < 5e-8
     tr2 = simulate(SS, 100, t_max=2.0, n_times=10, init=SS_INIT, show_progress=False)
     assert tr2.t[0] == 0 and tr2.t[-1] == 2.0 and len(tr2.t) == 11
-    assert tr2.header()[-1] == "eps_g_se" and np.isnan(tr2.eps_g_se).all()  # one seed: no SE
+    assert trajectory_header(tr2)[-1] == "eps_g_se" and np.isnan(tr2.sem).all()  # one seed: no SE
 
 
 def test_monte_carlo_error_matches_closed_form():
@@ -126,7 +126,7 @@ def test_monte_carlo_error_matches_closed_form():
     s = Setup(2, 2, 0.5, "erf", spectrum=PL, sigma=0.0)
     tr = simulate(s, 40, times=[0.0, 2.0], n_seeds=16, sigma_J=0.8, mc_samples=2000,
                   show_progress=False)
-    d = tr.eps_g_mc_seeds - tr.eps_g_seeds
+    d = tr.eps_g_mc_seeds - tr.seeds
     se = d.std(axis=0, ddof=1) / np.sqrt(d.shape[0])
     assert np.all(np.abs(d.mean(axis=0)) <= 4 * se)
 
@@ -223,11 +223,11 @@ def test_sgd_mean_matches_ode(name, N, S):
     """
     tr, ode = _sgd_and_ode(name, N, S)
     assert np.allclose(tr.t, ode.t)
-    tol = 3 * tr.eps_g_se + FINITE_N_A * ode.eps_g / N
-    bad = np.abs(tr.eps_g - ode.eps_g) > tol
-    assert not bad.any(), (f"{name}: alpha={tr.t[bad]}, SGD={tr.eps_g[bad]}, ODE={ode.eps_g[bad]}, "
+    tol = 3 * tr.sem + FINITE_N_A * ode.loss / N
+    bad = np.abs(tr.loss - ode.loss) > tol
+    assert not bad.any(), (f"{name}: alpha={tr.t[bad]}, SGD={tr.loss[bad]}, ODE={ode.loss[bad]}, "
                            f"tol={tol[bad]}")
-    assert ode.eps_g[-1] < 0.1 * ode.eps_g[0]  # the comparison covers the drop
+    assert ode.loss[-1] < 0.1 * ode.loss[0]  # the comparison covers the drop
     # R: SE per entry over seeds; allowance A * max(|R|)/N on the same O(1/N) footing
     R_se = tr.R_seeds.std(axis=0, ddof=1) / np.sqrt(S)
     tolR = 3 * R_se + FINITE_N_A * np.abs(ode.R).max() / N
@@ -244,7 +244,7 @@ def test_finite_n_bias_table(name, Ns):
     with a coefficient below the allowance."""
     for N in Ns:
         tr, ode = _sgd_and_ode(name, N, 800, seed0=10_000)
-        rel = np.abs(tr.eps_g - ode.eps_g)[1:] / ode.eps_g[1:] * N
-        rel_se = tr.eps_g_se[1:] / ode.eps_g[1:] * N
+        rel = np.abs(tr.loss - ode.loss)[1:] / ode.loss[1:] * N
+        rel_se = tr.sem[1:] / ode.loss[1:] * N
         print(name, N, "max rel bias * N:", rel.max(), "+-", rel_se[np.argmax(rel)])
         assert np.all(rel - 2 * rel_se <= FINITE_N_A)

@@ -76,7 +76,7 @@ def test_linearised_curve_is_exact_for_the_linear_network():
     o = ode.integrate(s, init, times=times, method="BDF", rtol=1e-10, atol=1e-13, show_progress=False)
     lin = sp.linearised_eps_g(s, fp, init, times)
     # tolerance: BDF rtol 1e-10 plus the forward-difference Jacobian (1e-7 relative)
-    np.testing.assert_allclose(lin, o.eps_g, rtol=1e-5)
+    np.testing.assert_allclose(lin, o.loss, rtol=1e-5)
 
 
 def test_erf_L1_tail_rate_equals_twice_slowest_eigenvalue():
@@ -86,7 +86,7 @@ def test_erf_L1_tail_rate_equals_twice_slowest_eigenvalue():
     o = ode.integrate(s, init, times=times, show_progress=False)
     fp = sp.specialised_fixed_point(init.T, sp.assignment(o.R[-1], o.T))
     mu = sp.relaxation_rates(s, fp)[0].real
-    rate, _ = sp.exponential_rate(o.t, o.eps_g, (1e-10, 1e-7))
+    rate, _ = sp.exponential_rate(o.t, o.loss, (1e-10, 1e-7))
     # the second mode is a few % faster; deep in the tail its weight is < 2 % of the slope
     assert rate == pytest.approx(-2 * mu, rel=0.02)
 
@@ -101,7 +101,7 @@ def test_escape_time_and_ode_from():
     full = ode.integrate(s, init, times=[0.0, 5.0, 10.0], keep_groups=True, show_progress=False)
     rest = sp.ode_from(s, sp.state_at(full, 1), 5.0, [10.0])
     # restarting from the ODE's own state reproduces it (integrator tolerance)
-    assert rest.eps_g[0] == pytest.approx(full.eps_g[2], rel=1e-5)
+    assert rest.loss[0] == pytest.approx(full.loss[2], rel=1e-5)
 
 
 def test_aligned_comparison_small_sgd():

@@ -240,7 +240,7 @@ def test_code_hash_is_stable_under_use_and_ignores_runtime_state():
     """Using the library (compiling kernels, pickling dataclasses) must not change the hash."""
     import pickle as pk
 
-    from scalinglaws import Setup
+    from scalinglaws.committee import Setup
     from scalinglaws.committee import sgd
     h = sw.library_hash()
     s = Setup(1, 1, 0.1)

@@ -1,48 +1,60 @@
 """scalinglaws: the library behind the executable book on neural scaling laws in two-layer networks.
 
-Modules (one job each; the book's "Library reference" page documents them all):
+The science is in the folder names.  Three model families over one core:
 
-- :mod:`scalinglaws.conventions`     -- normalisations of every paper in one place, and converters.
-- :mod:`scalinglaws.spectra`         -- data-covariance spectra (power laws with L distinct eigenvalues).
-- :mod:`scalinglaws.numerics.gaussian`     -- erf / linear activations and the Gaussian integrals I2, I3, I4.
-- :mod:`scalinglaws.committee.setup`          -- Setup, group-resolved Overlaps, Trajectory, weight draws.
-- :mod:`scalinglaws.committee.ode`             -- order-parameter ODEs of online SGD (Saad--Solla, Worschech--Rosenow).
-- :mod:`scalinglaws.committee.sgd`             -- online-SGD simulators for the same setups, batched over seeds.
-- :mod:`scalinglaws.book.sweep`           -- cached parameter sweeps (local processes or Dask).
-- :mod:`scalinglaws.book.cli`             -- the ``scalinglaws ode|sgd`` command line.
-- :mod:`scalinglaws.committee.linear`          -- closed-form linear theory (chapter 1).
-- :mod:`scalinglaws.committee.plateau`         -- plateau heights, escape rates and lengths (chapter 2).
-- :mod:`scalinglaws.committee.specialisation`  -- the specialisation transition (chapter 3).
-- :mod:`scalinglaws.kernel.dmft`            -- DMFT of random-feature regression (chapter 4).
-- :mod:`scalinglaws.kernel.randomfeatures`  -- exact random-feature simulations, Langevin, GP posterior (chapter 4).
-- :mod:`scalinglaws.kernel.featurelearning` -- the solvable feature-learning model (chapter 4).
-- :mod:`scalinglaws.kernel.mlp`             -- ReLU MLPs on the circle, lazy vs rich (chapter 4).
-- :mod:`scalinglaws.emergence`       -- additive Hermite multi-index model (Ren et al. 2025, chapter 5).
-- :mod:`scalinglaws.analysis.fits`            -- power-law fits, plateau and transition detection.
-- :mod:`scalinglaws.book.plotting`        -- the house figure style.
-- :mod:`scalinglaws.book.checks`          -- the book's reproduction checks (assert + record).
-- :mod:`scalinglaws.errors`, :mod:`scalinglaws.progress`, :mod:`scalinglaws.book.notebooks` -- input
-  validation, progress bars, the papermill runner.
+==========================  ===================================================================
+``conventions``             output scaling, learning-rate scaling, time units, the ½ in the loss;
+                            converters between papers
+``spectra``                 every power-law spectrum / task / amplitude parametrisation
+``result``                  :class:`Curve`, the one result type (loss against time + extras)
+``errors``, ``progress``    input validation, cost limits, the divergence rule; progress bars
+``analysis/``               power-law fits, local slopes, crossings, compute frontiers
+``numerics/``               Gaussian integrals of the activations, fixed-Talbot inversion
+``committee/``              two-layer committee machines: ``Setup``, ODE (``theory``), online SGD
+                            (``simulate``), linear theory, plateaus, specialisation (chapters 1-3)
+``kernel/``                 random-feature DMFT and simulations, the feature-learning model,
+                            ReLU MLPs on the circle (chapter 4)
+``emergence/``              the additive Hermite multi-index model: population GD, online SGD,
+                            greedy pairing, transition times, toy reduction (chapter 5)
+``exponents``               the exponent dictionary across the four papers (chapter 6)
+``book/``                   the book's machinery: checks, claim ledger, papermill runner,
+                            plotting, cached sweeps, command line
+==========================  ===================================================================
+
+Every family has a setup and the verbs ``theory`` and ``simulate``; every verb returns
+:class:`Curve` (or a list/dict of them), so any theory overlays any simulation after
+:meth:`Curve.to` has put both in one convention.  The package root exports the core (this
+facade); the families are imported explicitly (``from scalinglaws import committee``) so that
+importing one family never loads another.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-# Convenience facade: the objects most users need, importable from the package root.
-from scalinglaws.conventions import SAAD_SOLLA, WORSCHECH_ROSENOW, Conventions  # noqa: E402
-from scalinglaws.errors import DivergenceError  # noqa: E402
-from scalinglaws.committee.setup import Overlaps, Setup, Trajectory  # noqa: E402
-from scalinglaws.spectra import Spectrum  # noqa: E402
+from scalinglaws.analysis.fits import PowerLawFit, first_crossing, fit_power_law, local_slope
+from scalinglaws.analysis.frontier import FrontierFit, compute_frontier, compute_optimal_exponent
+from scalinglaws.conventions import (FAMILIES, MEAN_FIELD, SAAD_SOLLA, TIME_UNITS, WORSCHECH_ROSENOW,
+                                     Conventions, convert_loss, convert_time)
+from scalinglaws.errors import CostLimitError, DivergenceError, ParameterTypeError
+from scalinglaws.result import Curve
+from scalinglaws.spectra import Spectrum, power_law_amplitudes, power_law_task, source_task
+
+__all__ = [
+    # conventions
+    "Conventions", "SAAD_SOLLA", "WORSCHECH_ROSENOW", "MEAN_FIELD", "FAMILIES", "TIME_UNITS",
+    "convert_time", "convert_loss",
+    # the result type
+    "Curve",
+    # spectra and tasks
+    "Spectrum", "power_law_task", "source_task", "power_law_amplitudes",
+    # analysis
+    "PowerLawFit", "fit_power_law", "local_slope", "first_crossing", "FrontierFit", "compute_frontier",
+    "compute_optimal_exponent",
+    # errors
+    "DivergenceError", "ParameterTypeError", "CostLimitError",
+    # families (subpackages)
+    "committee", "kernel", "emergence",
+]
 
 
-def __getattr__(name):  # lazy: keep `import scalinglaws` light
-    if name in ("integrate", "log_times"):
-        from scalinglaws.committee import ode
-        return getattr(ode, name)
-    if name == "simulate":
-        from scalinglaws.committee.sgd import simulate
-        return simulate
-    raise AttributeError(f"module 'scalinglaws' has no attribute {name!r}")
-
-
-__all__ = ["Conventions", "SAAD_SOLLA", "WORSCHECH_ROSENOW", "DivergenceError", "Overlaps", "Setup",
-           "Trajectory", "Spectrum", "integrate", "log_times", "simulate"]
+def __dir__():
+    return sorted(set(globals()) | {"committee", "kernel", "emergence"})

@@ -82,24 +82,48 @@ FAMILIES = {
 }
 
 
-def convert_time(t, source: str, target: str, *, N: float | None = None, eta: float | None = None):
-    """Convert times between the units of :data:`TIME_UNITS`: steps = α·N, gradient-flow time
-    = η·steps.  ``N`` is needed to or from ``"alpha"``, ``eta`` to or from ``"time"`` (a
-    ``ValueError`` names the missing constant)."""
+def convert_time(t, source: str, target: str, *, N: float | None = None,
+                 time_per_step: float | None = None, time_per_alpha: float | None = None):
+    """Convert times between the units of :data:`TIME_UNITS`.
+
+    steps = α·N; gradient-flow time = ``time_per_step`` · steps, the gradient-flow time one update
+    advances (the learning rate η of a GD step on the loss, as in the kernel and emergence
+    families).  In the committee family's convention (1/√N preactivations, step η/√N on the
+    weights) the gradient-flow time is η·α, so its curves carry ``time_per_alpha`` = η instead
+    (``time_per_step`` = η/N).  The constants a conversion needs are required; a ``ValueError``
+    names a missing one.
+
+    >>> convert_time([0.0, 2.0], "alpha", "steps", N=100).tolist()
+    [0.0, 200.0]
+    >>> convert_time([10.0], "steps", "time", time_per_step=0.1).tolist()
+    [1.0]
+    >>> convert_time([3.0], "alpha", "time", time_per_alpha=0.5).tolist()
+    [1.5]
+    """
     import numpy as np
     check_choice("source", source, TIME_UNITS)
     check_choice("target", target, TIME_UNITS)
     t = np.asarray(t, dtype=float)
     if source == target:
         return t.copy()
-    if "alpha" in (source, target):
-        require(N is not None, "N", N, f"the input dimension, needed to convert {source} -> {target}")
-        N = check_real("N", N, 0.0, lo_open=True)
-    if "time" in (source, target):
-        require(eta is not None, "eta", eta, f"the learning rate, needed to convert {source} -> {target}")
-        eta = check_real("eta", eta, 0.0, lo_open=True)
-    steps = {"alpha": lambda x: x * N, "steps": lambda x: x, "time": lambda x: x / eta}[source](t)
-    return {"alpha": lambda x: x / N, "steps": lambda x: x, "time": lambda x: x * eta}[target](steps)
+    pair = {source, target}
+
+    def need(name, value):
+        require(value is not None, name, value, f"a number > 0, needed to convert {source} -> {target}")
+        return check_real(name, value, 0.0, lo_open=True)
+
+    if pair == {"alpha", "steps"}:
+        n = need("N", N)
+        return t * n if source == "alpha" else t / n
+    if pair == {"alpha", "time"}:
+        if time_per_alpha is None and time_per_step is not None and N is not None:
+            time_per_alpha = time_per_step * N
+        c = need("time_per_alpha", time_per_alpha)
+        return t * c if source == "alpha" else t / c
+    if time_per_step is None and time_per_alpha is not None and N is not None:
+        time_per_step = time_per_alpha / N
+    c = need("time_per_step", time_per_step)
+    return t * c if source == "steps" else t / c
 
 
 def convert_loss(loss, source_factor: float, target_factor: float):

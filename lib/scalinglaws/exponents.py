@@ -13,7 +13,7 @@ exponent of every kernel-like mechanism: by time t the modes :math:`k < t^{1/b}`
 loss left is :math:`\sum_{k > t^{1/b}} k^{-a} \propto t^{-(a-1)/b}`.
 
 Notation converters (each returns or takes the pair (a, b))
-----------------------------------------------------------
+-----------------------------------------------------------
 * :func:`from_worschech_rosenow` / :func:`to_worschech_rosenow`: data covariance
   :math:`\lambda_l \propto l^{-(1+\beta)}`, teacher entries iid N(0, 1), so the loss weight of a
   mode is :math:`\lambda_l\langle D_l^2\rangle \propto l^{-(1+\beta)}`: **a = b = 1 + β**.

@@ -20,6 +20,9 @@ Fields
 ``meta`` dict
     The parameters of the run: ``family`` and the conversion constants ``N`` (for α) and ``eta``
     (for gradient-flow time) where they exist, plus anything the family records.
+``series`` tuple
+    Names of the extras that are time series (first axis = time): :meth:`Curve.window` cuts them and
+    :meth:`Curve.to_csv` writes them as columns.
 ``extras`` dict
     Family-specific observables, documented by each family (committee: ``Q``, ``R``, ``T``,
     ``groups``; emergence: ``pair_overlap``, ``norms``, ``T_pred``, …; random features: ``v``,
@@ -31,12 +34,12 @@ Example
 >>> import numpy as np
 >>> from scalinglaws import Curve
 >>> c = Curve(t=np.array([0.0, 1.0, 10.0, 100.0]), loss=np.array([1.0, 0.5, 0.05, 0.005]),
-...           t_unit="steps", loss_factor=1.0, meta={"eta": 0.1})
+...           t_unit="steps", loss_factor=1.0, meta={"time_per_step": 0.1})
 >>> c
 Curve(4 points, t = 0 … 100 steps, loss 1 → 0.005 [1·E(f−y)²])
 >>> c.to(t_unit="time").t.tolist()
 [0.0, 0.1, 1.0, 10.0]
->>> round(c.fit((1, 100)).exponent, 6)
+>>> round(c.fit((1, 100)).slope, 6)
 -1.0
 """
 
@@ -72,6 +75,7 @@ class Curve:
     label: str = ""
     meta: dict = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
+    series: tuple = ()
 
     def __post_init__(self) -> None:
         self.t = check_array("t", self.t, ndim=1)
@@ -89,6 +93,11 @@ class Curve:
             self.sem = check_array("sem", self.sem, shape=(n,), finite=False)
         require(isinstance(self.meta, dict), "meta", type(self.meta).__name__, "a dict")
         require(isinstance(self.extras, dict), "extras", type(self.extras).__name__, "a dict")
+        self.series = tuple(self.series)
+        for name in self.series:
+            v = self.extras.get(name)
+            require(isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == n, "series", name,
+                    f"names of extras that are arrays with first axis of length len(t) = {n}")
 
     # -- family extras read as attributes ---------------------------------------------------
     def __getattr__(self, name: str):
@@ -122,18 +131,23 @@ class Curve:
 
     # -- conventions -----------------------------------------------------------------------
     def to(self, t_unit: str | None = None, loss_factor: float | None = None, *, N: float | None = None,
-           eta: float | None = None) -> "Curve":
+           time_per_step: float | None = None, time_per_alpha: float | None = None) -> "Curve":
         """The same curve in another time unit and/or loss convention.
 
-        Conversions (:func:`scalinglaws.conventions.convert_time`): α = steps/N needs ``N``;
-        gradient-flow time = η·steps needs ``eta``.  Both default to ``meta["N"]`` and
-        ``meta["eta"]``.  The loss is rescaled by ``loss_factor / self.loss_factor`` (seeds and
-        s.e. too).  Extras are carried unchanged.
+        Time conversions (:func:`scalinglaws.conventions.convert_time`) use ``N`` (steps per α),
+        ``time_per_step`` (gradient-flow time per update; default ``meta["time_per_step"]``, else
+        ``meta["eta"]``) and ``time_per_alpha`` (committee curves: η), each defaulting to the
+        curve's ``meta``.  The loss, seeds and s.e. are rescaled by ``loss_factor /
+        self.loss_factor``.  Extras are carried unchanged.
         """
-        N = self.meta.get("N") if N is None else N
-        eta = self.meta.get("eta") if eta is None else eta
+        m = self.meta
+        N = m.get("N") if N is None else N
+        if time_per_step is None:
+            time_per_step = m.get("time_per_step", m.get("eta") if m.get("family") != "committee" else None)
+        time_per_alpha = m.get("time_per_alpha") if time_per_alpha is None else time_per_alpha
         t_unit = self.t_unit if t_unit is None else t_unit
-        t = convert_time(self.t, self.t_unit, t_unit, N=N, eta=eta)
+        t = convert_time(self.t, self.t_unit, t_unit, N=N, time_per_step=time_per_step,
+                         time_per_alpha=time_per_alpha)
         lf = self.loss_factor if loss_factor is None else loss_factor
         r = convert_loss(1.0, self.loss_factor, lf)
         return replace(self, t=t, t_unit=t_unit, loss_factor=lf, loss=self.loss * r,
@@ -147,17 +161,15 @@ class Curve:
         return np.interp(np.asarray(t, dtype=float), self.t, self.loss)
 
     def window(self, lo: float, hi: float) -> "Curve":
-        """The points with ``lo <= t <= hi`` (extras whose first axis is time are cut too)."""
+        """The points with ``lo <= t <= hi`` (the time-series extras, ``series``, are cut too)."""
         m = (self.t >= lo) & (self.t <= hi)
-        n = self.t.size
-        ex = {k: (v[m] if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == n else v)
-              for k, v in self.extras.items()}
+        ex = {k: (v[m] if k in self.series else v) for k, v in self.extras.items()}
         return replace(self, t=self.t[m], loss=self.loss[m],
                        seeds=None if self.seeds is None else self.seeds[:, m],
                        sem=None if self.sem is None else self.sem[m], meta=dict(self.meta), extras=ex)
 
     def fit(self, window: tuple[float, float] | None = None):
-        """Power-law fit ``loss ≈ A t^exponent`` (:func:`scalinglaws.analysis.fits.fit_power_law`);
+        """Power-law fit ``loss ≈ A t^slope`` (:func:`scalinglaws.analysis.fits.fit_power_law`);
         points with t <= 0 are skipped."""
         from scalinglaws.analysis.fits import fit_power_law
         m = self.t > 0
@@ -177,16 +189,17 @@ class Curve:
 
     # -- export ------------------------------------------------------------------------------
     def columns(self) -> dict[str, np.ndarray]:
-        """Named columns: t, loss, sem, per-seed losses, and every extra whose first axis is time
-        (flattened over its other axes, named ``name[i,j]``)."""
+        """Named columns: t, loss, sem, per-seed losses, and the time-series extras (``series``,
+        flattened over their other axes, named ``name[i,j]``)."""
         n = self.t.size
         cols = {"t": self.t, "loss": self.loss}
         if self.sem is not None:
             cols["sem"] = self.sem
         if self.seeds is not None:
             cols.update({f"loss_seed{i}": s for i, s in enumerate(self.seeds)})
-        for k, v in self.extras.items():
-            if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == n and v.dtype.kind in "fiub":
+        for k in self.series:
+            v = self.extras[k]
+            if v.dtype.kind in "fiub":
                 flat = v.reshape(n, -1)
                 if v.ndim == 1:
                     cols[k] = flat[:, 0]

@@ -2,7 +2,7 @@ r"""Command line: ``scalinglaws ode ...`` and ``scalinglaws sgd ...``.
 
 Both subcommands share the options that define a learning problem (:func:`add_common_arguments`)
 and turn them into the same :class:`~scalinglaws.committee.setup.Setup` plus an initial-condition spec
-(:func:`setup_from_args`); both write the same CSV (:meth:`~scalinglaws.committee.setup.Trajectory.to_csv`: a ``#`` metadata
+(:func:`setup_from_args`); both write the same CSV (:func:`~scalinglaws.committee.setup.trajectory_csv`: a ``#`` metadata
 line, then ``t,eps_g,Q11,..,R11,..``), SGD with an extra ``eps_g_se`` column (standard error over
 seeds).  Time is alpha = steps/N throughout.
 
@@ -48,7 +48,7 @@ import numpy as np
 from scalinglaws.conventions import PRESETS
 from scalinglaws.errors import (DEFAULT_MAX_MEMORY, DivergenceError, ParameterTypeError, check_array,
                      check_choice, check_cost, check_int, check_output_path, check_real, require)
-from scalinglaws.committee.setup import Overlaps, Setup
+from scalinglaws.committee.setup import Overlaps, Setup, trajectory_csv
 from scalinglaws.spectra import Spectrum
 
 __all__ = ["main", "build_parser", "add_common_arguments", "setup_from_args", "init_overlaps",
@@ -346,7 +346,7 @@ def init_overlaps(setup: Setup, spec: dict) -> Overlaps:
 
 
 def _write(traj, output) -> None:
-    text = traj.to_csv()
+    text = trajectory_csv(traj)
     if output is None:
         sys.stdout.write(text)
     else:

@@ -323,7 +323,9 @@ def execute_chapter(src: Path | str, out: Path | str, parameters: Mapping[str, A
     tmp = to_ipynb(src, out.parent / "_inputs" / out.name)
     validate_parameters(tmp, parameters)
     cdir = str(Path(checks_dir).resolve()) if checks_dir else os.environ.get("SCALINGLAWS_CHECKS_DIR")
-    with _env(SCALINGLAWS_CHECKS_DIR=cdir):
+    # executed notebooks carry no progress bars (they would land in the rendered page and in nbval's
+    # comparison); an interactive kernel shows them (scalinglaws.progress)
+    with _env(SCALINGLAWS_CHECKS_DIR=cdir, SCALINGLAWS_PROGRESS=os.environ.get("SCALINGLAWS_PROGRESS", "0")):
         papermill.execute_notebook(str(tmp), str(out), parameters=parameters, kernel_name=KERNEL,
                                    cwd=str(cwd or src.parent), progress_bar=False,
                                    log_output=False, execution_timeout=timeout)

@@ -12,7 +12,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["PALETTE", "use_style", "color", "theory", "simulation", "loglog", "figure"]
+__all__ = ["PALETTE", "use_style", "color", "theory", "simulation", "loglog", "figure", "panel",
+           "plot_curve"]
 
 #: Okabe--Ito colour-blind-safe palette (black last).
 PALETTE: tuple[str, ...] = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
@@ -66,19 +67,40 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 6.4, height: float = 4
                         constrained_layout=True, **kw)
 
 
-def theory(ax, x, y, label: str | None = None, i: int = 0, **kw):
-    """Draw a theory curve (solid line)."""
-    kw.setdefault("color", color(i))
+def panel(width: float = 6.4, height: float = 4.2, **kw):
+    """One-panel figure in the house size: returns ``(fig, ax)`` with a single Axes."""
+    fig, axs = figure(1, 1, width, height, **kw)
+    return fig, axs[0, 0]
+
+
+def _next_index(ax) -> int:
+    """Index of the next palette colour on ``ax``: one per theory line / simulation series drawn."""
+    owned = set()
+    for c in ax.containers:
+        for part in getattr(c, "lines", ()) or ():
+            owned.update(part if isinstance(part, (tuple, list)) else (part,))
+    return len(ax.containers) + sum(1 for line in ax.lines if line not in owned)
+
+
+def theory(ax, x, y, label: str | None = None, i: int | None = None, **kw):
+    """Draw a theory curve (solid line).  ``i``: palette index (default: the next unused one)."""
+    kw.setdefault("color", color(_next_index(ax) if i is None else i))
     kw.setdefault("lw", 1.8)
     if "ls" not in kw and "linestyle" not in kw:
         kw["ls"] = "-"
     return ax.plot(np.asarray(x), np.asarray(y), label=label, **kw)
 
 
-def simulation(ax, x, y, yerr=None, label: str | None = None, i: int = 0, **kw):
-    """Draw simulation points (open markers with error bars, e.g. standard errors over seeds)."""
-    kw.setdefault("color", color(i))
-    kw.setdefault("fmt", "o")
+def simulation(ax, x, y, yerr=None, label: str | None = None, i: int | None = None, **kw):
+    """Draw simulation points (open markers with error bars, e.g. standard errors over seeds).
+
+    ``i``: palette index (default: the next unused one).  A line style (``ls=``) joins the
+    markers without matplotlib's "redundantly defined" warning."""
+    kw.setdefault("color", color(_next_index(ax) if i is None else i))
+    if "ls" in kw or "linestyle" in kw:
+        kw.setdefault("marker", "o")
+    else:
+        kw.setdefault("fmt", "o")
     kw.setdefault("ms", 4.5)
     kw.setdefault("mfc", "white")
     kw.setdefault("capsize", 2)
@@ -98,3 +120,23 @@ def loglog(ax, xlabel: str | None = None, ylabel: str | None = None,
         ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
+
+
+def plot_curve(ax, curve, kind: str | None = None, label: str | None = None, i: int | None = None,
+               **kw):
+    """Draw a :class:`~scalinglaws.result.Curve`: a theory as a line, a simulation as markers with
+    its standard errors.  ``kind`` defaults to ``"simulation"`` when the curve has a standard
+    error and ``"theory"`` otherwise; points with t <= 0 are left out (log axes)."""
+    from scalinglaws.result import Curve
+    if not isinstance(curve, Curve):
+        raise TypeError(f"curve must be a scalinglaws Curve, got {type(curve).__name__}")
+    if kind is None:
+        kind = "simulation" if curve.sem is not None else "theory"
+    if kind not in ("theory", "simulation"):
+        raise ValueError(f"kind={kind!r} is invalid: 'theory' or 'simulation'")
+    m = curve.t > 0
+    label = curve.label or None if label is None else label
+    if kind == "theory":
+        return theory(ax, curve.t[m], curve.loss[m], label=label, i=i, **kw)
+    yerr = None if curve.sem is None else curve.sem[m]
+    return simulation(ax, curve.t[m], curve.loss[m], yerr=yerr, label=label, i=i, **kw)

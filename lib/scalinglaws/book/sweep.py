@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import gzip
 import hashlib
 import importlib
 import inspect
@@ -54,7 +55,7 @@ import numpy as np
 from scalinglaws.errors import require
 from scalinglaws.progress import progress
 
-__all__ = ["sweep", "grid_points", "library_hash", "dependency_hash", "module_dependencies", "cache_key",
+__all__ = ["sweep", "StoreMissError", "read_entry", "grid_points", "library_hash", "dependency_hash", "module_dependencies", "cache_key",
            "clear_stale", "loaded_code_hash"]
 
 _LIB_DIR = Path(__file__).resolve().parents[1]   # the scalinglaws package folder
@@ -416,7 +417,9 @@ def _write_atomic(path: Path, obj: Any) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
     try:
         with os.fdopen(fd, "wb") as f:
-            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+            # gzip-compressed pickle (the results store is committed: keep it small)
+            with gzip.GzipFile(fileobj=f, mode="wb", compresslevel=6, mtime=0) as z:
+                pickle.dump(obj, z, protocol=pickle.HIGHEST_PROTOCOL)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -430,10 +433,8 @@ def _read(path: Path, key: str):
     """Cached result, or a sentinel when the entry is missing, unreadable (corrupt or truncated
     pickle, unsupported protocol, a class that no longer exists, ...) or written for another key:
     such an entry is simply recomputed."""
-    try:
-        with open(path, "rb") as f:
-            entry = pickle.load(f)
-    except Exception:  # noqa: BLE001 - any unreadable entry is a cache miss
+    entry = read_entry(path)
+    if entry is None:                     # any unreadable entry is a cache miss
         return _MISSING
     if not isinstance(entry, dict) or entry.get("key") != key or "result" not in entry:
         return _MISSING
@@ -443,8 +444,54 @@ def _read(path: Path, key: str):
 _MISSING = object()
 
 
+def read_entry(path: str | Path) -> dict | None:
+    """The whole stored entry (key, params, code hash, function, module, result, seconds, created,
+    machine, versions) of a cache file, or None if unreadable."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(2) == b"\x1f\x8b":          # gzip (current format)
+                f.seek(0)
+                with gzip.GzipFile(fileobj=f, mode="rb") as z:
+                    entry = pickle.load(z)
+            else:                                  # plain pickle (older entries)
+                f.seek(0)
+                entry = pickle.load(f)
+    except Exception:  # noqa: BLE001
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
 def _call(func, params):
-    return func(**params)
+    """Run one grid point; returns ``(result, seconds)``."""
+    import time
+    t0 = time.perf_counter()
+    res = func(**params)
+    return res, time.perf_counter() - t0
+
+
+class StoreMissError(LookupError):
+    """A store-only run (``missing="raise"``) found a grid point without a stored result."""
+
+
+def _now() -> str:
+    import datetime
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _machine() -> str:
+    import platform
+    return f"{platform.node()} {platform.machine()} {os.cpu_count()} cores"
+
+
+def _version_dict() -> dict:
+    import scipy
+    out = {"python": sys.version.split()[0], "numpy": np.__version__, "scipy": scipy.__version__}
+    try:
+        import numba
+        out["numba"] = numba.__version__
+    except Exception:  # pragma: no cover
+        pass
+    return out
 
 
 def _describe_point(func, index: int, n: int, params: dict) -> str:
@@ -550,7 +597,8 @@ def _stop_pool(ex: ProcessPoolExecutor) -> None:
 # ----------------------------------------------------------------------------------------------
 def sweep(func: Callable, grid, *, cache_dir: str | Path | None = None, client=None,
           max_workers: int | None = None, code_hash: str | None = None,
-          show_progress: bool = True, desc: str | None = None) -> list:
+          show_progress: bool = True, desc: str | None = None, missing: str = "compute",
+          on_key: Callable | None = None) -> list:
     """Evaluate ``func(**params)`` for every point of ``grid``; return results in grid order.
 
     Parameters
@@ -570,6 +618,12 @@ def sweep(func: Callable, grid, *, cache_dir: str | Path | None = None, client=N
         Library hash used in the cache key (default :func:`dependency_hash` of ``func``).
     show_progress : bool
         tqdm bar over grid points (off in tests / non-interactive runs).
+    missing : {"compute", "raise"}
+        What a grid point absent from the cache does: computed (default), or ``"raise"``: a
+        :class:`StoreMissError` naming the first missing point, before any work (store-only runs).
+    on_key : callable, optional
+        Called with every grid point's cache key (hit or computed), e.g. to record which entries
+        a build used.
 
     Returns
     -------
@@ -593,6 +647,7 @@ def sweep(func: Callable, grid, *, cache_dir: str | Path | None = None, client=N
         cache = Path(cache_dir)
         cache.mkdir(parents=True, exist_ok=True)
     keys = [cache_key(func, p, code_hash) for p in points]   # validates every parameter first
+    require(missing in ("compute", "raise"), "missing", missing, "'compute' or 'raise'")
     results: list = [_MISSING] * len(points)
     todo = []
     for i, k in enumerate(keys):
@@ -600,19 +655,32 @@ def sweep(func: Callable, grid, *, cache_dir: str | Path | None = None, client=N
             results[i] = _read(cache / f"{k}.pkl", k)
         if results[i] is _MISSING:
             todo.append(i)
+    if todo and missing == "raise":
+        i = todo[0]
+        raise StoreMissError(
+            f"{len(todo)} of {len(points)} results of {_func_id(func)['name']} are not in the store "
+            f"{cache} (first: {_describe_point(func, i, len(points), points[i])}; key {keys[i][:12]}): "
+            "the stored result was computed by other code or parameters. Refresh the store with "
+            "'python3 tasks.py book && python3 tasks.py store'")
+    if on_key is not None:
+        for k in keys:
+            on_key(k)
 
     bar = progress(total=len(points), initial=len(points) - len(todo),
                    desc=desc or f"sweep {getattr(func, '__name__', 'func')}",
                    **({} if show_progress else {"disable": True}))
     stored: set[int] = set()
 
-    def done(i, res):
+    def done(i, res_time):
+        res, seconds = res_time
         results[i] = res
         if cache is not None and i not in stored:
             _write_atomic(cache / f"{keys[i]}.pkl",
                           {"key": keys[i], "params": points[i], "code_hash": code_hash,
                            "func": _func_id(func)["name"],
-                           "module": getattr(func, "__module__", None), "result": res})
+                           "module": getattr(func, "__module__", None), "result": res,
+                           "seconds": seconds, "created": _now(), "machine": _machine(),
+                           "versions": _version_dict()})
         stored.add(i)
         bar.update(1)
 
@@ -630,7 +698,7 @@ def sweep(func: Callable, grid, *, cache_dir: str | Path | None = None, client=N
             elif max_workers == 0:
                 for i in todo:
                     try:
-                        res = func(**points[i])
+                        res = _call(func, points[i])
                     except Exception as e:
                         raise _annotate(e, where(i))
                     done(i, res)
@@ -711,11 +779,10 @@ def clear_stale(cache_dir: str | Path, code_hash: str | None = None) -> int:
 
     n = 0
     for p in Path(cache_dir).glob("*.pkl"):
+        entry = read_entry(p)
         try:
-            with open(p, "rb") as f:
-                entry = pickle.load(f)
-            stale = entry.get("code_hash") != expected(entry)
-        except Exception:
+            stale = entry is None or entry.get("code_hash") != expected(entry)
+        except Exception:  # noqa: BLE001
             stale = True
         if stale:
             p.unlink()

@@ -70,7 +70,7 @@ from scalinglaws.errors import DivergenceError, require
 from scalinglaws.numerics.talbot import talbot_contour
 from scalinglaws.spectra import Spectrum
 
-__all__ = ["effective_eta", "drift_matrix", "stability_threshold", "growth_rate",
+__all__ = ["theory", "effective_eta", "drift_matrix", "stability_threshold", "growth_rate",
            "initial_errors", "group_errors", "eps_g", "small_eta", "incomplete_gamma",
            "power_law_window", "trainable_asymptote", "frozen_floor", "simulate_eigenbasis",
            "seed_initial_errors", "agreement", "agrees", "shifted_exponent",
@@ -126,6 +126,30 @@ def effective_eta(setup) -> float:
     require(setup.activation.name == "linear", "setup.activation", setup.activation.name,
             "'linear' (the one-vector reduction needs g(x) = x)")
     return float(setup.eta * setup.K * setup.c_s ** 2)
+
+
+def theory(setup, times, E0=None, *, sigma_J: float = 0.0, N: int | None = None, **kw):
+    r"""The closed form :func:`eps_g` as a committee :class:`~scalinglaws.result.Curve` for a linear
+    ``setup`` (K = M = 1 or any K with ``activation="linear"``): ε_g (with the ½) against α, the
+    setup's spectrum, effective rate (:func:`effective_eta`) and output noise.  ``kw`` go to
+    :func:`eps_g` (``trained``, ``method``, ...).
+
+    >>> from scalinglaws.committee import Setup
+    >>> from scalinglaws import Spectrum
+    >>> s = Setup(K=1, M=1, eta=0.5, activation="linear", spectrum=Spectrum.power_law(64, 1.0))
+    >>> c = theory(s, [0.0, 10.0, 100.0], sigma_J=0.0)
+    >>> c.t_unit, c.loss_factor, round(float(c.loss[0]), 6)
+    ('alpha', 0.5, 0.5)
+    """
+    from scalinglaws.result import Curve
+    times = _check_times(times)
+    eta = effective_eta(setup)
+    loss = eps_g(setup.spectrum, eta, times, E0, sigma_J=sigma_J, sigma=setup.sigma, N=N, **kw)
+    meta = dict(setup.describe(), family="committee", model="linear closed form",
+                time_per_alpha=setup.eta, sigma_J=sigma_J)
+    if N is not None:
+        meta["N"] = N
+    return Curve(t=times, loss=np.asarray(loss, dtype=float), t_unit="alpha", loss_factor=0.5, meta=meta)
 
 
 def drift_matrix(spectrum: Spectrum, eta: float) -> np.ndarray:
@@ -520,13 +544,10 @@ def simulate_eigenbasis(lam_diag, eta: float, times, seeds, *, n_trained: int | 
 
     Returns
     -------
-    t : ndarray
-        Shape (n_t,): times steps/N.
-    eps : ndarray
-        Shape (S, n_t): population error :math:`\tfrac1{2N}\sum_k\lambda_k D_k^2` (``lam_diag`` =
-        the per-coordinate variances).
-    E0 : ndarray
-        Shape (S, N): initial :math:`D_k^2`.
+    Curve
+        ``t`` = steps/N (α), ``seeds`` (S, n_t) the population error
+        :math:`\tfrac1{2N}\sum_k\lambda_k D_k^2` of each seed (``lam_diag`` = the per-coordinate
+        variances), ``loss`` their mean; extra ``E0`` (S, N): the initial :math:`D_k^2`.
     """
     from scalinglaws.committee.sgd import record_steps
     lam = np.asarray(lam_diag, dtype=float)
@@ -577,7 +598,12 @@ def simulate_eigenbasis(lam_diag, eta: float, times, seeds, *, n_trained: int | 
                         "for N -> infinity; lower at finite N when lambda_1 ~ N)")
             Dfull = Dt if data is not None else np.concatenate([Dt, D[ntr:]])
             eps[si, k] = 0.5 * np.sum(lam * Dfull ** 2) / N
-    return steps / N, eps, E0
+    from scalinglaws.result import Curve
+    return Curve(t=steps / N, loss=eps.mean(axis=0), t_unit="alpha", loss_factor=0.5, seeds=eps,
+                 meta={"family": "committee", "model": "linear SGD in the eigenbasis", "N": N,
+                       "eta": float(eta), "time_per_alpha": float(eta), "n_trained": n_trained,
+                       "sigma_J": float(sigma_J)},
+                 extras={"E0": E0})
 
 
 # ----------------------------------------------------------------------------------------------

@@ -47,7 +47,8 @@ from scipy.integrate import solve_ivp
 from scalinglaws.errors import (DEFAULT_MAX_MEMORY, DEFAULT_MAX_ODE_STEPS, DIVERGENCE_LIMIT, CostLimitError,
                      DivergenceError, ParameterTypeError, check_array, check_bool, check_choice,
                      check_cost, check_int, check_real, diverged, divergence_message, require)
-from scalinglaws.committee.setup import Overlaps, Setup, Trajectory
+from scalinglaws.committee.setup import Overlaps, Setup, trajectory
+from scalinglaws.result import Curve
 from scalinglaws.progress import progress
 
 __all__ = ["log_times", "Packing", "rhs", "integrate", "check_limits", "check_memory", "euler",
@@ -593,7 +594,7 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
               n_times: int = 200, keep_groups: bool = False, show_progress: bool = True, *,
               t_min: float = 1e-2, max_steps: int = DEFAULT_MAX_ODE_STEPS,
               max_memory: float = DEFAULT_MAX_MEMORY,
-              divergence_limit: float = DIVERGENCE_LIMIT) -> Trajectory:
+              divergence_limit: float = DIVERGENCE_LIMIT) -> Curve:
     r"""Integrate the order-parameter ODEs from ``init``.
 
     Parameters
@@ -622,7 +623,7 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
         The :func:`log_times` grid (0 plus ``n_times`` log-spaced points from ``t_min`` to
         ``t_max``) when ``times`` is not given.
     keep_groups : bool
-        Also return the group-resolved overlaps in ``Trajectory.groups``.
+        Also return the group-resolved overlaps in the extra ``groups``.
     max_steps : int
         Cost limit (default :data:`scalinglaws.errors.DEFAULT_MAX_ODE_STEPS` = 10^7): Euler steps
         ``t_max/dt`` (checked before the run), or right-hand-side evaluations of the adaptive
@@ -635,7 +636,8 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
 
     Returns
     -------
-    Trajectory
+    Curve
+        The committee curve (:func:`scalinglaws.committee.setup.trajectory`).
         eps_g and physical Q, R at the output times (alpha = steps/N).
 
     Raises
@@ -716,7 +718,7 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
     return _trajectory(prob, times, Y, method, keep_groups)
 
 
-def _trajectory(prob: _Problem, times, Y, method, keep_groups) -> Trajectory:
+def _trajectory(prob: _Problem, times, Y, method, keep_groups) -> Curve:
     s = prob.setup
     K = s.K
     Qg, Rg = prob.pk.unpack(Y.reshape(len(times), s.L, prob.pk.p))
@@ -728,14 +730,17 @@ def _trajectory(prob: _Problem, times, Y, method, keep_groups) -> Trajectory:
     for i in range(len(times)):
         C = np.block([[Q[i], R[i]], [R[i].T, T]])
         eps[i] = s.eps_g(C)
+    # ε_g is a sum of squares; at the integrator's tolerance floor round-off can leave it at
+    # -1e-14: report 0 there (no negative "exact" losses); positive values are untouched
+    eps = np.maximum(eps, 0.0)
     meta = dict(s.describe(), method=method, source="ode")
     meta["nfev"] = prob.nfev
     groups = {"Q": Qg, "R": Rg, "T": prob.Tg} if keep_groups else None
     del K
-    return Trajectory(np.asarray(times, float), eps, Q, R, T, groups=groups, meta=meta)
+    return trajectory(np.asarray(times, float), eps, Q, R, T, groups=groups, meta=meta)
 
 
-def eps_g_trajectory(setup: Setup, traj: Trajectory) -> np.ndarray:
+def eps_g_trajectory(setup: Setup, traj: Curve) -> np.ndarray:
     """Recompute eps_g from a trajectory's physical overlaps (consistency helper)."""
     out = np.empty(len(traj.t))
     for i in range(len(traj.t)):

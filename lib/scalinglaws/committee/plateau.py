@@ -50,7 +50,8 @@ from scipy import optimize
 
 from scalinglaws.analysis.fits import first_crossing
 from scalinglaws.errors import require
-from scalinglaws.committee.setup import Overlaps, Setup, Trajectory
+from scalinglaws.committee.setup import Overlaps, Setup
+from scalinglaws.result import Curve
 from scalinglaws.committee.ode import Packing, integrate, jacobian_physical, rhs
 from scalinglaws.spectra import Spectrum
 
@@ -375,14 +376,14 @@ def perturbed_fixed_point(setup: Setup, delta0: float, fp: FixedPoint | None = N
 # ----------------------------------------------------------------------------------------------
 # plateau observables of a trajectory
 # ----------------------------------------------------------------------------------------------
-def plateau_length(traj: Trajectory, height: float, fraction: float = 0.5) -> float:
+def plateau_length(traj: Curve, height: float, fraction: float = 0.5) -> float:
     r"""Plateau length :math:`\alpha_P`: the first time after which :math:`\varepsilon_g` drops
     below ``fraction * height`` (default half the plateau height), linearly interpolated in
     :math:`\alpha` between output points.  Returns NaN if it never does.
 
     Only points after the trajectory has come within a factor 2 of ``height`` from above are
     considered (so an initial transient below the level, if any, is ignored)."""
-    return escape_time(traj.t, traj.eps_g, height, fraction)
+    return escape_time(traj.t, traj.loss, height, fraction)
 
 
 def escape_time(t, eps, height: float, fraction: float = 0.5) -> float:
@@ -398,9 +399,9 @@ def escape_time(t, eps, height: float, fraction: float = 0.5) -> float:
     return first_crossing(t[start:], e[start:], fraction * height, "down", scale="linear")
 
 
-def plateau_height(traj: Trajectory, window: tuple[float, float]) -> tuple[float, float]:
+def plateau_height(traj: Curve, window: tuple[float, float]) -> tuple[float, float]:
     """Median and (max - min)/2 of eps_g over the time window [lo, hi] (a plateau read-out)."""
-    t, e = np.asarray(traj.t), np.asarray(traj.eps_g)
+    t, e = np.asarray(traj.t), np.asarray(traj.loss)
     m = (t >= window[0]) & (t <= window[1])
     require(bool(m.sum() >= 1), "window", window, "must contain output times")
     return float(np.median(e[m])), float((e[m].max() - e[m].min()) / 2)
@@ -428,7 +429,7 @@ def escape_time_from_ode(K: int, eta: float, L: int, beta: float, delta0: float,
         tr = integrate(s, init, times=times, show_progress=False)
     aP = plateau_length(tr, fp.eps, fraction)
     keep = np.unique(np.linspace(0, len(times) - 1, 300).astype(int))
-    return {"alpha_P": aP, "height": fp.eps, "t": tr.t[keep], "eps_g": tr.eps_g[keep],
+    return {"alpha_P": aP, "height": fp.eps, "t": tr.t[keep], "eps_g": tr.loss[keep],
             "S": specialisation(tr.R)[keep]}
 
 

@@ -10,7 +10,8 @@ r"""Setup objects shared by theory (ODE) and simulation (SGD), and the common re
   (:math:`P_l` the projector on eigen-group l) from which the physical preactivation covariances
   are :math:`Q = \sum_l\lambda_l Q^{[l]}`, etc.  With L = 1 and :math:`\Sigma = 1` these are the
   Saad--Solla overlaps.
-* :class:`Trajectory` -- times + observables (+ metadata), returned by both the ODE and SGD.
+* :func:`trajectory` -- the committee family's :class:`~scalinglaws.result.Curve` (ε_g against α
+  with the overlaps as extras), returned by both the ODE and SGD.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ import numpy as np
 from scalinglaws.numerics.gaussian import Activation, get_activation
 from scalinglaws.conventions import Conventions, get as get_conventions
 from scalinglaws.errors import ParameterTypeError, check_array, check_choice, check_int, check_real, require
+from scalinglaws.result import Curve
 from scalinglaws.spectra import Spectrum
 
-__all__ = ["Setup", "Overlaps", "Trajectory", "draw_weights", "physical", "eps_g_from_physical", "csv_header"]
+__all__ = ["Setup", "Overlaps", "trajectory", "trajectory_csv", "trajectory_rows", "trajectory_header",
+           "draw_weights", "physical", "eps_g_from_physical", "csv_header"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,6 +102,12 @@ class Setup:
         """Generalisation error 1/2 E[(y0 - yhat)^2] from the physical covariance C ((K+M)^2)."""
         return eps_g_from_physical(self, C)
 
+    @classmethod
+    def saad_solla(cls, K: int, M: int, eta: float, activation: str = "erf", **kw) -> "Setup":
+        """The classic problem of Saad & Solla (1995): summed outputs (``conventions="saad-solla"``),
+        isotropic inputs; start it from :meth:`Overlaps.saad_solla` (orthonormal teacher, T = 1)."""
+        return cls(K=K, M=M, eta=eta, activation=activation, conventions="saad-solla", **kw)
+
     def describe(self) -> dict:
         return {"K": self.K, "M": self.M, "eta": self.eta, "activation": self.activation.name,
                 "L": self.L, "conventions": self.conventions.name, "sigma": self.sigma,
@@ -123,11 +132,18 @@ def physical(G: np.ndarray, lam: np.ndarray) -> np.ndarray:
 
 @dataclass(eq=False)
 class Overlaps:
-    """Group-resolved order parameters: ``Q`` (L,K,K), ``R`` (L,K,M), ``T`` (L,M,M)."""
+    """Group-resolved order parameters: ``Q`` (L,K,K), ``R`` (L,K,M), ``T`` (L,M,M).
+
+    ``weights``: the weights ``(J, B)`` the overlaps were computed from (set by
+    :meth:`from_weights` and :meth:`random`, else None).  SGD starts from them when the eigen-groups
+    are too small to realise the overlaps afresh (fewer than K+M coordinates, e.g. L = N), so one
+    initialisation object serves the ODE and SGD at every L.
+    """
 
     Q: np.ndarray
     R: np.ndarray
     T: np.ndarray
+    weights: tuple | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.Q = check_array("Q", self.Q, finite=False)
@@ -201,7 +217,7 @@ class Overlaps:
         W = np.concatenate([J, B], axis=0)
         G = np.stack([W[:, a:b] @ W[:, a:b].T / N for a, b in zip(edges[:-1], edges[1:])])
         K = J.shape[0]
-        return cls(G[:, :K, :K], G[:, :K, K:], G[:, K:, K:])
+        return cls(G[:, :K, :K], G[:, :K, K:], G[:, K:, K:], weights=(J.copy(), B.copy()))
 
     @classmethod
     def from_physical(cls, Q, R, T, spectrum: Spectrum | None = None) -> "Overlaps":
@@ -215,6 +231,27 @@ class Overlaps:
         Q, R, T = (np.atleast_2d(check_array(n, x, ndim=(0, 1, 2)))
                    for n, x in (("Q", Q), ("R", R), ("T", T)))
         return cls(f[:, None, None] * Q, f[:, None, None] * R, f[:, None, None] * T)
+
+    @classmethod
+    def saad_solla(cls, K: int, M: int, q0: float = 0.5, r0: float = 1e-3, spread: float = 1e-5
+                   ) -> "Overlaps":
+        """The deterministic start of the classic peer codes (Saad & Solla 1995), L = 1:
+        ``Q = q0·1``, ``R_in = r0 + spread`` if i = n else ``r0 - spread``, orthonormal teacher
+        ``T = 1``.  SGD realises these overlaps exactly (:func:`scalinglaws.committee.sgd.simulate`
+        with ``init=``), so theory and simulation start from the same point.
+
+        >>> Overlaps.saad_solla(2, 2).R[0].tolist()
+        [[0.00101, 0.00099], [0.00099, 0.00101]]
+        """
+        K, M = check_int("K", K, 1), check_int("M", M, 1)
+        q0 = check_real("q0", q0, 0.0, lo_open=True)
+        r0, spread = check_real("r0", r0), check_real("spread", spread)
+        R = np.full((K, M), r0 - spread)
+        R[np.arange(min(K, M)), np.arange(min(K, M))] = r0 + spread
+        return cls.from_physical(q0 * np.eye(K), R, np.eye(M))
+
+    def __repr__(self) -> str:
+        return f"Overlaps(L={self.L}, K={self.K}, M={self.M}{', with weights' if self.weights is not None else ''})"
 
     @classmethod
     def random(cls, setup: Setup, N: int, seed: int | np.random.Generator = 0,
@@ -263,71 +300,64 @@ def csv_header(K: int, M: int) -> list[str]:
     return h
 
 
-@dataclass(eq=False)
-class Trajectory:
-    """Times and observables of a learning run (theory or simulation).
+def trajectory(t, eps_g, Q, R, T, *, eps_g_se=None, eps_g_seeds=None, groups=None, meta=None,
+               **extras) -> Curve:
+    """The committee family's :class:`~scalinglaws.result.Curve`, returned by the ODE and by SGD.
 
-    Fields (``n_t`` output times):
+    Curve fields: ``t`` = α = steps/N (``t_unit="alpha"``), ``loss`` = ε_g = ½ E[(y0 − ŷ)²]
+    (``loss_factor=0.5``; for SGD the mean over seeds), ``sem`` = its standard error over seeds,
+    ``seeds`` = per-seed ε_g (SGD with ``keep_seeds``).  ``meta``: the setup description plus
+    ``family="committee"``, ``time_per_alpha`` = η (gradient-flow time η·α) and, for SGD, ``N``.
 
-    - ``t`` (n_t,): time alpha = steps / N.
-    - ``eps_g`` (n_t,): generalisation error, 1/2 E[(y0 - yhat)^2]; for SGD the mean over seeds.
-    - ``Q`` (n_t, K, K): physical student-student overlaps (seed mean for SGD).
-    - ``R`` (n_t, K, M): physical student-teacher overlaps (seed mean for SGD).
-    - ``T`` (M, M): physical teacher overlaps (seed mean for SGD).
-    - ``eps_g_se`` (n_t,) or None: standard error over seeds.
-    - ``eps_g_seeds`` (n_seeds, n_t) or None: per-seed values.
-    - ``groups`` dict or None: group-resolved arrays, shape (n_t, L, ...), keyed like
-      :class:`Overlaps`.
-    - ``meta`` dict: setup description, method, N, seeds, ...
+    Extras (read as attributes, e.g. ``curve.Q``):
+
+    - ``Q`` (n_t, K, K), ``R`` (n_t, K, M): physical overlaps (seed mean for SGD);
+    - ``T`` (M, M): physical teacher overlaps;
+    - ``groups``: dict of group-resolved ``Q``, ``R`` (n_t, L, ...) and ``T`` (L, M, M), or None;
+    - SGD also: ``seed_list``, ``steps`` and, with ``keep_seeds``, ``Q_seeds``, ``R_seeds``,
+      ``T_seeds``; with a Monte-Carlo test set ``eps_g_mc``, ``eps_g_mc_se``.
+
+    :func:`trajectory_csv` writes the committee CSV format of the command line.
     """
+    meta = dict(meta or {})
+    meta.setdefault("family", "committee")
+    if "eta" in meta and meta.get("eta") is not None:
+        meta.setdefault("time_per_alpha", meta["eta"])
+    extras = {"Q": np.asarray(Q), "R": np.asarray(R), "T": np.asarray(T), "groups": groups, **extras}
+    series = [k for k in ("Q", "R", "eps_g_mc", "eps_g_mc_se") if k in extras]
+    return Curve(t=t, loss=eps_g, t_unit="alpha", loss_factor=0.5, seeds=eps_g_seeds, sem=eps_g_se,
+                 meta=meta, extras=extras, series=tuple(series))
 
-    t: np.ndarray
-    eps_g: np.ndarray
-    Q: np.ndarray
-    R: np.ndarray
-    T: np.ndarray
-    eps_g_se: np.ndarray | None = None
-    eps_g_seeds: np.ndarray | None = None
-    groups: dict | None = None
-    meta: dict = field(default_factory=dict)
 
-    @property
-    def K(self) -> int:
-        return self.Q.shape[1]
+def trajectory_rows(traj: Curve) -> np.ndarray:
+    """Table rows of a committee curve matching :func:`csv_header` (plus eps_g_se if present)."""
+    K = traj.Q.shape[1]
+    iu = np.triu_indices(K)
+    cols = [traj.t[:, None], traj.loss[:, None], traj.Q[:, iu[0], iu[1]],
+            traj.R.reshape(len(traj.t), -1)]
+    if traj.sem is not None:
+        cols.append(traj.sem[:, None])
+    return np.concatenate(cols, axis=1)
 
-    @property
-    def M(self) -> int:
-        return self.R.shape[2]
 
-    def rows(self) -> np.ndarray:
-        """Table rows matching :func:`csv_header` (plus eps_g_se if present)."""
-        iu = np.triu_indices(self.K)
-        cols = [self.t[:, None], self.eps_g[:, None], self.Q[:, iu[0], iu[1]],
-                self.R.reshape(len(self.t), -1)]
-        if self.eps_g_se is not None:
-            cols.append(self.eps_g_se[:, None])
-        return np.concatenate(cols, axis=1)
+def trajectory_header(traj: Curve) -> list[str]:
+    """Column names of :func:`trajectory_rows`."""
+    h = csv_header(traj.Q.shape[1], traj.R.shape[2])
+    if traj.sem is not None:
+        h.append("eps_g_se")
+    return h
 
-    def header(self) -> list[str]:
-        h = csv_header(self.K, self.M)
-        if self.eps_g_se is not None:
-            h.append("eps_g_se")
-        return h
 
-    def to_csv(self, path: str | Path | None = None) -> str:
-        """Write (or return) CSV with a ``#`` metadata comment line and the standard header."""
-        buf = io.StringIO()
-        buf.write("# " + ", ".join(f"{k}={v}" for k, v in self.meta.items()) + "\n")
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(self.header())
-        for r in self.rows():
-            w.writerow([f"{x:.12g}" for x in r])
-        s = buf.getvalue()
-        if path is not None:
-            Path(path).write_text(s)
-        return s
-
-    def at(self, t) -> np.ndarray:
-        """eps_g interpolated (log-log where positive) at times t."""
-        t = np.asarray(t, dtype=float)
-        return np.interp(t, self.t, self.eps_g)
+def trajectory_csv(traj: Curve, path: str | Path | None = None) -> str:
+    """Committee CSV (the command line's format): a ``#`` metadata comment line, the standard
+    header (:func:`csv_header`) and one row per time; written to ``path`` when given."""
+    buf = io.StringIO()
+    buf.write("# " + ", ".join(f"{k}={v}" for k, v in traj.meta.items()) + "\n")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(trajectory_header(traj))
+    for r in trajectory_rows(traj):
+        w.writerow([f"{x:.12g}" for x in r])
+    s = buf.getvalue()
+    if path is not None:
+        Path(path).write_text(s)
+    return s

@@ -53,7 +53,8 @@ from scalinglaws.numerics.gaussian import Erf, Linear
 from scalinglaws.errors import (DEFAULT_MAX_MEMORY, DEFAULT_MAX_STEPS, DIVERGENCE_LIMIT, DivergenceError,
                      ParameterTypeError, check_array, check_bool, check_choice, check_cost,
                      check_int, check_real, diverged, divergence_message, require)
-from scalinglaws.committee.setup import Overlaps, Setup, Trajectory, draw_weights
+from scalinglaws.committee.setup import Overlaps, Setup, draw_weights, trajectory
+from scalinglaws.result import Curve
 from scalinglaws.progress import progress
 
 __all__ = ["simulate", "initial_weights", "realise_overlaps", "seed_streams", "record_steps",
@@ -107,7 +108,9 @@ def realise_overlaps(init: Overlaps, spectrum, N: int, rng: np.random.Generator 
     n = K + M
     require(bool(np.all(sizes >= n)), "N", N,
             f"every eigen-group must hold >= K+M = {n} coordinates to realise given overlaps "
-            f"(group sizes {sizes.min()}..{sizes.max()})")
+            f"(group sizes {sizes.min()}..{sizes.max()}); with small groups (e.g. L = N) start from "
+            f"weights instead: an Overlaps made by Overlaps.random / Overlaps.from_weights carries "
+            f"its weights, or pass J0, B0 = draw_weights(setup, N, seed, sigma_J)")
     rng = np.random.default_rng(rng)
     G = init.blocks()
     W = np.empty((n, N))
@@ -173,6 +176,12 @@ def initial_weights(setup: Setup, N: int, seeds, *, init: Overlaps | None = None
     if init is not None:
         require(isinstance(init, Overlaps), "init", type(init).__name__, "a scalinglaws Overlaps")
         init.validate(setup)
+        small = bool(np.any(setup.spectrum.group_sizes(N) < setup.K + setup.M))
+        if small and init.weights is not None and init.weights[0].shape == (setup.K, N):
+            # groups too small to realise the overlaps afresh (e.g. L = N): every seed starts from
+            # the weights the overlaps were computed from (seeds differ in their training streams)
+            J[:], B[:] = init.weights
+            return J, B
         for s, seed in enumerate(seeds):
             J[s], B[s] = realise_overlaps(init, setup.spectrum, N, seed_streams(seed)[0])
         return J, B
@@ -375,7 +384,7 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
              n_jobs: int | None = None, keep_seeds: bool = True,
              divergence_limit: float = DIVERGENCE_LIMIT, show_progress: bool = True,
              max_steps: int = DEFAULT_MAX_STEPS, max_memory: float = DEFAULT_MAX_MEMORY
-             ) -> Trajectory:
+             ) -> Curve:
     r"""Online SGD of S seeds of the ``setup`` at input dimension N, recorded on an alpha grid.
 
     Parameters
@@ -404,13 +413,13 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
         Samples drawn per generator call (part of the stream definition, default 256).
     mc_samples : int
         If > 0, also a Monte-Carlo test error :math:`\tfrac12\langle(y_0-\hat y)^2\rangle` on this
-        many fresh samples per record (seed's test stream), stored as ``traj.eps_g_mc``
-        (n_t,) with ``traj.eps_g_mc_se``.
+        many fresh samples per record (seed's test stream), stored as the extra ``eps_g_mc``
+        (n_t,) with ``eps_g_mc_se`` and ``eps_g_mc_seeds``.
     n_jobs : int, optional
         Threads over seeds for ``"numba"`` (default: number of CPUs).
     keep_seeds : bool
-        Keep per-seed arrays (``eps_g_seeds`` and ``traj.Q_seeds``, ``traj.R_seeds``,
-        ``traj.T_seeds``).
+        Keep per-seed arrays (the Curve's ``seeds`` and the extras ``Q_seeds``, ``R_seeds``,
+        ``T_seeds``).
     divergence_limit : float
         Raise :class:`~scalinglaws.errors.DivergenceError` when a physical overlap exceeds this (or
         is NaN/inf): the rule the ODE uses too (:func:`scalinglaws.errors.diverged`, default 10^6).
@@ -423,7 +432,7 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
 
     Returns
     -------
-    Trajectory
+    Curve
         ``t`` (steps/N), seed-mean ``eps_g`` (closed form from the exact overlaps), ``eps_g_se``
         (standard error over seeds, NaN for one seed), seed-mean physical ``Q``, ``R``, ``T``,
         ``eps_g_seeds`` (S, n_t), ``groups = {"Q": (n_t, L, K, K), "R": (n_t, L, K, M),
@@ -575,21 +584,18 @@ def simulate(setup: Setup, N: int, t_max: float | None = None, *, times=None, n_
     se = (eps_seeds.std(axis=0, ddof=1) / math.sqrt(S)) if S > 1 else np.full(n_t, np.nan)
     meta = dict(setup.describe(), method=f"sgd-{method}", source="sgd", N=N, n_seeds=S,
                 seeds=_seeds_label(seeds), block=int(block))
-    traj = Trajectory(steps / N, eps_seeds.mean(axis=0), Qs.mean(axis=0), Rs.mean(axis=0),
+    extras = dict(seed_list=list(seeds), steps=steps, init_overlaps=Overlaps(Q0g, R0g, Tg.mean(axis=0)))
+    if keep_seeds:
+        extras.update(Q_seeds=Qs, R_seeds=Rs, T_seeds=Ts)
+    if mc is not None:
+        extras.update(eps_g_mc=mc.mean(axis=0),
+                      eps_g_mc_se=(mc.std(axis=0, ddof=1) / math.sqrt(S) if S > 1 else np.full(n_t, np.nan)),
+                      eps_g_mc_seeds=mc)
+    traj = trajectory(steps / N, eps_seeds.mean(axis=0), Qs.mean(axis=0), Rs.mean(axis=0),
                       Ts.mean(axis=0), eps_g_se=se,
                       eps_g_seeds=eps_seeds if keep_seeds else None,
                       groups={"Q": Qg_sum / S, "R": Rg_sum / S, "T": Tg.mean(axis=0)},
-                      meta=meta)
-    traj.seeds = list(seeds)
-    traj.steps = steps
-    if keep_seeds:
-        traj.Q_seeds, traj.R_seeds, traj.T_seeds = Qs, Rs, Ts
-    if mc is not None:
-        traj.eps_g_mc = mc.mean(axis=0)
-        traj.eps_g_mc_se = (mc.std(axis=0, ddof=1) / math.sqrt(S) if S > 1
-                            else np.full(n_t, np.nan))
-        traj.eps_g_mc_seeds = mc
-    traj.init_overlaps = Overlaps(Q0g, R0g, Tg.mean(axis=0))
+                      meta=dict(meta, time_per_step=setup.eta / N), **extras)
     return traj
 
 

@@ -35,7 +35,8 @@ from scipy.optimize import linear_sum_assignment
 from scalinglaws.committee import ode as _ode
 from scalinglaws.committee import sgd as _sgd
 from scalinglaws.errors import require
-from scalinglaws.committee.setup import Overlaps, Setup, Trajectory
+from scalinglaws.committee.setup import Overlaps, Setup, trajectory
+from scalinglaws.result import Curve
 
 __all__ = ["teacher_coefficients", "specialisation_gap", "assignment", "escape_time",
            "specialised_fixed_point", "jacobian", "relaxation_rates", "linearised_eps_g",
@@ -195,7 +196,7 @@ def exponential_rate(t: np.ndarray, y: np.ndarray, window: tuple[float, float]) 
 # ----------------------------------------------------------------------------------------------
 # SGD seed by seed, ODE restarts, alignment at the escape
 # ----------------------------------------------------------------------------------------------
-def simulate_seeds(setup: Setup, N: int, times, seeds, **kw) -> list[Trajectory]:
+def simulate_seeds(setup: Setup, N: int, times, seeds, **kw) -> list[Curve]:
     """:func:`~scalinglaws.committee.sgd.simulate` one seed at a time, so that each trajectory carries its own
     group-resolved overlaps (``traj.groups``, needed to restart the ODE from a seed's state when
     L > 1).  A seed's run is identical to its run inside a batch (stream per seed, see
@@ -204,7 +205,7 @@ def simulate_seeds(setup: Setup, N: int, times, seeds, **kw) -> list[Trajectory]
     return [_sgd.simulate(setup, N, times=times, seeds=[int(s)], **kw) for s in seeds]
 
 
-def state_at(traj: Trajectory, k: int) -> Overlaps:
+def state_at(traj: Curve, k: int) -> Overlaps:
     """Group overlaps of a (single-seed or ODE) trajectory at record index k (needs ``groups``)."""
     require(traj.groups is not None, "traj", "without group overlaps",
             "a trajectory with groups (ODE keep_groups=True, or a single-seed SGD run)")
@@ -212,13 +213,13 @@ def state_at(traj: Trajectory, k: int) -> Overlaps:
     return Overlaps(g["Q"][k], g["R"][k], g["T"])
 
 
-def ode_from(setup: Setup, state: Overlaps, t0: float, times, **kw) -> Trajectory:
+def ode_from(setup: Setup, state: Overlaps, t0: float, times, **kw) -> Curve:
     """Integrate the ODE from ``state`` at time t0 and report it at absolute ``times`` (> t0)."""
     times = np.asarray(times, dtype=float)
     require(bool(np.all(times > t0)), "times", "not all later than t0", f"> t0={t0}")
     kw.setdefault("show_progress", False)
     tr = _ode.integrate(setup, state, times=np.concatenate([[0.0], times - t0]), **kw)
-    return Trajectory(times, tr.eps_g[1:], tr.Q[1:], tr.R[1:], tr.T,
+    return trajectory(times, tr.loss[1:], tr.Q[1:], tr.R[1:], tr.T,
                       groups=None if tr.groups is None else
                       {"Q": tr.groups["Q"][1:], "R": tr.groups["R"][1:], "T": tr.groups["T"]},
                       meta=dict(tr.meta, t0=t0))
@@ -259,7 +260,7 @@ class AlignedComparison:
         return (self.sgd - self.ode).std(axis=0, ddof=1) / math.sqrt(self.sgd.shape[0])
 
 
-def aligned_comparison(setup: Setup, runs: list[Trajectory], level: float, n_lags: int,
+def aligned_comparison(setup: Setup, runs: list[Curve], level: float, n_lags: int,
                        **kw) -> AlignedComparison:
     r"""Restart the ODE from each SGD seed's own state at its alignment time and compare.
 
@@ -284,8 +285,8 @@ def aligned_comparison(setup: Setup, runs: list[Trajectory], level: float, n_lag
         k = int(idx[0])
         t_al[s] = tr.t[k]
         od = ode_from(setup, state_at(tr, k), tr.t[k], tr.t[k + 1:k + 1 + n_lags], **kw)
-        sgd_v[s] = tr.eps_g[k + 1:k + 1 + n_lags]
-        ode_v[s] = od.eps_g
+        sgd_v[s] = tr.loss[k + 1:k + 1 + n_lags]
+        ode_v[s] = od.loss
     lags = np.arange(1, n_lags + 1) * dt[0]
     return AlignedComparison(lags, t_al, sgd_v, ode_v)
 

@@ -14,6 +14,28 @@ Conventions
 * Dynamics: gradient steps on ``L/2`` (the per-sample loss of the paper, eq. 3, has the 1/2).
 * Time: ``steps`` of GD / SGD; gradient-flow (GF) time is ``eta * steps``.
 
+Results
+-------
+:func:`~scalinglaws.emergence.gd.population_gd` (one ``seed`` or a list of ``seeds``) and :func:`~scalinglaws.emergence.sgd.online_sgd` return
+:class:`scalinglaws.result.Curve` (one, or a list with one per seed / initialisation):
+``t`` the recorded steps (``t_unit="steps"``), ``loss`` the population MSE above
+(``loss_factor=1``), so ``curve.to(t_unit="time")`` gives GF time ``eta * steps``.  ``meta``:
+``family="emergence"``, ``method`` (``"population-gd"`` or ``"online-sgd"``), ``eta``,
+``level``, ``m``, ``d``, ``P``, ``k``, ``sigma0``, ``seed`` and the run's other settings.
+Extras (also attributes, ``curve.pair_overlap``):
+
+* ``pair_overlap`` ``(len(t), npairs)``: squared cosine of student ``students[i]`` with teacher
+  direction ``teachers[i]`` at the recorded steps;
+* ``norms`` ``(len(t), m)``: squared norms ``||v_j||^2`` at the recorded steps;
+* ``students``, ``teachers`` ``(npairs,)``: the greedy pairing at initialisation (emergence
+  order); ``u0`` their initial squared cosines; ``T_pred`` their predicted transition times
+  (steps; NaN for ``k = 2``);
+* ``t_emerge`` ``(npairs,)``: first (interpolated) step at which the pair's squared cosine reaches
+  ``level`` (NaN: not within the run); ``t_emerge_dir``: the same for *some* neuron with the
+  pair's teacher direction;
+* ``final_best_teacher``, ``final_best_overlap`` ``(m,)``: at the end of the run, the direction
+  each neuron is best aligned with and its squared cosine.
+
 Closed-form population loss (Ren et al. 2025, eq. 4, for a single Hermite component), with
 ``c_jp = <v_j, e_p>``, ``n_j = ||v_j||^2``, ``G = V V^T`` and ``q = k/2 - 1``::
 
@@ -48,15 +70,18 @@ which in ``tau = t / T`` no longer depends on ``a``; hence ``L(t) = sum_p a_p^2 
 
 Submodules: :mod:`~scalinglaws.emergence.model` (the model, loss, gradient),
 :mod:`~scalinglaws.emergence.gd` (population GD), :mod:`~scalinglaws.emergence.sgd` (online SGD),
-:mod:`~scalinglaws.emergence.theory` (pairing, transition times, toy reduction) and
+:mod:`~scalinglaws.emergence.transitions` (pairing, transition times, toy reduction),
+:mod:`~scalinglaws.emergence.setup` (``Setup`` and the verbs ``simulate``, ``theory``) and
 :mod:`~scalinglaws.emergence.analysis` (emergence times and the theorem's decisions).
 """
 
-from scalinglaws.emergence import analysis, gd, model, sgd, theory
+from scalinglaws.emergence import analysis, gd, model, sgd, transitions
 from scalinglaws.emergence.model import *  # noqa: F401,F403
-from scalinglaws.emergence.theory import *  # noqa: F401,F403
+from scalinglaws.emergence.transitions import *  # noqa: F401,F403
 from scalinglaws.emergence.gd import *  # noqa: F401,F403
 from scalinglaws.emergence.sgd import *  # noqa: F401,F403
 from scalinglaws.emergence.analysis import *  # noqa: F401,F403
+from scalinglaws.emergence.setup import Setup, simulate, theory
 
-__all__ = [*model.__all__, *theory.__all__, *gd.__all__, *sgd.__all__, *analysis.__all__]
+__all__ = ["Setup", "simulate", "theory", *model.__all__, *transitions.__all__, *gd.__all__,
+           *sgd.__all__, *analysis.__all__]

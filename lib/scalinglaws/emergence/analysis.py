@@ -9,15 +9,15 @@ import numpy as np
 
 from scalinglaws.errors import require
 
-from scalinglaws.emergence.model import GDResult
-from scalinglaws.emergence.theory import ToyCurve, toy_sum
+from scalinglaws.result import Curve
+from scalinglaws.emergence.transitions import ToyCurve, toy_sum
 
 __all__ = ['rise_width', 'rise_width_theory', 'unstable_eta_law', 'converged', 'UnusedNeurons', 'unused_neurons', 'converged_pairs', 'emergence_slope']
 
 # ----------------------------------------------------------------------------------------------
 # Analysis helpers used by the chapter
 # ----------------------------------------------------------------------------------------------
-def rise_width(res: GDResult, lo: float = 0.1, hi: float = 0.9) -> np.ndarray:
+def rise_width(res: Curve, lo: float = 0.1, hi: float = 0.9) -> np.ndarray:
     """Relative width ``(t_hi - t_lo) / t_{1/2}`` of the rise of each greedy pair's squared cosine
     from ``lo`` to ``hi`` (log-linear interpolation between checkpoints; nan if not reached).
 
@@ -106,7 +106,7 @@ class UnusedNeurons:
     holds: bool
 
 
-def unused_neurons(res: GDResult, t_end: float, *, late_factor: float = 2.0,
+def unused_neurons(res: Curve, t_end: float, *, late_factor: float = 2.0,
                    min_fraction: float = 0.25, level: float = 0.5,
                    max_growth: float = 10.0) -> UnusedNeurons:
     """Count the violations of Thm 2.1(a) in one run: which neurons outside the learned set grew.
@@ -116,7 +116,8 @@ def unused_neurons(res: GDResult, t_end: float, *, late_factor: float = 2.0,
     list, plus every neuron that the greedy pairing left without a partner (``m > P``).  A late
     neuron is a violation when it ends aligned with a direction other than its greedy partner's
     (*captured*) or, otherwise, when its squared norm grew by more than ``max_growth``.  Uses the
-    final checkpoint (``res.norms[-1]``, ``res.meta['final_best_overlap'/'final_best_teacher']``).
+    final checkpoint (extras ``res.norms[-1]``, ``res.final_best_overlap`` and
+    ``res.final_best_teacher``).
     """
     require(t_end > 0, "t_end", t_end, "a number > 0")
     require(late_factor > 0 and 0 <= min_fraction <= 1 and 0 < level < 1 and max_growth >= 1,
@@ -131,8 +132,8 @@ def unused_neurons(res: GDResult, t_end: float, *, late_factor: float = 2.0,
     partner[st] = te
     unpaired = np.setdiff1d(np.arange(m), st)
     late = np.concatenate([st[sel], unpaired]).astype(int)
-    best_t = np.asarray(res.meta["final_best_teacher"])[late]
-    best_o = np.asarray(res.meta["final_best_overlap"])[late]
+    best_t = np.asarray(res.final_best_teacher)[late]
+    best_o = np.asarray(res.final_best_overlap)[late]
     aligned = best_o >= level
     own = best_t == partner[late]
     captured = late[aligned & ~own]
@@ -145,7 +146,7 @@ def unused_neurons(res: GDResult, t_end: float, *, late_factor: float = 2.0,
     return UnusedNeurons(late, captured, early, growth, max_free, grown, viol, viol == 0)
 
 
-def converged_pairs(res: GDResult, t_end: float, a: np.ndarray, margin: float = 3.0):
+def converged_pairs(res: Curve, t_end: float, a: np.ndarray, margin: float = 3.0):
     """Thm 2.1(b) at the end of a run: for every greedy pair predicted before ``t_end / margin``,
     the partner's final squared cosine with its direction and its final ``||v||^2 / a_{pi(p)}``.
     Returns ``(overlap, norm_ratio)`` (arrays over those pairs; empty if none is due)."""

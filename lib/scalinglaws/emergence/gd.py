@@ -3,21 +3,21 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 
-from scalinglaws.errors import DivergenceError, check_int, check_real, require
+from scalinglaws.errors import DivergenceError, check_bool, check_int, check_real, require
 from scalinglaws.progress import progress
 
-from scalinglaws.emergence.model import GDResult, _check_gd_args, _check_k, _check_run_args, _check_seeds, _check_teacher, _check_weights, _divergence_limit, _forces, _ipow, _log_grid, population_loss_from_overlaps, spherical_init
-from scalinglaws.emergence.theory import greedy_pairing, transition_time
+from scalinglaws.emergence.model import _check_gd_args, _check_k, _check_run_args, _check_seeds, _check_teacher, _check_weights, _divergence_limit, _forces, _ipow, _log_grid, _run_curve, population_loss_from_overlaps, spherical_init
+from scalinglaws.result import Curve
+from scalinglaws.emergence.transitions import greedy_pairing, transition_time
 
-__all__ = ['population_gd', 'population_gd_batch', 'greedy_floor', 'emergence_times', 'due_ratios']
+__all__ = ['population_gd', 'greedy_floor', 'emergence_times', 'due_ratios']
 
 def population_gd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 0.1, steps: int = 1000,
-                  sigma0: float = 1e-3, seed: int = 0, n_record: int = 200, level: float = 0.5,
-                  reduced: bool = True, V0: np.ndarray | None = None,
-                  show_progress: bool = True) -> GDResult:
+                  sigma0: float = 1e-3, seed: int | None = None, n_record: int = 200,
+                  level: float = 0.5, reduced: bool = True, V0: np.ndarray | None = None,
+                  show_progress: bool = True, *, seeds=None) -> Curve | list[Curve]:
     """Population gradient descent ``V <- V - eta grad(L/2)`` on the closed-form loss.
 
     Parameters
@@ -25,9 +25,27 @@ def population_gd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 0.1, s
     m, d : width and input dimension.  a : teacher coefficients (``P = len(a) <= d``).
     k : Hermite degree of the activation (information exponent).  eta : step size.
     steps : number of GD steps.  sigma0 : initial norm of each neuron.  seed : RNG seed of the
-    initialisation.  n_record : number of log-spaced checkpoints.  level : squared-cosine level
-    that defines "emerged" (default 1/2).  reduced : use the exact ``O(m^2(P+m))`` representation
-    (module docstring) instead of the full ``m x d`` weights.  V0 : explicit initial weights.
+    initialisation (default 0).  seeds : several seeds instead of ``seed`` (see below).
+    n_record : number of log-spaced checkpoints.  level : squared-cosine level that defines
+    "emerged" (default 1/2).  reduced : use the exact ``O(m^2(P+m))`` representation (module
+    docstring) instead of the full ``m x d`` weights.  V0 : explicit initial weights.
+
+    Returns
+    -------
+    One :class:`~scalinglaws.result.Curve` (``seed``), or a list of them, one per entry of
+    ``seeds``: ``t`` the recorded steps (``t_unit="steps"``; ``curve.to(t_unit="time")`` gives GF
+    time ``eta * steps``), ``loss`` the population MSE without 1/2 (``loss_factor=1``), ``meta``
+    with ``family="emergence"``, ``method="population-gd"``, ``eta``, ``level``, ``m``, ``d``,
+    ``P``, ``k``, ``sigma0``, ``seed``, ``steps``, ``n_record``, ``reduced``, and the extras of the
+    package docstring of :mod:`scalinglaws.emergence` (``pair_overlap``, ``norms``, ``students``,
+    ``teachers``, ``u0``, ``T_pred``, ``t_emerge``, ``t_emerge_dir``, ``final_best_teacher``,
+    ``final_best_overlap``).
+
+    With ``seeds=[...]`` the ``S = len(seeds)`` networks (reduced representation only, no ``V0``)
+    are stacked and advanced with batched matrix products, which removes the per-step Python
+    overhead that dominates narrow networks.  Each network is initialised exactly as
+    ``population_gd(..., seed=seeds[i])`` (same weights, same greedy pairing); the trajectories
+    agree with the single runs to round-off (tests).
 
     Emergence times of the greedy pairs are detected at every step (linear interpolation of the
     crossing of ``level``), not only at the checkpoints.
@@ -36,6 +54,16 @@ def population_gd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 0.1, s
     the divergence test is relative to ``max(1, sum a_p^2)``), ``V0`` finite of shape ``(m, d)``
     with nonzero rows, ``k`` even.
     """
+    if seeds is not None:
+        require(seed is None, "seed", seed, "left out when seeds is given (one run per seed)")
+        check_bool("reduced", reduced)
+        require(reduced, "reduced", reduced, "True when seeds is given (the stacked runs use the "
+                "reduced representation)")
+        require(V0 is None, "V0", f"shape {np.shape(V0)}", "None when seeds is given (each seed "
+                "draws its own initialisation)")
+        return _population_gd_seeds(m, d, a, seeds, k=k, eta=eta, steps=steps, sigma0=sigma0,
+                                    n_record=n_record, level=level, show_progress=show_progress)
+    seed = 0 if seed is None else seed
     a = _check_gd_args(m, d, a, k, eta, steps, level)
     _check_run_args(seed, sigma0, n_record, show_progress, reduced)
     P = len(a)
@@ -97,23 +125,16 @@ def population_gd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 0.1, s
         C = C - eta * (gamma[:, None] * C + kH @ C - k * D)
         B = B - eta * (gamma[:, None] * B + kH @ B)
     ov = C ** 2 / n[:, None]
-    return GDResult(out_t, out_L, out_po, out_n, st, te, u0, T_pred, t_emerge, level, eta,
-                    t_emerge_dir, dict(m=m, d=d, P=P, k=k, sigma0=sigma0, seed=seed, algo="population GD",
-                         final_best_teacher=np.argmax(ov, axis=1),
-                         final_best_overlap=np.max(ov, axis=1)))
+    return _run_curve(out_t, out_L, out_po, out_n, st, te, u0, T_pred, t_emerge, t_emerge_dir, ov,
+                      method="population-gd", eta=eta, level=level, m=m, d=d, P=P, k=k,
+                      sigma0=sigma0, seed=seed, steps=steps, n_record=n_record, reduced=reduced)
 
 
-def population_gd_batch(m: int, d: int, a: np.ndarray, seeds, k: int = 4, eta: float = 0.1,
-                        steps: int = 1000, sigma0: float = 1e-3, n_record: int = 200,
-                        level: float = 0.5, show_progress: bool = True) -> list[GDResult]:
-    """:func:`population_gd` (reduced representation) for several independent initialisations at
-    once: the ``S = len(seeds)`` networks are stacked and advanced with batched matrix products,
-    which removes the per-step Python overhead that dominates narrow networks.  Each network is
-    initialised exactly as ``population_gd(..., seed=seeds[i])`` (same weights, same greedy
-    pairing); the trajectories agree with the single runs to round-off (tests).  Same units,
-    conventions and emergence bookkeeping as :func:`population_gd`; returns one
-    :class:`GDResult` per seed.
-    """
+def _population_gd_seeds(m: int, d: int, a: np.ndarray, seeds, k: int = 4, eta: float = 0.1,
+                         steps: int = 1000, sigma0: float = 1e-3, n_record: int = 200,
+                         level: float = 0.5, show_progress: bool = True) -> list[Curve]:
+    """:func:`population_gd` with ``seeds``: the reduced runs of several initialisations, stacked
+    (one Curve per seed)."""
     a = _check_gd_args(m, d, a, k, eta, steps, level)
     _check_run_args(0, sigma0, n_record, show_progress)
     seeds = _check_seeds(seeds)
@@ -190,11 +211,10 @@ def population_gd_batch(m: int, d: int, a: np.ndarray, seeds, k: int = 4, eta: f
         C += (eta * k) * (Ckm1 * a) * w[:, :, None]
     ov = C ** 2 / n[:, :, None]
     out_t = rec.astype(np.int64)
-    return [GDResult(out_t.copy(), out_L[g], out_po[g], out_n[g], st[g], te[g], u0[g], T_pred[g],
-                     t_em[g], level, eta, t_emd[g],
-                     dict(m=m, d=d, P=P, k=k, sigma0=sigma0, seed=seeds[g], algo="population GD",
-                          final_best_teacher=np.argmax(ov[g], axis=1),
-                          final_best_overlap=np.max(ov[g], axis=1)))
+    return [_run_curve(out_t.copy(), out_L[g], out_po[g], out_n[g], st[g], te[g], u0[g], T_pred[g],
+                       t_em[g], t_emd[g], ov[g], method="population-gd", eta=eta, level=level,
+                       m=m, d=d, P=P, k=k, sigma0=sigma0, seed=seeds[g], steps=steps,
+                       n_record=n_record, reduced=True)
             for g in range(S)]
 
 
@@ -219,7 +239,7 @@ def greedy_floor(m: int, d: int, a: np.ndarray, seeds, k: int = 4, sigma0: float
     return np.array(floors), np.array(T1)
 
 
-def emergence_times(res: GDResult, by: str = "pair"):
+def emergence_times(res: Curve, by: str = "pair"):
     """Observed/predicted emergence-time ratios of the pairs that emerged within the run.
 
     ``by="pair"``: the greedy partner neuron reaches ``cos^2 >= level``; ``by="direction"``: *some*
@@ -230,7 +250,7 @@ def emergence_times(res: GDResult, by: str = "pair"):
     return te_[ok] / res.T_pred[ok], ok
 
 
-def due_ratios(res: GDResult, t_end: float, by: str = "pair", margin: float = 1.3) -> np.ndarray:
+def due_ratios(res: Curve, t_end: float, by: str = "pair", margin: float = 1.3) -> np.ndarray:
     """Observed/predicted emergence ratios of every pair predicted before ``t_end / margin``;
     pairs that did not emerge count as ``inf`` (late), so the median is not biased towards early
     emergers."""

@@ -1,19 +1,20 @@
 """The additive Hermite multi-index model: Hermite polynomials, the teacher, the closed-form
-population loss and gradient, initialisation, and the result type of the gradient-based runs
-(conventions: the package docstring of :mod:`scalinglaws.emergence`)."""
+population loss and gradient, initialisation, and the checks and helpers shared by the
+gradient-based runs (conventions: the package docstring of :mod:`scalinglaws.emergence`; the runs
+return :class:`scalinglaws.result.Curve`, built by the private ``_run_curve``)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import zeta
 
 from scalinglaws.errors import ParameterTypeError, check_array, check_bool, check_int, check_real, is_int, require
+from scalinglaws.result import Curve
 
 
-__all__ = ['hermite', 'hermite_deriv', 'tail_loss', 'spherical_init', 'population_loss_from_overlaps', 'population_loss', 'population_grad', 'monte_carlo_loss', 'GDResult']
+__all__ = ['hermite', 'hermite_deriv', 'tail_loss', 'spherical_init', 'population_loss_from_overlaps', 'population_loss', 'population_grad', 'monte_carlo_loss']
 
 # ----------------------------------------------------------------------------------------------
 # Hermite polynomials and teacher
@@ -207,25 +208,20 @@ def monte_carlo_loss(V: np.ndarray, a: np.ndarray, k: int, n: int, rng: np.rando
 
 
 # ----------------------------------------------------------------------------------------------
-# Population gradient descent (reduced exact representation)
+# The result of a gradient-based run
 # ----------------------------------------------------------------------------------------------
-@dataclass
-class GDResult:
-    """Trajectory of population GD (or online SGD).  Time ``t`` in steps; GF time is ``eta*t``."""
-
-    t: np.ndarray                 # recorded steps
-    loss: np.ndarray              # population MSE (no 1/2) at those steps
-    pair_overlap: np.ndarray      # (len(t), npairs) squared cosine of student st[i] with teacher te[i]
-    norms: np.ndarray             # (len(t), m) ||v_j||^2
-    students: np.ndarray          # greedy pairing at init (emergence order)
-    teachers: np.ndarray
-    u0: np.ndarray                # initial squared cosines of the pairs
-    T_pred: np.ndarray            # predicted transition times of the pairs, steps
-    t_emerge: np.ndarray          # observed first step with pair overlap >= level (nan: not yet)
-    level: float
-    eta: float
-    t_emerge_dir: np.ndarray | None = None  # first step some neuron has cos^2 >= level with e_{te[i]}
-    meta: dict = field(default_factory=dict)
+def _run_curve(t, loss, pair_overlap, norms, students, teachers, u0, T_pred, t_emerge, t_emerge_dir,
+               final_overlaps, *, method: str, eta: float, level: float, **meta) -> Curve:
+    """The :class:`~scalinglaws.result.Curve` of one population-GD or online-SGD run (the package
+    docstring of :mod:`scalinglaws.emergence` lists its fields and extras).  ``final_overlaps``:
+    squared cosines ``(m, P)`` of every neuron with every teacher direction at the end of the run."""
+    extras = dict(pair_overlap=pair_overlap, norms=norms, students=students, teachers=teachers,
+                  u0=u0, T_pred=T_pred, t_emerge=t_emerge, t_emerge_dir=t_emerge_dir,
+                  final_best_teacher=np.argmax(final_overlaps, axis=1),
+                  final_best_overlap=np.max(final_overlaps, axis=1))
+    return Curve(t=t, loss=loss, t_unit="steps", loss_factor=1.0,
+                 meta=dict(family="emergence", method=method, eta=eta, level=level, **meta),
+                 extras=extras, series=("pair_overlap", "norms"))
 
 
 def _log_grid(steps: int, n: int) -> np.ndarray:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,10 +13,11 @@ try:  # numba is optional: it speeds up online SGD by ~50x but is not required
     import numba as _numba
 except Exception:  # pragma: no cover
     _numba = None
-from scalinglaws.emergence.model import GDResult, _check_gd_args, _check_run_args, _log_grid, hermite, hermite_deriv, population_loss_from_overlaps, spherical_init
-from scalinglaws.emergence.theory import greedy_pairing, transition_time
+from scalinglaws.emergence.model import _check_gd_args, _check_run_args, _log_grid, _run_curve, hermite, hermite_deriv, population_loss_from_overlaps, spherical_init
+from scalinglaws.emergence.transitions import greedy_pairing, transition_time
+from scalinglaws.result import Curve
 
-__all__ = ['SGDResult', 'online_sgd']
+__all__ = ['online_sgd']
 
 # ----------------------------------------------------------------------------------------------
 # Online SGD (batch 1, fresh samples)
@@ -168,7 +168,7 @@ _SGD_RED_KERNEL = None
 
 
 def _make_sgd_reduced_kernel():
-    """Exact reduced online SGD (same law as the full-d chain; see :func:`online_sgd`)."""
+    """Exact reduced online SGD (same law as the full-d chain; see :func:`~scalinglaws.emergence.sgd.online_sgd`)."""
     if _numba is None:  # pragma: no cover
         raise RuntimeError("reduced online SGD needs numba")
     nb = _numba
@@ -261,15 +261,10 @@ def _make_sgd_reduced_kernel():
     return kernel
 
 
-@dataclass
-class SGDResult(GDResult):
-    """Online-SGD trajectory; ``loss`` is the exact population MSE at the checkpoints."""
-
-
 def online_sgd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 1e-6, steps: int = 10000,
                sigma0: float = 1e-3, seed: int = 0, n_init: int = 1, n_record: int = 100,
                level: float = 0.5, chunk: int = 4096, reduced: bool = False,
-               show_progress: bool = True) -> SGDResult | list[SGDResult]:
+               show_progress: bool = True) -> Curve | list[Curve]:
     """Online SGD, batch 1, one fresh ``x ~ N(0, I_d)`` per step, on the per-sample loss
     ``(f(x) - f*(x))^2 / 2`` (Ren et al. 2025 sec. 2, eq. 3).  Per-sample gradient (our
     derivation)::
@@ -281,8 +276,15 @@ def online_sgd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 1e-6, ste
     the dominant cost and are shared; each network has its own residual and its own trajectory).
     Samples and initialisations come from ``numpy.random.default_rng(seed)`` (initialisations
     first).  Emergence of the greedy pairs is detected at every step; the population MSE is
-    evaluated in closed form at log-spaced checkpoints.  Returns one :class:`SGDResult`
-    (``n_init = 1``) or a list of them.
+    evaluated in closed form at log-spaced checkpoints.
+
+    Returns one :class:`~scalinglaws.result.Curve` (``n_init = 1``) or a list of them, with the
+    fields and extras of :func:`~scalinglaws.emergence.gd.population_gd` (package docstring of
+    :mod:`scalinglaws.emergence`): ``t`` the recorded steps (``t_unit="steps"``), ``loss`` the
+    exact population MSE without 1/2 at those steps (``loss_factor=1``); ``meta`` has
+    ``family="emergence"``, ``method="online-sgd"``, ``eta``, ``level``, ``m``, ``d``, ``P``,
+    ``k``, ``sigma0``, ``seed`` (of the shared stream), ``init`` (index of the initialisation),
+    ``n_init``, ``steps``, ``n_record``, ``chunk``, ``reduced``.
 
     ``reduced=True`` (needs ``d - P > m`` and numba) runs the *same Markov chain in law* at a cost
     independent of ``d``: the dynamics sees the component ``V_perp`` of ``V`` orthogonal to the
@@ -370,10 +372,9 @@ def online_sgd(m: int, d: int, a: np.ndarray, k: int = 4, eta: float = 1e-6, ste
     for g in range(n_init):
         G, Cg = gram(g)
         ov = Cg ** 2 / np.diag(G)[:, None]
-        res.append(SGDResult(rec.astype(np.int64), np.array(out_L[g]), np.array(out_po[g]),
-                             np.array(out_n[g]), st[g], te[g], u0[g], T_pred[g], temerge[g, 0],
-                             level, eta, t_emerge_dir=temerge[g, 1], meta=dict(m=m, d=d, P=P, k=k, sigma0=sigma0, seed=seed,
-                                              init=g, algo="online SGD",
-                                              final_best_teacher=np.argmax(ov, axis=1),
-                                              final_best_overlap=np.max(ov, axis=1))))
+        res.append(_run_curve(rec.astype(np.int64), np.array(out_L[g]), np.array(out_po[g]),
+                              np.array(out_n[g]), st[g], te[g], u0[g], T_pred[g], temerge[g, 0],
+                              temerge[g, 1], ov, method="online-sgd", eta=eta, level=level, m=m,
+                              d=d, P=P, k=k, sigma0=sigma0, seed=seed, init=g, n_init=n_init,
+                              steps=steps, n_record=n_record, chunk=chunk, reduced=reduced))
     return res[0] if n_init == 1 else res

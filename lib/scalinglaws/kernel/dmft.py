@@ -27,15 +27,14 @@ inverted in both Laplace variables on a fixed-Talbot contour (Abate & Valkó 200
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from scalinglaws.numerics.talbot import invert_laplace, talbot_contour
 from scalinglaws.errors import check_array, check_bool, check_int, check_real, require
+from scalinglaws.result import Curve
 
 __all__ = ["response", "transfer",
-           "loss_laplace", "DMFTLoss", "dmft_loss", "langevin_variance", "early_stopping_optimum"]
+           "loss_laplace", "dmft_loss", "langevin_variance", "early_stopping_optimum"]
 
 
 def _inv(x: float) -> float:
@@ -233,26 +232,8 @@ def loss_laplace(s1, s2, lam, w2, N: float = np.inf, P: float = np.inf,
     return (num + sigma2 * D1 / (s1[:, None] * s2[None, :])) / (1 - D1)
 
 
-@dataclass(frozen=True)
-class DMFTLoss:
-    """Expected test loss of the random-feature model from the DMFT, on a time grid.
-
-    ``loss`` is the full expected excess loss E[v^T Λ v] of one model; ``bias`` is the loss of the
-    infinitely ensembled predictor, Σ_k λ_k ⟨v_k(t)⟩²; ``variance = loss − bias``.
-    Time unit: gradient-flow time t.
-    """
-
-    t: np.ndarray
-    loss: np.ndarray
-    bias: np.ndarray
-
-    @property
-    def variance(self) -> np.ndarray:
-        return self.loss - self.bias
-
-
 def dmft_loss(t, lam, w2, N: float = np.inf, P: float = np.inf, *, sigma2: float = 0.0,
-              kappa: float = 0.0, n: int = 24, bias: bool = True) -> DMFTLoss:
+              kappa: float = 0.0, n: int = 24, bias: bool = True) -> Curve:
     """Full expected test loss L(t) (no ½) of gradient flow from zero, by double fixed-Talbot inversion.
 
     Parameters
@@ -269,6 +250,18 @@ def dmft_loss(t, lam, w2, N: float = np.inf, P: float = np.inf, *, sigma2: float
         Weight decay κ ≥ 0 on the readout w: dw/dt = −∇(L̂/2) − κ w.
     n : int
         Talbot nodes per variable (upper half-contour); n = 24 gives ~1e-6 relative accuracy.
+    bias : bool
+        Also compute the bias of the ensembled predictor (extras ``bias`` and ``variance``).
+
+    Returns
+    -------
+    Curve
+        ``t`` (``t_unit="time"``, gradient-flow time), ``loss`` = the full expected excess loss
+        E[v^T Λ v] of one model (``loss_factor=1``, no ½), no seeds (a theory).
+        ``meta``: ``family="kernel"``, ``model="dmft"``, ``width`` (N), ``P``, ``sigma2``,
+        ``kappa``, ``n`` (no ``eta``: gradient flow).  ``extras`` (only with ``bias=True``):
+        ``bias`` = Σ_k λ_k ⟨v_k(t)⟩², the loss of the infinitely ensembled predictor, and
+        ``variance`` = ``loss − bias``.
 
     Notes
     -----
@@ -310,12 +303,16 @@ def dmft_loss(t, lam, w2, N: float = np.inf, P: float = np.inf, *, sigma2: float
             d2 = np.conj(di) if conj else di
             vals.append(di @ L @ d2)
         out[i] = 2.0 * np.real(vals[0] + vals[1])
-    b = np.full(t.size, np.nan)
+    extras = {}
     if bias:
         # ⟨v_k⟩(s) = H_k(s+κ) (s+κ)/s w*_k ; bias = Σ λ_k ⟨v_k(t)⟩²
         vk = 2.0 * np.real(np.einsum("tj,tjk->tk", d * (u / s), H))
         b = (vk ** 2) @ (lam * w2)
-    return DMFTLoss(t=t, loss=out, bias=b)
+        extras = {"bias": b, "variance": out - b}
+    meta = {"family": "kernel", "model": "dmft", "width": N, "P": P, "sigma2": sigma2, "kappa": kappa,
+            "n": n}
+    return Curve(t=t, loss=out, t_unit="time", loss_factor=1.0, meta=meta, extras=extras,
+                 series=tuple(extras))
 
 
 def langevin_variance(t, lam, P: float = np.inf, *, T: float, kappa: float = 0.0,

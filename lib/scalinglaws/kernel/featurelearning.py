@@ -22,40 +22,31 @@ Its mode-diagonal version (only G_kk kept) is cheap for M ~ 10^5 and reproduces
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from scalinglaws.kernel.dmft import _check_spectrum
 from scalinglaws.errors import DivergenceError, check_array, check_cost, check_int, check_real, require
 from scalinglaws.progress import progress
+from scalinglaws.result import Curve
 
 #: Default cost limit of the GD drivers (:func:`infinite_width_full`, :func:`simulate_projected`,
 #: :func:`simulate_projected_reduced`): GD steps ``rint(t[-1]/eta)``, summed over seeds for the
 #: simulations; raise it with ``max_steps=``.
 DEFAULT_MAX_GD_STEPS = 10 ** 7
 
-__all__ = ["FLResult", "infinite_width_diagonal", "infinite_width_full",
+__all__ = ["infinite_width_diagonal", "infinite_width_full",
            "simulate_projected", "simulate_projected_reduced", "width_floor",
            "sgd_batch_excess"]
 
 
-@dataclass(frozen=True)
-class FLResult:
-    """Loss trajectories: ``t`` (time = steps × η, or gradient-flow time) and ``loss`` [..., time]."""
-
-    t: np.ndarray
-    loss: np.ndarray
-
-    @property
-    def mean(self) -> np.ndarray:
-        return self.loss.mean(axis=0) if self.loss.ndim > 1 else self.loss
-
-    @property
-    def sem(self) -> np.ndarray:
-        if self.loss.ndim == 1 or self.loss.shape[0] < 2:
-            return np.zeros(self.t.size)
-        return self.loss.std(axis=0, ddof=1) / np.sqrt(self.loss.shape[0])
+def _curve(t, loss, meta: dict) -> Curve:
+    """The result of every function of this module: time ``t`` in gradient-flow units
+    (``t_unit="time"``; steps × η for the GD drivers), test loss v^TΛv (``loss_factor=1``, no ½).
+    A 2-d ``loss[seed, time]`` becomes ``seeds``, its mean over seeds ``loss``."""
+    meta = {"family": "kernel", "model": "feature-learning", **meta}
+    if loss.ndim == 2:
+        return Curve(t=t, loss=loss.mean(axis=0), t_unit="time", loss_factor=1.0, seeds=loss, meta=meta)
+    return Curve(t=t, loss=loss, t_unit="time", loss_factor=1.0, meta=meta)
 
 
 def _check_common(lam, w2, gamma, t):
@@ -90,7 +81,7 @@ def _check_finite_width(lam, w2, gamma, t, N, seeds, seed, eta, max_steps):
     return lam, w2, gamma, t, seeds, eta
 
 
-def infinite_width_diagonal(lam, w2, gamma: float, t, *, rel_step: float = 0.01) -> FLResult:
+def infinite_width_diagonal(lam, w2, gamma: float, t, *, rel_step: float = 0.01) -> Curve:
     """Mode-diagonal infinite-width rich dynamics (chapter 4, Eq. eq-rich), population gradient
     flow.
 
@@ -99,12 +90,21 @@ def infinite_width_diagonal(lam, w2, gamma: float, t, *, rel_step: float = 0.01)
     exactly for the frozen kernel, v_k ← v_k e^{−(G_kk+γc) λ_k Δt}, then G and c take a
     midpoint-rule step. Step Δt = rel_step · max(t, 1), so the cost is O(M log t_max / rel_step).
     γ = 0 is exact: L = Σ λ_k w*_k² e^{−2λ_k t}.
+
+    Returns
+    -------
+    Curve
+        ``t`` as given (``t_unit="time"``, gradient-flow time), ``loss`` = v^TΛv
+        (``loss_factor=1``, no ½), no seeds (a theory).  ``meta``: ``family="kernel"``,
+        ``model="feature-learning"``, ``solver="infinite-width-diagonal"``, ``gamma``,
+        ``rel_step`` (no ``eta``: gradient flow).  No extras.
     """
     lam, w2, gamma, t = _check_common(lam, w2, gamma, t)
     rel_step = check_real("rel_step", rel_step, 0.0, 0.1, lo_open=True)
+    meta = {"solver": "infinite-width-diagonal", "gamma": gamma, "rel_step": rel_step}
     ws = np.sqrt(w2)
     if gamma == 0:
-        return FLResult(t, (w2 * lam) @ np.exp(-2 * np.outer(lam, t)))
+        return _curve(t, (w2 * lam) @ np.exp(-2 * np.outer(lam, t)), meta)
     v = ws.copy()
     G = np.ones_like(lam)
     c = 0.0
@@ -122,7 +122,7 @@ def infinite_width_diagonal(lam, w2, gamma: float, t, *, rel_step: float = 0.01)
             v = v_new
             now += dt
         out[i] = np.dot(lam * v, v)
-    return FLResult(t, out)
+    return _curve(t, out, meta)
 
 
 def _gd_map(bh, G, c, lam, ws, gamma, eta, F0=None):
@@ -139,7 +139,7 @@ def _gd_map(bh, G, c, lam, ws, gamma, eta, F0=None):
 
 
 def infinite_width_full(lam, w2, gamma: float, t, *, eta: float = 0.05,
-                        max_steps: int = DEFAULT_MAX_GD_STEPS) -> FLResult:
+                        max_steps: int = DEFAULT_MAX_GD_STEPS) -> Curve:
     """Infinite-width dynamics with the full M×M kernel G (chapter 4, Eq. eq-rich), discrete
     population GD.
 
@@ -147,6 +147,13 @@ def infinite_width_full(lam, w2, gamma: float, t, *, eta: float = 0.05,
     β̂ ← β̂ + η(G + γcI)Λv + η²γ(β̂ᵀΛv)Λv, G ← G + ηγ(Λvβ̂ᵀ + β̂vᵀΛ) + η²γ²c ΛvvᵀΛ,
     c ← c + 2ηβ̂ᵀΛv + η² vᵀΛGΛv. Times are rounded to whole steps (t = steps × η). O(M²) per step.
     Runs of more than ``max_steps`` steps (``rint(t[-1]/eta)``) are refused before any work.
+
+    Returns
+    -------
+    Curve
+        ``t`` = steps × η (``t_unit="time"``), ``loss`` = v^TΛv (``loss_factor=1``, no ½), no
+        seeds (a theory).  ``meta``: ``family="kernel"``, ``model="feature-learning"``,
+        ``solver="infinite-width-full"``, ``gamma``, ``eta``.  No extras.
     """
     lam, w2, gamma, t = _check_common(lam, w2, gamma, t)
     eta = _check_gd(eta, t, max_steps)
@@ -167,12 +174,13 @@ def infinite_width_full(lam, w2, gamma: float, t, *, eta: float = 0.05,
         out[i] = v @ (lam * v)
         if not np.isfinite(out[i]) or out[i] > 1e6 * (w2 @ lam):
             raise DivergenceError(f"infinite_width_full diverged at t={ns * eta:.3g}; reduce eta={eta}")
-    return FLResult(steps * eta, out)
+    return _curve(steps * eta, out,
+                  {"solver": "infinite-width-full", "gamma": gamma, "eta": eta})
 
 
 def simulate_projected(lam, w2, N: int, gamma: float, t, *, eta: float = 0.05, seeds: int = 4,
                        seed: int = 0, batch: int | None = None,
-                       max_steps: int = DEFAULT_MAX_GD_STEPS) -> FLResult:
+                       max_steps: int = DEFAULT_MAX_GD_STEPS) -> Curve:
     """Direct simulation of the projected two-layer linear model: trainable w ∈ R^N and A ∈ R^{N×M}.
 
     Population gradients (``batch=None``, B = ∞), GD step η, from w = 0, A(0) ~ N(0,1):
@@ -186,6 +194,15 @@ def simulate_projected(lam, w2, N: int, gamma: float, t, *, eta: float = 0.05, s
     minibatches from ``default_rng([seed, r, 1])``. The test loss is still exact (v^TΛv).
     Runs of more than ``max_steps`` GD steps summed over seeds (``seeds * rint(t[-1]/eta)``) are
     refused before any work.
+
+    Returns
+    -------
+    Curve
+        ``t`` = steps × η (``t_unit="time"``), ``loss`` = mean over seeds of v^TΛv
+        (``loss_factor=1``, no ½), ``seeds[seed, time]`` = the per-seed losses (always 2-d, also
+        for ``seeds=1``), ``sem`` over seeds (ddof = 1; None for one seed).  ``meta``:
+        ``family="kernel"``, ``model="feature-learning"``, ``solver="projected"``, ``gamma``,
+        ``width`` (N), ``eta``, ``seeds``, ``seed``, ``batch``.  No extras.
     """
     check_int("batch", batch, 1, allow_none=True)
     lam, w2, gamma, t, seeds, eta = _check_finite_width(lam, w2, gamma, t, N, seeds, seed, eta, max_steps)
@@ -219,7 +236,9 @@ def simulate_projected(lam, w2, N: int, gamma: float, t, *, eta: float = 0.05, s
             out[r, i] = v @ (lam * v)
             if not np.isfinite(out[r, i]) or out[r, i] > 1e6 * (w2 @ lam):
                 raise DivergenceError(f"simulate_projected diverged at t={ns * eta:.3g}; reduce eta={eta}")
-    return FLResult(steps * eta, out)
+    return _curve(steps * eta, out,
+                  {"solver": "projected", "gamma": gamma, "width": N, "eta": eta, "seeds": seeds,
+                   "seed": seed, "batch": batch})
 
 
 def width_floor(lam, w2, N: int, *, draws: int = 8, seed: int = 0) -> np.ndarray:
@@ -248,7 +267,7 @@ def width_floor(lam, w2, N: int, *, draws: int = 8, seed: int = 0) -> np.ndarray
 
 
 def simulate_projected_reduced(lam, w2, N: int, gamma: float, t, *, eta: float = 0.05, seeds: int = 4,
-                               seed: int = 0, max_steps: int = DEFAULT_MAX_GD_STEPS) -> FLResult:
+                               seed: int = 0, max_steps: int = DEFAULT_MAX_GD_STEPS) -> Curve:
     """The GD map of :func:`simulate_projected`, run exactly in N-dimensional coordinates.
 
     The projected update keeps A(t) = Q(t) A(0) with Q ∈ R^{N×N}, Q(0) = I. With
@@ -265,6 +284,15 @@ def simulate_projected_reduced(lam, w2, N: int, gamma: float, t, *, eta: float =
     Q' = Q U, r' = U^T r, which makes the K-product diagonal. Time t = steps × η (rounded).
     Runs of more than ``max_steps`` GD steps summed over seeds (``seeds * rint(t[-1]/eta)``) are
     refused before any work.
+
+    Returns
+    -------
+    Curve
+        As :func:`simulate_projected`: ``t`` = steps × η (``t_unit="time"``), ``loss`` = mean over
+        seeds of v^TΛv (``loss_factor=1``, no ½), ``seeds[seed, time]`` (always 2-d), ``sem``
+        (ddof = 1; None for one seed).  ``meta``: ``family="kernel"``,
+        ``model="feature-learning"``, ``solver="projected-reduced"``, ``gamma``, ``width`` (N),
+        ``eta``, ``seeds``, ``seed``.  No extras.
     """
     lam, w2, gamma, t, seeds, eta = _check_finite_width(lam, w2, gamma, t, N, seeds, seed, eta, max_steps)
     ws = np.sqrt(w2)
@@ -295,7 +323,9 @@ def simulate_projected_reduced(lam, w2, N: int, gamma: float, t, *, eta: float =
         out[:, i] = L0 - 2 * np.sum(u * bp, axis=1) + np.sum(D * u * u, axis=1)
         if not np.all(np.isfinite(out[:, i])) or np.max(out[:, i]) > 1e6 * L0:
             raise DivergenceError(f"simulate_projected_reduced diverged at t={ns * eta:.3g}; reduce eta={eta}")
-    return FLResult(steps * eta, out)
+    return _curve(steps * eta, out,
+                  {"solver": "projected-reduced", "gamma": gamma, "width": N, "eta": eta, "seeds": seeds,
+                   "seed": seed})
 
 
 def sgd_batch_excess(loss_pop, loss_sgd: dict, t) -> tuple[dict, dict]:

@@ -27,6 +27,7 @@ import numpy as np
 
 from scalinglaws.errors import (DivergenceError, ParameterTypeError, check_array, check_choice, check_cost,
                      check_int, check_real, require)
+from scalinglaws.result import Curve
 
 try:  # numba is optional: it speeds up train_gd by ~5x (same algorithm, round-off differences only)
     import numba as _numba
@@ -39,7 +40,7 @@ except Exception:  # pragma: no cover
 DEFAULT_MAX_GD_STEPS = 10 ** 7
 
 __all__ = ["MLPParams", "init_params", "circle_grid", "forward", "loss", "gradients",
-           "empirical_ntk", "ntk_infinite", "ntk_mode_spectrum", "circle_target", "TrainResult",
+           "empirical_ntk", "ntk_infinite", "ntk_mode_spectrum", "circle_target",
            "train_gd", "lazy_loss_infinite", "fit_window_from_modes", "neuron_mode_spectra",
            "gap_exceeds_spread", "agree_within_spread"]
 
@@ -254,15 +255,6 @@ def circle_target(theta, lam: np.ndarray, beta: float, kmax: int, seed: int = 0,
     return y, power
 
 
-@dataclass(frozen=True)
-class TrainResult:
-    """Recorded GD run: times ``t`` (= steps × η), grid losses ``loss``, final parameters."""
-
-    t: np.ndarray
-    loss: np.ndarray
-    params: MLPParams
-
-
 _NUMBA_KERNEL = None
 
 
@@ -346,14 +338,18 @@ def _check_gd_inputs(X, y, eta, t_record, method, max_steps):
     return X, y, eta, tr
 
 
-def train_gd(p: MLPParams, X, y, eta: float, t_record, method: str = "auto", *,
-             max_steps: int = DEFAULT_MAX_GD_STEPS) -> TrainResult:
+def train_gd(p, X, y, eta: float, t_record, method: str = "auto", workers: int | None = None, *,
+             max_steps: int = DEFAULT_MAX_GD_STEPS):
     """Full-batch GD with the mean-field step: θ ← θ - η γ₀² N ∇θ ½ mean (f-y)².
 
     Parameters
     ----------
-    p : MLPParams
-        Initial parameters (not modified).
+    p : MLPParams or sequence of MLPParams
+        Initial parameters (not modified).  A sequence trains several independent networks
+        (e.g. seeds) concurrently in threads: each exactly as if trained alone (results identical
+        to serial calls), returned in the order of ``p``.  The compiled loop releases the GIL, so
+        on k cores up to k networks train at once.  Every input is checked (for every network)
+        before any network starts.
     X, y : inputs (P, 2) and targets (P,).
     eta : float
         Time step (time per step); stability needs η λ_max < 2 with λ_max the top eigenvalue of K/P
@@ -364,10 +360,22 @@ def train_gd(p: MLPParams, X, y, eta: float, t_record, method: str = "auto", *,
         Code path; "auto" uses the compiled loop when numba is available.  Both paths run the same
         algorithm (all gradients of a neuron from the parameters before the step) and agree to
         round-off.
+    workers : int, optional
+        Sequence only: the most threads (default: the cores this process may use); ``workers=1``
+        runs the networks serially.
     max_steps : int
-        Cost limit: runs of more than ``max_steps`` GD steps (``rint(t_record[-1] / eta)``) are
-        refused before any work (default ``DEFAULT_MAX_GD_STEPS`` = 10^7); raise it
+        Cost limit: runs of more than ``max_steps`` GD steps (``rint(t_record[-1] / eta)``) per
+        network are refused before any work (default ``DEFAULT_MAX_GD_STEPS`` = 10^7); raise it
         explicitly for longer runs.
+
+    Returns
+    -------
+    Curve, or a list of Curve (one per network, in order) when ``p`` is a sequence
+        ``t`` = steps × η (``t_unit="time"``), ``loss`` = the grid loss mean (f − y)²
+        (``loss_factor=1``, no ½), no seeds (one network).  ``meta``: ``family="kernel"``,
+        ``model="mlp"``, ``eta``, ``width`` (N), ``gamma0``, ``P`` (grid points), ``method``
+        (the code path used: "numpy" or "numba").  ``extras``: ``params`` = the final
+        :class:`MLPParams`.
 
     Raises
     ------
@@ -377,7 +385,15 @@ def train_gd(p: MLPParams, X, y, eta: float, t_record, method: str = "auto", *,
     DivergenceError
         If the loss becomes non-finite or exceeds 1e3 × its initial value (η too large).
     """
-    _check_params(p)
+    if isinstance(p, MLPParams):
+        check_int("workers", workers, 1, allow_none=True)
+        _check_params(p)
+        return _train_one(p, X, y, eta, t_record, method, max_steps)
+    return _train_many(p, X, y, eta, t_record, method, workers, max_steps)
+
+
+def _train_one(p: MLPParams, X, y, eta, t_record, method, max_steps) -> Curve:
+    """One network (see :func:`train_gd`); ``p`` already checked."""
     X, y, eta, tr = _check_gd_inputs(X, y, eta, t_record, method, max_steps)
     steps = np.rint(tr / eta).astype(np.int64)
     q = p.copy()
@@ -385,6 +401,12 @@ def train_gd(p: MLPParams, X, y, eta: float, t_record, method: str = "auto", *,
     P, N, g = X.shape[0], q.N, q.gamma0
     c = 1.0 / (g * N)
     lr = eta * g * g * N
+    meta = {"family": "kernel", "model": "mlp", "eta": eta, "width": N, "gamma0": g, "P": P}
+
+    def result(L, params, path):
+        return Curve(t=steps * eta, loss=L, t_unit="time", loss_factor=1.0,
+                     meta={**meta, "method": path}, extras={"params": params})
+
     if method == "numba" or (method == "auto" and _numba is not None):
         L = np.empty(steps.size)
         W = np.ascontiguousarray(W)
@@ -392,7 +414,7 @@ def train_gd(p: MLPParams, X, y, eta: float, t_record, method: str = "auto", *,
         if s_div >= 0:
             raise DivergenceError(f"GD diverged at step {s_div} (loss {L_div!r}); eta={eta} too large "
                                   "for the top NTK eigenvalue (need eta*lambda_max < 2)")
-        return TrainResult(steps * eta, L, MLPParams(W, b, a, g))
+        return result(L, MLPParams(W, b, a, g), "numba")
     XT = X.T
     L = np.empty(steps.size)
     L0 = None
@@ -421,45 +443,34 @@ def train_gd(p: MLPParams, X, y, eta: float, t_record, method: str = "auto", *,
         b -= lr * G.sum(axis=0)
         a -= lr * ga
         s += 1
-    return TrainResult(steps * eta, L, q)
+    return result(L, q, "numpy")
 
 
-def train_gd_batch(params, X, y, eta: float, t_record, method: str = "auto",
-                   workers: int | None = None, *,
-                   max_steps: int = DEFAULT_MAX_GD_STEPS) -> list[TrainResult]:
-    """`train_gd` for several independent networks (e.g. seeds), run concurrently in threads.
-
-    Each network is trained exactly as by ``train_gd(p, X, y, eta, t_record, method)``: the results
-    are identical to serial calls, in the order of ``params``.  The compiled loop releases the GIL,
-    so on k cores up to k networks train at once.  ``workers`` (default: the cores this process may
-    use) caps the number of threads; ``workers=1`` runs serially.  ``max_steps``: the cost limit
-    of :func:`train_gd` (per network).  Every input is checked (for every network) before any
-    network starts.
-    """
+def _train_many(params, X, y, eta, t_record, method, workers, max_steps) -> list[Curve]:
+    """Several networks, concurrently in threads (see :func:`train_gd`)."""
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    if isinstance(params, MLPParams):
-        params = [params]
+    if isinstance(params, (str, bytes)) or not hasattr(params, "__iter__"):
+        _check_params(params)        # raises: names the type, "an MLPParams"
     params = list(params)
-    require(len(params) >= 1, "params", "empty", "a non-empty sequence of MLPParams")
+    require(len(params) >= 1, "p", params, "an MLPParams or a non-empty sequence of MLPParams")
     for i, p in enumerate(params):
         try:
             _check_params(p)
         except ValueError as e:      # name the network
-            raise type(e)(f"params[{i}]: {e}") from None
+            raise type(e)(f"p[{i}]: {e}") from None
     if workers is None:
         workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     workers = check_int("workers", workers, 1)
-    # the shared inputs once, before any network starts (train_gd repeats these cheap checks)
+    # the shared inputs once, before any network starts (_train_one repeats these cheap checks)
     _check_gd_inputs(X, y, eta, t_record, method, max_steps)
     if workers == 1 or len(params) == 1:
-        return [train_gd(p, X, y, eta, t_record, method, max_steps=max_steps) for p in params]
+        return [_train_one(p, X, y, eta, t_record, method, max_steps) for p in params]
     if method in ("auto", "numba") and _numba is not None:
         _numba_kernel()        # compile (or load) once before the threads start
     with ThreadPoolExecutor(max_workers=min(int(workers), len(params))) as ex:
-        return list(ex.map(lambda p: train_gd(p, X, y, eta, t_record, method, max_steps=max_steps),
-                           params))
+        return list(ex.map(lambda p: _train_one(p, X, y, eta, t_record, method, max_steps), params))
 
 
 def lazy_loss_infinite(t, lam: np.ndarray, power: np.ndarray, eta: float = 0.0) -> np.ndarray:

@@ -20,8 +20,6 @@ the noise is added in closed form (Ornstein–Uhlenbeck), see :func:`simulate`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import linalg
 
@@ -29,58 +27,14 @@ from scalinglaws.kernel.dmft import _check_langevin, _check_spectrum
 from scalinglaws.errors import (DivergenceError, check_array, check_bool, check_cost, check_int, check_real,
                      require)
 from scalinglaws.progress import progress
+from scalinglaws.result import Curve
 
 #: Default cost limit of :func:`euler_maruyama_langevin`: Euler--Maruyama steps x chains x modes
 #: (``rint(t_end/dt) * chains * M``); raise it with ``max_steps=``.
 DEFAULT_MAX_EM_WORK = 10 ** 10
 
-__all__ = ["RFResult", "simulate", "gd_flow_bound", "gp_posterior_loss", "euler_maruyama_langevin",
+__all__ = ["simulate", "ensemble_bias", "gd_flow_bound", "gp_posterior_loss", "euler_maruyama_langevin",
            "deviation_ratio"]
-
-
-@dataclass(frozen=True)
-class RFResult:
-    """Per-draw test losses ``loss[draw, time]`` (excess over σ², no ½) on times ``t``.
-
-    ``v`` holds the per-draw error vectors ``v[draw, time, mode]`` when requested (for the bias of
-    the ensembled predictor); ``None`` otherwise. ``mu_max[draw]`` is the largest eigenvalue of the
-    training matrix plus κ (μ_max + κ, the stability scale of discrete GD); ``None`` for N = P = ∞.
-    """
-
-    t: np.ndarray
-    loss: np.ndarray
-    v: np.ndarray | None = None
-    mu_max: np.ndarray | None = None
-
-    @property
-    def mean(self) -> np.ndarray:
-        return self.loss.mean(axis=0)
-
-    @property
-    def sem(self) -> np.ndarray:
-        d = self.loss.shape[0]
-        return self.loss.std(axis=0, ddof=1) / np.sqrt(d) if d > 1 else np.zeros(self.loss.shape[1])
-
-    def bias(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Unbiased estimate of Σ_k λ_k ⟨v_k⟩² (loss of the infinitely ensembled predictor) and its
-        jackknife standard error over draws: ``(estimate, se)``.
-
-        Estimator: Σ_k λ_k (v̄_k² − s_k²/D) with the sample mean v̄ and variance s² (ddof=1).
-        """
-        if self.v is None:
-            raise ValueError("bias(): simulate(..., keep_v=True) is needed")
-        V = self.v
-        D = V.shape[0]
-        require(D >= 3, "draws", D, ">= 3 for the bias estimate and its jackknife error")
-
-        def est(X):
-            d = X.shape[0]
-            return (X.mean(axis=0) ** 2 - X.var(axis=0, ddof=1) / d) @ lam
-
-        full = est(V)
-        loo = np.array([est(np.delete(V, i, axis=0)) for i in range(D)])
-        se = np.sqrt((D - 1) / D * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
-        return full, se
 
 
 def _check_count(name: str, value, *, allow_inf: bool) -> float:
@@ -120,7 +74,7 @@ def _gd_phi(x, n, eta):
 
 def simulate(lam, w2, N: float, P: float, t, *, draws: int = 8, seed: int = 0,
              sigma2: float = 0.0, kappa: float = 0.0, T: float = 0.0, eta: float | None = None,
-             keep_v: bool = False) -> RFResult:
+             keep_v: bool = False) -> Curve:
     """Exact test-loss trajectories of random-feature regression over independent draws.
 
     Parameters
@@ -143,6 +97,22 @@ def simulate(lam, w2, N: float, P: float, t, *, draws: int = 8, seed: int = 0,
     eta : float, optional
         GD step size; ``None`` means gradient flow. Raises ``DivergenceError`` if
         η (μ_max + κ) ≥ 2.
+    keep_v : bool
+        Keep the per-draw error vectors (extra ``v``; memory draws × times × M).
+
+    Returns
+    -------
+    Curve
+        ``t`` = the times as given (``t_unit="time"``, gradient-flow time; with ``eta`` the loss
+        is that of step ``rint(t/η)``), ``loss_factor=1`` (test loss v^TΛv, no ½, excess over
+        σ²), ``loss`` = mean over draws, ``seeds[draw, time]`` = the per-draw losses (always 2-d,
+        also for ``draws=1``), ``sem`` over draws (ddof = 1; None for one draw).
+        ``meta``: ``family="kernel"``, ``model="random-features"``, ``width`` (N), ``P``,
+        ``draws``, ``seed``, ``sigma2``, ``kappa``, ``T``, and ``eta`` for discrete GD (the
+        width is not stored as ``N``: kernel curves have no α).
+        ``extras``: ``mu_max[draw]`` = μ_max + κ of the training matrix (the stability scale of
+        discrete GD; absent for N = P = ∞); ``v[draw, time, mode]`` = the error vectors (only
+        with ``keep_v``; for :func:`ensemble_bias`).
     """
     lam, w2 = _check_spectrum(lam, w2)
     t = _check_t(t)
@@ -167,12 +137,20 @@ def simulate(lam, w2, N: float, P: float, t, *, draws: int = 8, seed: int = 0,
     mu_max = np.empty(draws)
     vs = [] if keep_v else None
     steps = None if eta is None else np.round(t / eta)
+    meta = {"family": "kernel", "model": "random-features", "width": N, "P": P, "draws": draws,
+            "seed": seed, "sigma2": sigma2, "kappa": kappa, "T": T}
+    if eta is not None:
+        meta["eta"] = eta
+
+    def result(extras):
+        return Curve(t=t, loss=losses.mean(axis=0), t_unit="time", loss_factor=1.0, seeds=losses,
+                     meta=meta, extras=extras)
 
     if np.isinf(N) and np.isinf(P):
         x = kappa + lam
         v = ws[None, :] * (kappa + lam * np.exp(-np.outer(t, x))) / x
         losses[:] = (v ** 2) @ lam
-        return RFResult(t, losses, np.broadcast_to(v, (draws,) + v.shape).copy() if keep_v else None)
+        return result({"v": np.broadcast_to(v, (draws,) + v.shape).copy()} if keep_v else {})
 
     for i in progress(range(draws), desc="draws"):
         if np.isinf(N):                       # w ∈ R^M, w = Ψ^T c / P, K = ΨΨ^T/P
@@ -223,7 +201,36 @@ def simulate(lam, w2, N: float, P: float, t, *, draws: int = 8, seed: int = 0,
         losses[i] = loss
         if keep_v:
             vs.append(ws[None, :] - (au @ U.T) @ Z / n)
-    return RFResult(t, losses, np.array(vs) if keep_v else None, mu_max)
+    extras = {"mu_max": mu_max}
+    if keep_v:
+        extras["v"] = np.array(vs)
+    return result(extras)
+
+
+def ensemble_bias(curve: Curve, lam) -> tuple[np.ndarray, np.ndarray]:
+    """Unbiased estimate of Σ_k λ_k ⟨v_k⟩² (the loss of the infinitely ensembled predictor) from
+    the draws of a :func:`simulate` curve, and its jackknife standard error over draws:
+    ``(estimate, se)``, each of shape (times,).
+
+    Estimator: Σ_k λ_k (v̄_k² − s_k²/D) with the sample mean v̄ and variance s² (ddof=1) of the
+    error vectors ``curve.v[draw, time, mode]`` over the D draws; needs ``simulate(...,
+    keep_v=True)`` and D >= 3.
+    """
+    require(isinstance(curve, Curve) and "v" in curve.extras, "curve", type(curve).__name__,
+            "a Curve of simulate(..., keep_v=True) (with the extra 'v')")
+    V = curve.extras["v"]
+    lam = check_array("lam", lam, shape=(V.shape[2],))
+    D = V.shape[0]
+    require(D >= 3, "draws", D, ">= 3 for the bias estimate and its jackknife error")
+
+    def est(X):
+        d = X.shape[0]
+        return (X.mean(axis=0) ** 2 - X.var(axis=0, ddof=1) / d) @ lam
+
+    full = est(V)
+    loo = np.array([est(np.delete(V, i, axis=0)) for i in range(D)])
+    se = np.sqrt((D - 1) / D * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
+    return full, se
 
 
 def gd_flow_bound(x: float) -> float:
@@ -319,7 +326,10 @@ def euler_maruyama_langevin(lam, w2, P: int, t_end: float, dt: float, *, T: floa
 
 def deviation_ratio(sim_mean, sim_sem, theory, *, z: float = 3.0, rel: float = 0.02) -> float:
     """``max_t abs(sim − theory) / (z·sem + rel·abs(theory))``: ≤ 1 means agreement within z
-    standard errors plus a relative finite-size allowance ``rel``."""
+    standard errors plus a relative finite-size allowance ``rel``.  ``sim_sem=None`` (the
+    ``sem`` of a one-draw :class:`~scalinglaws.result.Curve`) counts as zero."""
+    if sim_sem is None:
+        sim_sem = np.zeros(np.shape(sim_mean))
     sim_mean, sim_sem, theory = (np.asarray(x, dtype=float) for x in (sim_mean, sim_sem, theory))
     z = check_real("z", z, 0.0, lo_open=True)
     rel = check_real("rel", rel, 0.0)

@@ -11,7 +11,7 @@ from scipy.integrate import solve_ivp
 
 from scalinglaws.errors import check_array, check_int, check_real, is_int, require
 
-from scalinglaws.emergence.model import GDResult, _A_ALLOWED, _check_k, _check_teacher, _check_weights, spherical_init, tail_loss
+from scalinglaws.emergence.model import _A_ALLOWED, _check_k, _check_teacher, _check_weights, spherical_init, tail_loss
 
 __all__ = ['transition_time', 'greedy_pairing', 'half_alignment_delay', 'ToyCurve', 'toy_curve', 'toy_sum', 'greedy_toy_loss', 'greedy_toy', 'toy_sum_widths', 'frontier_window']
 
@@ -22,7 +22,7 @@ def transition_time(a_q, u0, k: int = 4, eta: float = 1.0, sigma_hat: float = 1.
     """Predicted emergence time ``T = 1/(k(k-2) sigma_hat^2 a eta u0^{(k-2)/2})`` in steps
     (``eta = 1``: GF time).  ``u0`` is the initial squared cosine ``s(0)^2`` (Ren et al. Thm 2.1);
     ``u0 = 0`` (a neuron orthogonal to the direction) gives ``T = inf``.  ``a_q`` must be positive
-    (see :func:`population_gd`)."""
+    (see :func:`~scalinglaws.emergence.gd.population_gd`)."""
     _check_k(k)
     require(k >= 4, "k", k, "an even integer >= 4 (for k = 2 there is no finite-time escape)")
     a_q = check_array("a_q", a_q)
@@ -157,12 +157,12 @@ def toy_sum(t, a: np.ndarray, T: np.ndarray, curve: ToyCurve, learnable: int | N
 def greedy_toy_loss(t, a: np.ndarray, teachers, T_pred, curve: ToyCurve) -> np.ndarray:
     """Loss that the decoupled picture of Thm 2.1 predicts for *one* initialisation: each greedy
     pair ``i`` (teacher ``teachers[i]``, predicted time ``T_pred[i]``, both from
-    :func:`greedy_pairing` / :class:`GDResult`) emerges along the universal curve at its own time,
-    every unpaired direction keeps its full weight::
+    :func:`greedy_pairing` or the extras of a :func:`~scalinglaws.emergence.gd.population_gd` run) emerges along the
+    universal curve at its own time, every unpaired direction keeps its full weight::
 
         L(t) = sum_i a_{teachers[i]}^2 ell(t / T_pred[i]) + sum_{p unpaired} a_p^2.
 
-    Over the ``P = len(a)`` directions (add :func:`tail_loss` for an infinite teacher); ``t`` and
+    Over the ``P = len(a)`` directions (add :func:`~scalinglaws.emergence.model.tail_loss` for an infinite teacher); ``t`` and
     ``T_pred`` in the same unit.  Nothing is fitted: it is a prediction from the initial overlaps.
     The curve is that of one ``u0`` (its shape depends on ``u0`` only through the small
     half-alignment delay)."""
@@ -180,7 +180,7 @@ def greedy_toy(widths, d: int, a: np.ndarray, seed: int, t, curve: ToyCurve, k: 
                eta: float = 1.0, sigma0: float = 1e-3):
     """:func:`greedy_toy_loss` for nested widths of one initialisation: width ``m`` uses the first
     ``m`` neurons of ``spherical_init(max(widths), d, sigma0, default_rng(seed))``, which is the
-    initialisation of :func:`population_gd` / :func:`population_gd_batch` with the same ``seed``
+    initialisation of :func:`~scalinglaws.emergence.gd.population_gd` with the same ``seed`` (or that entry of ``seeds``)
     (widths nested as in chapter 5).  No training.  ``t`` in steps of size ``eta``.
 
     Returns ``(L, T1)``: ``L[m]`` the predicted loss at ``t`` (over the ``P`` directions) and
