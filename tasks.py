@@ -10,8 +10,10 @@
                              re-run one chapter with new parameters -> _build/run/CHAPTER/
                              e.g. python3 tasks.py run 02_plateaus -p N_fig 1024
     python3 tasks.py store   after a successful `book`: store its paper-size check records in
-                             results/paper/ (keyed to the library and each chapter's code cells);
-                             the test suite fails when they no longer match the code
+                             results/paper/ (keyed to the library and each chapter's code cells)
+                             and prune results/store/ (the experiments' cached results, filled by
+                             `book`) to the entries that build used; the test suite rebuilds the
+                             book at its defaults from the store and fails when either is stale
     python3 tasks.py env     create/update the pinned environment only
     python3 tasks.py lock    regenerate requirements.lock from .venv
     python3 tasks.py clean | distclean
@@ -102,19 +104,24 @@ def book(args: list[str]) -> None:
     args = [a for a in args if a != "--fresh"]
     fp = _code_fingerprint()
     old = stamp.read_text().strip() if stamp.exists() else ""
+    used = build / "store_used.txt"
     if fresh or fp != old or not checks.is_dir():
         why = ("--fresh" if fresh else "first build" if not old else
                "no check records" if not checks.is_dir() else "library or environment changed")
-        print(f"book: executing every chapter ({why}); cached executions cleared", flush=True)
+        print(f"book: executing every chapter ({why}); cached executions cleared (experiments still "
+              "come from results/store/ when their code and parameters are unchanged)", flush=True)
         shutil.rmtree(cache, ignore_errors=True)
         shutil.rmtree(checks, ignore_errors=True)
         stamp.unlink(missing_ok=True)
+        used.unlink(missing_ok=True)
     else:
         print("book: library unchanged; chapters whose code cells are unchanged come from the cache",
               flush=True)
     e = dict(os.environ)
     e.pop("SCALINGLAWS_CHECKS_DIR", None)
     e.setdefault("SCALINGLAWS_PROGRESS", "0")     # no progress bars in the executed pages
+    build.mkdir(exist_ok=True)
+    e["SCALINGLAWS_STORE_USED"] = str(used)        # the store keys this build reads or writes
     _run([BIN / "jupyter-book", "build", ".", "--all", *JB_FLAGS, *args], env=e)
     build.mkdir(exist_ok=True)
     stamp.write_text(fp + "\n")
@@ -122,6 +129,7 @@ def book(args: list[str]) -> None:
 
 
 RESULTS = ROOT / "results" / "paper"
+STORE = ROOT / "results" / "store"
 REFRESH = "python3 tasks.py book && python3 tasks.py store"
 
 
@@ -177,6 +185,7 @@ def store(args: list[str]) -> None:
                               check=True).stdout.split()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
+    pruned, kept, size = _prune_store(build / "store_used.txt")
     shutil.rmtree(RESULTS, ignore_errors=True)
     (RESULTS / "checks").mkdir(parents=True)
     chapters = {}
@@ -188,9 +197,31 @@ def store(args: list[str]) -> None:
                     timespec="seconds"), "built_from_commit": commit,
                 "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
                 "python": platform.python_version(),
-                "numpy": versions[0], "scipy": versions[1], "numba": versions[2]}
+                "numpy": versions[0], "scipy": versions[1], "numba": versions[2],
+                "store": {"entries": kept, "bytes": size}}
     (RESULTS / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    print(f"store: {len(records)} chapters' check records -> {RESULTS.relative_to(ROOT)}")
+    print(f"store: {len(records)} chapters' check records -> {RESULTS.relative_to(ROOT)}; "
+          f"{STORE.relative_to(ROOT)}: {kept} experiment results ({size / 1e6:.1f} MB), {pruned} pruned")
+
+
+def _prune_store(used_log: Path) -> tuple[int, int, int]:
+    """Delete the entries of results/store/ that the last book build did not use (old code or
+    parameters); returns (pruned, kept, bytes kept)."""
+    if not STORE.is_dir():
+        return 0, 0, 0
+    if not used_log.is_file():
+        sys.exit("store: the book build recorded no experiment results (_build/store_used.txt "
+                 "missing); run 'python3 tasks.py book --fresh' first")
+    used = set(used_log.read_text().split())
+    pruned = kept = size = 0
+    for f in STORE.glob("*.pkl"):
+        if f.stem in used:
+            kept += 1
+            size += f.stat().st_size
+        else:
+            f.unlink()
+            pruned += 1
+    return pruned, kept, size
 
 
 def test(args: list[str]) -> None:

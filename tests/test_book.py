@@ -9,10 +9,15 @@ test depend on the earlier stages, so any subset can also be run on its own):
    parameters (kernel ``python3``, clean kernel per chapter); any error or failed check fails, and each
    chapter must record at least one passing check. Executed copies: ``_build/nbtest/<stem>.ipynb``,
    checks: ``_build/nbtest/checks/`` (the reproduction page, last in the toc, tabulates them);
-3. determinism: nbval re-runs every executed copy and compares its outputs
+   The same chapters then run at their **defaults** (the papers' settings) with every experiment read
+   from the committed results store in store-only mode (``_build/nbpaper/``): every enforced
+   paper-size check passes, the values equal the stored records of results/paper/, a stale or
+   missing stored result fails with the command that refreshes it, and no chapter may take longer
+   than ``SCALINGLAWS_PAPER_LIMIT_S`` (default 300 s);
+3. determinism: nbval re-runs every executed fast copy and compares its outputs
    (``--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg``);
-4. the HTML book is built from the executed copies (no re-execution) with ``-W -n --keep-going``,
-   then checked: every page exists, every ``<img>`` resolves, nothing is loaded from an external URL,
+4. the HTML book **at its defaults** is built from the paper-size copies (no re-execution) with
+   ``-W -n --keep-going``, then checked: every page exists, every ``<img>`` resolves, nothing is loaded from an external URL,
    MathJax is local, and (when Chromium is installed) math is typeset in headless Chromium.
 
 Environment knobs: ``SCALINGLAWS_FAST_LIMIT_S`` (default 240): fail a chapter whose fast run takes longer;
@@ -43,6 +48,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 NBTEST = BUILD / "nbtest"
 CHECKS = NBTEST / "checks"
+NBPAPER = BUILD / "nbpaper"                 # the chapters at their defaults, from the results store
+PAPER_CHECKS = NBPAPER / "checks"
+STORED = ROOT / "results" / "paper" / "checks"
+PAPER_LIMIT_S = float(os.environ.get("SCALINGLAWS_PAPER_LIMIT_S", "300"))
 TESTBOOK = BUILD / "testbook"
 FAST = ROOT / "tests" / "fast_params"
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
@@ -118,11 +127,18 @@ def test_parameter_defaults_are_independent(stem, tmp_path):
 
 class _Runner:
     """Executes notebooks on demand, each at most once per session (so ``-k 02_plateaus`` runs one
-    chapter); the reproduction page and the book first run every other notebook, in toc order."""
+    chapter); the reproduction page and the book first run every other notebook, in toc order.
 
-    def __init__(self):
-        shutil.rmtree(NBTEST, ignore_errors=True)
-        NBTEST.mkdir(parents=True)
+    ``paper=False``: the fast parameters (tests/fast_params), computing everything.
+    ``paper=True``: the chapters' defaults (the papers' settings) with every experiment read from
+    the results store in store-only mode (``SCALINGLAWS_STORE_ONLY=1``): a missing or stale stored
+    result fails the chapter with the command that refreshes the store."""
+
+    def __init__(self, paper: bool = False):
+        self.paper = paper
+        self.dir, self.checks = (NBPAPER, PAPER_CHECKS) if paper else (NBTEST, CHECKS)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True)
         self.results: dict[str, tuple[BaseException | None, float]] = {}
 
     def __getitem__(self, stem: str) -> tuple[BaseException | None, float]:
@@ -142,16 +158,26 @@ class _Runner:
     def _run(self, stem: str) -> tuple[BaseException | None, float]:
         entry = NOTEBOOKS[STEMS.index(stem)]
         t0 = time.perf_counter()
+        old = {k: os.environ.get(k) for k in ("SCALINGLAWS_STORE_ONLY", "SCALINGLAWS_STORE")}
         try:
-            execute_chapter(ROOT / f"{entry}.md", NBTEST / f"{stem}.ipynb", _fast_params(stem),
-                            checks_dir=CHECKS)
+            if self.paper:
+                os.environ["SCALINGLAWS_STORE_ONLY"] = "1"
+                os.environ.pop("SCALINGLAWS_STORE", None)       # the committed results/store/
+            execute_chapter(ROOT / f"{entry}.md", self.dir / f"{stem}.ipynb",
+                            {} if self.paper else _fast_params(stem), checks_dir=self.checks)
             err = None
         except Exception as exc:  # reported by the chapter's own test
             err = exc
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
         seconds = time.perf_counter() - t0
-        print(f"[papermill] {stem}: {'ok' if err is None else 'FAILED'} in {seconds:.1f} s",
-              file=sys.stderr)
-        timings = NBTEST / "timings.json"
+        print(f"[papermill{' paper' if self.paper else ''}] {stem}: {'ok' if err is None else 'FAILED'} "
+              f"in {seconds:.1f} s", file=sys.stderr)
+        timings = self.dir / "timings.json"
         old = json.loads(timings.read_text()) if timings.exists() else {}
         timings.write_text(json.dumps({**old, stem: round(seconds, 2)}, indent=1))
         return err, seconds
@@ -159,8 +185,53 @@ class _Runner:
 
 @pytest.fixture(scope="session")
 def executed():
-    """stem -> (exception or None, seconds) of the papermill run, executed on first access."""
+    """stem -> (exception or None, seconds) of the fast papermill run, executed on first access."""
     return _Runner()
+
+
+@pytest.fixture(scope="session")
+def executed_paper():
+    """stem -> (exception or None, seconds) of the run at the chapter's defaults from the store."""
+    return _Runner(paper=True)
+
+
+def _values(records: list[dict]) -> dict:
+    return {r["claim"]: r for r in records}
+
+
+@pytest.mark.chapter
+@pytest.mark.parametrize("stem", STEMS)
+def test_paper_size_chapter_from_the_store(stem, executed_paper):
+    """The book at its defaults (the papers' settings), every experiment from results/store/:
+    every enforced check passes, the check values equal the stored paper-size records of the
+    build that filled the store (results/paper/), and no experiment is recomputed (store-only)."""
+    err, seconds = executed_paper[stem]
+    if err is not None:
+        raise AssertionError(f"{stem} at its defaults from the results store failed (a missing or "
+                             f"stale stored result names 'python3 tasks.py book && python3 tasks.py "
+                             f"store'):\n{str(err)[-3000:]}")
+    if stem in AGGREGATE:
+        return
+    now = json.loads((PAPER_CHECKS / f"{stem}.json").read_text())
+    assert all(r["setting"] != "fast" for r in now), f"{stem}: fast-mode records at the defaults"
+    failed = [r["claim"] for r in now if not r["passed"] and r.get("enforced", True)]
+    assert not failed, f"{stem}: failed paper-size checks {failed}"
+    stored = _values(json.loads((STORED / f"{stem}.json").read_text()))
+    now = _values(now)
+    assert set(now) == set(stored), (f"{stem}: checks differ from results/paper/ (added "
+                                     f"{sorted(set(now) - set(stored))[:3]}, removed "
+                                     f"{sorted(set(stored) - set(now))[:3]})")
+    diff = []
+    for k, r in now.items():
+        a, b = r["ours"], stored[k]["ours"]
+        same = a == b or (isinstance(a, float) and isinstance(b, float)
+                          and (abs(a - b) <= 1e-9 * max(abs(a), abs(b)) or (a != a and b != b)))
+        if not same or r["passed"] != stored[k]["passed"]:
+            diff.append(f"{k}: {b!r} stored, {a!r} now")
+    assert not diff, f"{stem}: values differ from the stored paper-size records: {diff[:5]}"
+    assert seconds <= PAPER_LIMIT_S, (f"{stem} took {seconds:.0f} s at its defaults from the store "
+                                      f"(limit {PAPER_LIMIT_S:.0f} s): an expensive computation is "
+                                      "not an experiment of scalinglaws.experiments")
 
 
 @pytest.mark.chapter
@@ -239,7 +310,7 @@ def test_chapter_is_deterministic(stem, executed):
 
 
 # ---------------------------------------------------------------------------------------------------
-# 4. the book, built from the executed fast copies
+# 4. the book at its defaults (paper size), built from the chapters executed from the store
 
 
 def _assemble_testbook() -> Path:
@@ -263,7 +334,7 @@ def _assemble_testbook() -> Path:
             # the test book shows the papermill runs as they are: drop a file-level execution mode
             # (the ledger's 'force', meant for the real build) so that nothing is re-executed here
             import nbformat
-            nb = nbformat.read(NBTEST / f"{Path(entry).name}.ipynb", as_version=4)
+            nb = nbformat.read(NBPAPER / f"{Path(entry).name}.ipynb", as_version=4)
             nb.metadata.get("mystnb", {}).pop("execution_mode", None)
             nbformat.write(nb, dst.with_suffix(".ipynb"))
         else:
@@ -272,10 +343,11 @@ def _assemble_testbook() -> Path:
 
 
 @pytest.fixture(scope="session")
-def testbook(executed):
-    failed = [s for s, (err, _) in executed.all().items() if err is not None]
+def testbook(executed_paper):
+    failed = [s for s, (err, _) in executed_paper.all().items() if err is not None]
     if failed:
-        pytest.fail(f"cannot build the test book: chapters {failed} did not execute")
+        pytest.fail(f"cannot build the book at its defaults: chapters {failed} did not execute "
+                    "from the results store")
     book = _assemble_testbook()
     jb = Path(sys.executable).with_name("jupyter-book")
     t0 = time.perf_counter()
@@ -528,3 +600,32 @@ def test_table_overflow_probe_detects_a_wide_table(testbook):
                            for i in range(8)) + "</tr>"
     wide = f'<div class="pst-scrollable-table-container"><table class="table"><tbody>{row}</tbody></table></div>'
     assert _table_overflow(html / f"chapters/{REPRODUCTION}.html", inject=wide).startswith("0:")
+
+
+# ---------------------------------------------------------------------------------------------------
+# chapters stay thin: science and experiments live in the library
+
+
+def _code_cell_sizes(md: Path) -> list[int]:
+    """Non-blank, non-comment lines of every code cell except the ``parameters`` cell."""
+    sizes = []
+    for cell in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", md.read_text(encoding="utf-8"), re.S):
+        head = cell.split("\n", 6)[:6]
+        if any("parameters" in h and ("tags" in h) for h in head):
+            continue
+        lines = [ln for ln in cell.splitlines() if ln.strip() and not ln.strip().startswith("#")
+                 and not ln.startswith(":") and ln.strip() != "---" and not ln.startswith("tags:")]
+        sizes.append(len(lines))
+    return sizes
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_chapter_cells_are_thin(stem):
+    """A chapter cell calls, plots or checks: at most 40 lines, and the chapter's median under 12
+    (the computations are experiments of scalinglaws.experiments)."""
+    import statistics
+    sizes = _code_cell_sizes(ROOT / f"{NOTEBOOKS[STEMS.index(stem)]}.md")
+    if not sizes:
+        return
+    assert max(sizes) <= 40, f"{stem}: a code cell has {max(sizes)} lines (limit 40): move it into the library"
+    assert statistics.median(sizes) < 12, f"{stem}: median code cell {statistics.median(sizes)} lines (limit < 12)"

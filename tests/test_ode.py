@@ -355,3 +355,123 @@ def test_euler_matches_independent_scalar_transcription():
         C = np.einsum("l,lab->ab", lam, G)
         np.testing.assert_allclose(C[:2, :2], tr.Q[-1], rtol=1e-9, atol=1e-13)
         np.testing.assert_allclose(C[:2, 2:], tr.R[-1], rtol=1e-9, atol=1e-13)
+
+
+# ---------------------------------------------------------------------------------------------
+# compiled Euler loop (numerics/committee_rhs.py) against the NumPy reference
+# ---------------------------------------------------------------------------------------------
+def _have_numba():
+    from scalinglaws.numerics.committee_rhs import HAVE_NUMBA
+    return HAVE_NUMBA
+
+
+def _euler_both(monkeypatch, s, o, times, dt):
+    """The same Euler run through the compiled loop (required) and the NumPy reference."""
+    from scalinglaws.committee import ode
+    monkeypatch.setattr(ode, "_EULER_KERNEL", "numba")
+    a = integrate(s, o, times=times, method="euler", dt=dt, show_progress=False)
+    monkeypatch.setattr(ode, "_EULER_KERNEL", "numpy")
+    b = integrate(s, o, times=times, method="euler", dt=dt, show_progress=False)
+    return a, b
+
+
+def _compiled_cases():
+    classic_case = classic(0.5) + (np.array([0.0, 0.5, 1.0, 5.0, 20.0, 50.0]),)
+    sp = Spectrum.power_law(8, 1.0)
+    s = Setup(3, 2, 0.3, "erf", spectrum=sp, sigma=0.3, weight_decay=0.01)
+    structured_case = (s, Overlaps.random(s, 64, seed=2, sigma_J=0.5), log_times(20.0, 25, t_min=0.05))
+    sl = Setup(2, 3, 0.2, "linear", spectrum=Spectrum.power_law(4, 1.5), sigma=0.2, weight_decay=0.02)
+    linear_case = (sl, Overlaps.random(sl, 48, seed=3, sigma_J=0.5), np.array([0.0, 0.3, 3.0, 20.0]))
+    return {"classic": classic_case, "structured-noise-decay": structured_case, "linear": linear_case}
+
+
+@pytest.mark.skipif(not _have_numba(), reason="numba not installed")
+@pytest.mark.parametrize("case", ["classic", "structured-noise-decay", "linear"])
+def test_compiled_euler_matches_numpy_reference(monkeypatch, case):
+    """The compiled Euler loop reproduces the NumPy reference trajectory to round-off (max relative
+    difference < 1e-10 on Q, R and eps_g), same output steps and step count; (a) classic
+    Saad--Solla K = M = 2, L = 1; (b) K = 3, M = 2, power law L = 8, output noise, weight decay;
+    (c) linear units, K = 2, M = 3, L = 4, noise and decay."""
+    s, o, times = _compiled_cases()[case]
+    a, b = _euler_both(monkeypatch, s, o, times, 0.01)
+    np.testing.assert_array_equal(a.t, b.t)
+    assert a.meta["nfev"] == b.meta["nfev"]
+    for name, x, y in (("Q", a.Q, b.Q), ("R", a.R, b.R), ("eps_g", a.loss, b.loss)):
+        ok = np.abs(x - y) <= 1e-10 * np.abs(y)       # elementwise relative (exact zeros equal)
+        assert ok.all(), (case, name, np.max(np.abs(x - y)[~ok] / np.abs(y[~ok])))
+    assert np.all(a.loss[1:] != a.loss[0])   # the runs moved
+
+
+@pytest.mark.skipif(not _have_numba(), reason="numba not installed")
+def test_compiled_euler_is_the_default_and_peer_parity():
+    """method='euler' takes the compiled loop by default (erf/linear) and keeps parity with the
+    peer table (Euler dt = 0.001, 7 digits) as the reference does."""
+    from scalinglaws.committee import ode
+    assert ode._EULER_KERNEL == "auto" and ode._euler_compiled_available(classic()[0])
+    s, o = classic(0.5)
+    tr = integrate(s, o, times=np.array([0.0, 1.0, 5.0]), method="euler", dt=1e-3, show_progress=False)
+    for (t, ref), got in zip(TABLE[:2], tr.loss[1:]):
+        assert abs(got - ref) <= half_ulp(ref), (t, got, ref)
+
+
+@pytest.mark.skipif(not _have_numba(), reason="numba not installed")
+def test_compiled_euler_divergence_raises_like_reference(monkeypatch):
+    """Above the linear stability bound both loops raise DivergenceError at the same step
+    (same message), and a finite but too large overlap trips the physical |Q| limit."""
+    s = Setup(1, 1, 2.5, "linear")
+    o = Overlaps.from_physical([[1.0]], [[0.0]], [[1.0]])
+    msgs = []
+    for kernel in ("numba", "numpy"):
+        from scalinglaws.committee import ode
+        monkeypatch.setattr(ode, "_EULER_KERNEL", kernel)
+        with pytest.raises(DivergenceError, match="learning rate") as exc:
+            integrate(s, o, times=[0.0, 2e3], method="euler", dt=0.01, show_progress=False)
+        msgs.append(str(exc.value))
+    assert msgs[0] == msgs[1]
+    monkeypatch.setattr(ode, "_EULER_KERNEL", "numba")
+    with pytest.raises(DivergenceError, match=r"\|Q\| > 10"):
+        integrate(s, o, times=[0.0, 2e3], method="euler", dt=0.01, show_progress=False,
+                  divergence_limit=10.0)
+
+
+@pytest.mark.skipif(not _have_numba(), reason="numba not installed")
+def test_compiled_euler_progress_chunks_are_exact(monkeypatch):
+    """With a progress bar the compiled loop runs in chunks of whole thousands of steps; the
+    result is bit-identical to one call, and the bar advances 1000 per 1000 steps."""
+    import io
+
+    from tqdm import tqdm
+
+    from scalinglaws.committee import ode
+    bars = []
+
+    def bar(**kw):
+        kw["disable"] = False
+        b = tqdm(file=io.StringIO(), **kw)
+        bars.append(b)
+        return b
+
+    s, o = classic(0.5)
+    times = log_times(30.0, 20, t_min=0.1)
+    one = integrate(s, o, times=times, method="euler", dt=0.01, show_progress=False)
+    monkeypatch.setattr(ode, "progress", bar)
+    chunked = integrate(s, o, times=times, method="euler", dt=0.01, show_progress=True)
+    np.testing.assert_array_equal(one.Q, chunked.Q)
+    np.testing.assert_array_equal(one.R, chunked.R)
+    assert bars[-1].total == 3000 and bars[-1].n == 3000
+
+
+def test_euler_falls_back_to_numpy_without_numba(monkeypatch):
+    """Without numba (simulated) method='euler' runs the NumPy reference; requiring the compiled
+    loop then raises a ValueError naming the alternative."""
+    from scalinglaws.committee import ode
+    from scalinglaws.numerics import committee_rhs
+    monkeypatch.setattr(committee_rhs, "HAVE_NUMBA", False)
+    s, o = classic(0.5)
+    tr = integrate(s, o, times=[0.0, 0.5], method="euler", dt=0.01, show_progress=False)
+    monkeypatch.setattr(ode, "_EULER_KERNEL", "numpy")
+    ref = integrate(s, o, times=[0.0, 0.5], method="euler", dt=0.01, show_progress=False)
+    np.testing.assert_array_equal(tr.Q, ref.Q)
+    monkeypatch.setattr(ode, "_EULER_KERNEL", "numba")
+    with pytest.raises(ValueError, match="numpy"):
+        integrate(s, o, times=[0.0, 0.5], method="euler", dt=0.01, show_progress=False)

@@ -57,7 +57,7 @@ __all__ = ["Exponents", "source_exponent", "from_worschech_rosenow", "to_worsche
            "from_kramp_lindner_helias", "to_kramp_lindner_helias", "from_ren_nichani_wu_lee",
            "to_ren_nichani_wu_lee", "compute_optimum", "linear_online_sgd", "random_features",
            "rich_feature_learning", "additive_emergence", "MECHANISMS", "all_mechanisms",
-           "tabulate", "notation_map"]
+           "tabulate", "notation_map", "decay_exponents", "spread"]
 
 #: Relative tolerance of the "on the line" tests (b = a/2, a = b) of the inverse converters.
 LINE_RTOL = 1e-9
@@ -600,3 +600,43 @@ def notation_map() -> list[dict]:
              notation="a_p ∝ p^−β, T_p ∝ 1/a_p²", a="2β", b="2β", domain="β > 1/2 (on the line b = a)",
              example=from_ren_nichani_wu_lee(1.0, "unstable"), example_params="β = 1"),
     ]
+
+
+# ----------------------------------------------------------------------------------------------
+# measured exponents (the chapter's simulations)
+# ----------------------------------------------------------------------------------------------
+def decay_exponents(t, losses, window=None) -> "np.ndarray":
+    r"""Measured decay exponent of each loss curve: minus the slope of a straight-line fit of
+    :math:`\ln L` against :math:`\ln t` (:func:`scalinglaws.analysis.fits.fit_power_law`) inside
+    ``window`` = (lo, hi) (default: all points), one per row of ``losses`` (per seed, draw or
+    initialisation).  Positive for a decaying loss, in the convention of :class:`Exponents`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.geomspace(1.0, 100.0, 9)
+    >>> decay_exponents(t, [t ** -0.5, 2 * t ** -0.75]).round(6).tolist()
+    [0.5, 0.75]
+    """
+    import numpy as np
+
+    from scalinglaws.analysis.fits import fit_power_law
+    losses = np.asarray(losses, dtype=float)
+    if losses.ndim != 2:
+        raise ValueError(f"losses has shape {losses.shape}, which is invalid: (n_curves, n_times)")
+    return np.array([-fit_power_law(t, L, window).slope for L in losses], dtype=float)
+
+
+def spread(x) -> tuple[float, float]:
+    """Mean and standard error (ddof = 1) of measured exponents over seeds; the standard error is
+    NaN for a single value.
+
+    Examples
+    --------
+    >>> m, se = spread([0.4, 0.5, 0.6])
+    >>> round(m, 12), round(se, 6)
+    (0.5, 0.057735)
+    """
+    import numpy as np
+    x = np.asarray(x, dtype=float)
+    return float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")

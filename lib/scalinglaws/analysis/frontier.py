@@ -16,7 +16,7 @@ import numpy as np
 from scalinglaws.analysis.fits import fit_power_law
 from scalinglaws.errors import check_array, check_real, require
 
-__all__ = ["compute_frontier", "FrontierFit", "compute_optimal_exponent"]
+__all__ = ["compute_frontier", "frontier_fit", "FrontierFit", "compute_optimal_exponent"]
 
 
 def compute_frontier(curves: dict, C) -> tuple[np.ndarray, np.ndarray]:
@@ -52,6 +52,27 @@ def compute_frontier(curves: dict, C) -> tuple[np.ndarray, np.ndarray]:
     k = np.argmin(logL, axis=0)
     best = logL[k, np.arange(C.size)]
     return np.exp(best), np.where(np.isfinite(best), widths[k], np.nan)
+
+
+def frontier_fit(curves: dict, C, window, clock: dict | None = None):
+    """Frontier :func:`compute_frontier` of ``curves`` on the compute grid ``C`` and its power-law
+    fit ``L* ≈ A C^slope`` over ``window = (C_lo, C_hi)``
+    (:func:`~scalinglaws.analysis.fits.fit_power_law`).  With ``clock`` (width -> factor) the times
+    of width ``m`` are divided by ``clock[m]`` first (time in units of each width's own clock).
+    Returns ``(L*, fit)``.
+
+    >>> import numpy as np
+    >>> t = np.logspace(0, 3, 50)
+    >>> L, f = frontier_fit({1: (t, 1 / t), 10: (t, 0.5 / t)}, np.logspace(1, 3, 20), (10, 1000))
+    >>> round(f.slope, 6)
+    -1.0
+    """
+    if clock is not None:
+        curves = {m: (c.t, c.loss) if hasattr(c, "loss") and hasattr(c, "t") else c
+                  for m, c in curves.items()}
+        curves = {m: (t / clock[m], L) for m, (t, L) in curves.items()}
+    Lstar = compute_frontier(curves, C)[0]
+    return Lstar, fit_power_law(C, Lstar, window)
 
 
 @dataclass(frozen=True)

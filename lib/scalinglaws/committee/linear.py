@@ -74,7 +74,8 @@ __all__ = ["theory", "effective_eta", "drift_matrix", "stability_threshold", "gr
            "initial_errors", "group_errors", "eps_g", "small_eta", "incomplete_gamma",
            "power_law_window", "trainable_asymptote", "frozen_floor", "simulate_eigenbasis",
            "seed_initial_errors", "agreement", "agrees", "shifted_exponent",
-           "data_eigenbasis"]
+           "data_eigenbasis", "finite_N_radius", "finite_N_threshold", "fitted_time_exponent",
+           "gamma_form_error", "two_term_amplitudes"]
 
 _EIG_MAX_L = 3000
 
@@ -177,6 +178,39 @@ def growth_rate(spectrum: Spectrum, eta: float) -> float:
     """
     _check_spectrum(spectrum)
     return _restricted_growth(spectrum, _check_eta(eta), np.ones(spectrum.L, dtype=bool))
+
+
+def finite_N_radius(spectrum: Spectrum, eta: float, N: int) -> float:
+    r"""Spectral radius of the one-step map of the exact finite-N recursion (3) (σ = 0).
+
+    With :math:`\eta' = \eta/N` and :math:`u = \sqrt f\odot\lambda`, the symmetrised map is
+    :math:`B = \mathrm{diag}(1 - 2\eta'\lambda + 2\eta'^2\lambda^2) + \eta'^2 N\,u u^T`; the mean
+    error of Gaussian-input SGD at dimension N decays iff its spectral radius is below 1.
+    """
+    _check_spectrum(spectrum)
+    eta = _check_eta(eta)
+    require(isinstance(N, (int, np.integer)) and not isinstance(N, bool) and N >= 1, "N", N,
+            "an integer >= 1")
+    lam, f = spectrum.eigenvalues, spectrum.fractions
+    ep = eta / N
+    Bm = (np.diag(1 - 2 * ep * lam + 2 * ep ** 2 * lam ** 2)
+          + ep ** 2 * N * np.outer(np.sqrt(f) * lam, np.sqrt(f) * lam))
+    return float(np.max(np.abs(np.linalg.eigvalsh(Bm))))
+
+
+def finite_N_threshold(spectrum: Spectrum, N: int, bracket: tuple[float, float] = (0.5, 1.5)) -> float:
+    r"""Stability threshold of online SGD at finite N: the η at which :func:`finite_N_radius`
+    reaches 1, searched in ``bracket`` × :math:`\eta_c` (:func:`stability_threshold`, the
+    N → ∞ threshold).
+
+    Close to :math:`\eta_c` when :math:`\eta\lambda_1/N \ll 1`; below it when
+    :math:`\lambda_1 \sim N` (the :math:`2\eta'^2\lambda^2` term of (3)).  Raises ValueError when
+    the radius does not cross 1 inside the bracket.
+    """
+    eta_c = stability_threshold(spectrum)
+    lo, hi = (float(x) for x in bracket)
+    require(0 < lo < hi, "bracket", bracket, "(lo, hi) with 0 < lo < hi")
+    return float(optimize.brentq(lambda e: finite_N_radius(spectrum, e, N) - 1, lo * eta_c, hi * eta_c))
 
 
 def initial_errors(spectrum: Spectrum, sigma_J: float = 0.0, teacher_var: float = 1.0) -> np.ndarray:
@@ -451,6 +485,71 @@ def power_law_window(L: int, beta: float, eta: float, slope_tol: float = 0.01) -
     x1 = optimize.brentq(lower, 1e-3, 1e3)
     xL = optimize.brentq(upper, 1e-300, 1e2)
     return float(x1 / (2 * eta * lam1)), float(xL / (2 * eta * lamL))
+
+
+def fitted_time_exponent(L: int, beta: float, eta: float, slope_tol: float = 0.01, n_points: int = 12,
+                         *, sigma_J: float = 0.0) -> tuple[float, float, float]:
+    r"""Fitted time exponent of the exact solution (Eq. 2, with the :math:`\eta^2` term) inside
+    the continuum power-law window.
+
+    The window is :func:`power_law_window` (where the incomplete-gamma form's local slope is
+    within ``slope_tol`` of :math:`-\beta/(1+\beta)`: its edges follow from the spectrum alone,
+    not from the curve being fitted); :func:`eps_g` (``method="laplace"``) is evaluated at
+    ``n_points`` log-spaced times there, from the expected initial state, and a straight line is
+    fitted in log-log (:func:`scalinglaws.analysis.fits.fit_power_law`).
+
+    Returns
+    -------
+    (lo, hi, slope) : the window in α and the fitted slope (target :math:`-\beta/(1+\beta)`).
+    """
+    from scalinglaws.analysis.fits import fit_power_law
+    require(isinstance(n_points, (int, np.integer)) and n_points >= 2, "n_points", n_points,
+            "an integer >= 2")
+    lo, hi = power_law_window(L, beta, eta, slope_tol=slope_tol)
+    require(lo < hi, "L", L, f"large enough for a power-law window at slope_tol={slope_tol}")
+    tf = np.logspace(np.log10(lo), np.log10(hi), n_points)
+    e = eps_g(Spectrum.power_law(L, beta), eta, tf, sigma_J=sigma_J, method="laplace")
+    return lo, hi, fit_power_law(tf, e).slope
+
+
+def gamma_form_error(L: int, beta: float, eta: float, hi_fac: float, lo_fac: float = 20.0,
+                     n_points: int = 30, *, sigma_J: float = 0.0) -> float:
+    r"""Largest relative difference between the incomplete-gamma form (:func:`incomplete_gamma`)
+    and the discrete small-η sum (:func:`small_eta`) on
+    :math:`\alpha\in[\mathrm{lo\_fac}/(2\eta\lambda_1),\ \mathrm{hi\_fac}/(2\eta\lambda_L)]`
+    (``n_points`` log-spaced times).
+
+    Deep inside the window the Euler--Maclaurin end terms are small; as ``hi_fac`` approaches 1
+    the end term :math:`\approx\lambda_L/2` is no longer negligible against the shrinking sum.
+    """
+    sp = Spectrum.power_law(L, beta)
+    eta = _check_eta(eta)
+    l1, lL = sp.eigenvalues[[0, -1]]
+    tg = np.logspace(np.log10(lo_fac / (2 * eta * l1)), np.log10(hi_fac / (2 * eta * lL)), n_points)
+    return float(np.max(np.abs(incomplete_gamma(L, beta, eta, tg, sigma_J=sigma_J)
+                               / small_eta(sp, eta, tg, sigma_J=sigma_J) - 1)))
+
+
+def two_term_amplitudes(L: int, beta: float, eta: float, *, sigma_J: float = 0.0) -> tuple[float, float]:
+    r"""Amplitudes of the two-term law :math:`\varepsilon_g \approx A\alpha^{-s} + B N_l^{-\beta}`,
+    :math:`s = \beta/(1+\beta)`, for L = N eigenvalues (the book's Eq. eq-lin-combined):
+
+    .. math:: A = (1+\sigma_J^2)\,\frac{\Gamma(s)}{2(1+\beta)\,(H_L^{(1+\beta)})^{1/(1+\beta)}}
+              \,(2\eta L)^{-s},\qquad B = \frac{1+\sigma_J^2}{2\beta\,\zeta(1+\beta)},
+
+    :math:`H_L^{(p)} = \sum_{l\le L} l^{-p}`.  A is the large-L limit of the incomplete-gamma form
+    (:func:`incomplete_gamma`) inside the window, B the :math:`N \gg N_l \gg 1` asymptote of the
+    frozen floor (:func:`frozen_floor`, :math:`\sum_{k>N_l}k^{-(1+\beta)} \approx N_l^{-\beta}/\beta`).
+    Our reconstruction (the book's sources appendix).
+    """
+    require(isinstance(L, (int, np.integer)) and L >= 2, "L", L, "an integer >= 2")
+    require(np.isfinite(beta) and beta > 0, "beta", beta, "a finite number > 0")
+    eta = _check_eta(eta)
+    s = beta / (1 + beta)
+    H = float(np.sum(np.arange(1, L + 1.0) ** -(1.0 + beta)))
+    A = (1 + sigma_J ** 2) * special.gamma(s) / (2 * (1 + beta) * H ** (1 / (1 + beta))) * (2 * eta * L) ** (-s)
+    B = (1 + sigma_J ** 2) / (2 * beta * special.zeta(1.0 + beta))
+    return float(A), float(B)
 
 
 def frozen_floor(spectrum: Spectrum, trained, E0=None, *, sigma_J: float = 0.0) -> float:

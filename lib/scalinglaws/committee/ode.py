@@ -32,7 +32,8 @@ scipy's LSODA for L = 1 and, for L > 1, scipy's BDF on the state augmented by th
 (:func:`bdf_structured`), which makes the Jacobian a sparse arrowhead (O(L p^2) non-zeros,
 p = K(K+1)/2 + KM).  A linearly implicit Rosenbrock W-method (:func:`ros2`, block-diagonal +
 rank-p Jacobian solved with the Woodbury identity), fixed-step explicit Euler (:func:`euler`, the
-scheme of the classic peer codes pyscm/nn2pp) and any
+scheme of the classic peer codes pyscm/nn2pp; a compiled numba loop,
+:mod:`scalinglaws.numerics.committee_rhs`, for erf and linear units) and any
 ``scipy.integrate.solve_ivp`` method are available for parity and cross-checks.
 """
 
@@ -307,13 +308,40 @@ def _validate_times(times, t_max) -> np.ndarray:
     return times
 
 
-def euler(prob: _Problem, times: np.ndarray, dt: float, show_progress: bool = True) -> np.ndarray:
+#: Code path of :func:`euler` used by :func:`integrate`: ``"auto"`` (compiled when numba is
+#: installed and the activation has a compiled closed form, erf or linear), ``"numba"`` (require
+#: the compiled path) or ``"numpy"`` (the reference).  Private switch for tests and benchmarks.
+_EULER_KERNEL = "auto"
+
+
+def _euler_compiled_available(setup: Setup) -> bool:
+    from scalinglaws.numerics.committee_rhs import HAVE_NUMBA
+    from scalinglaws.numerics.gaussian import Erf, Linear
+    return HAVE_NUMBA and type(setup.activation) in (Erf, Linear)
+
+
+def euler(prob: _Problem, times: np.ndarray, dt: float, show_progress: bool = True,
+          kernel: str = "auto") -> np.ndarray:
     """Fixed-step explicit Euler: y_{n+1} = y_n + dt f(y_n).  Output at step round(t/dt).
 
     This is bit-for-bit the scheme of pyscm / nn2pp (each step evaluates the full right-hand side
     at the start of the step).  Match the *step count*, not the nominal time, when comparing.
+
+    ``kernel``: ``"auto"`` runs the compiled loop of
+    :mod:`scalinglaws.numerics.committee_rhs` (numba; erf and linear activations) when available,
+    else the NumPy reference (``"numpy"``); ``"numba"`` requires the compiled loop.  Both record
+    at the same steps (:func:`euler_steps`), check the divergence rule on every state and agree
+    to round-off.
     """
     dt = check_real("dt", dt, 0.0, lo_open=True)
+    check_choice("kernel", kernel, ("auto", "numba", "numpy"))
+    if kernel != "numpy":
+        ok = _euler_compiled_available(prob.setup)
+        if kernel == "numba":
+            require(ok, "kernel", kernel, "'numpy' or 'auto' (the compiled Euler loop needs numba "
+                    "and the erf or linear activation)")
+        if ok:
+            return _euler_compiled(prob, times, dt, show_progress)
     steps = euler_steps(times, dt)
     out = np.empty((times.size, prob.y0.size))
     y = prob.y0.copy()
@@ -328,6 +356,63 @@ def euler(prob: _Problem, times: np.ndarray, dt: float, show_progress: bool = Tr
                 bar.update(1000)
         _check_finite(prob, n * dt, y)
         out[k] = y
+    bar.close()
+    return out
+
+
+def _euler_compiled(prob: _Problem, times: np.ndarray, dt: float, show_progress: bool) -> np.ndarray:
+    """:func:`euler` through the compiled kernel: one call for the whole run, or, while a
+    progress bar shows, calls of whole thousands of steps sized to ~0.1 s each (the bar advances
+    by 1000 per 1000 steps, as in the reference)."""
+    import time
+
+    from scalinglaws.numerics.committee_rhs import ACT_ERF, ACT_LINEAR, euler_kernel
+    from scalinglaws.numerics.gaussian import Erf
+
+    s = prob.setup
+    K, M, L, p = s.K, s.M, s.L, prob.pk.p
+    steps = euler_steps(times, dt)
+    Qg, Rg = prob.split(prob.y0)
+    Qg = np.ascontiguousarray(Qg, dtype=float)
+    Rg = np.ascontiguousarray(Rg, dtype=float)
+    Tg = np.ascontiguousarray(prob.Tg, dtype=float)
+    lam = np.ascontiguousarray(prob.lam, dtype=float)
+    Tphys = np.ascontiguousarray(np.einsum("l,lnm->nm", lam, Tg))
+    frac = np.ascontiguousarray(s.spectrum.fractions, dtype=float)
+    w = np.ascontiguousarray(s.weights_vector(), dtype=float)
+    act = ACT_ERF if type(s.activation) is Erf else ACT_LINEAR
+    ec = s.eta * s.c_s
+    e2c2 = s.eta ** 2 * s.c_s ** 2
+    e2c2s2 = s.eta ** 2 * s.c_s ** 2 * s.sigma ** 2
+    ek = s.eta * s.weight_decay
+    out = np.empty((times.size, L * p))
+    run = euler_kernel()
+    total = int(steps[-1])
+    bar = progress(total=total, desc="Euler", disable=None if show_progress else True)
+    n = k = 0
+    chunk = total if bar.disable else 1000
+    while True:
+        stop = min(total, n + chunk)
+        t0 = time.perf_counter()
+        n_new, k, status = run(Qg, Rg, Tg, Tphys, lam, frac, w, act, ec, e2c2, e2c2s2,
+                               s.sigma > 0, ek, bool(s.weight_decay), float(dt), float(prob.limit),
+                               steps, k, n, stop, out)
+        if not bar.disable:
+            thousands = int(n_new) // 1000 - n // 1000
+            if thousands:
+                bar.update(1000 * thousands)
+            took = time.perf_counter() - t0
+            if n_new - n >= 1000 and took > 0:   # next call ~0.1 s, in whole thousands of steps
+                chunk = max(1000, int(round(0.1 * (n_new - n) / took / 1000.0)) * 1000)
+        prob.nfev += n_new - n
+        n = int(n_new)
+        if status:
+            bar.close()
+            raise DivergenceError(divergence_message(
+                s, n * dt, f"a physical overlap |Q| > {prob.limit:g} or non-finite",
+                "the order-parameter ODE"))
+        if n >= total:
+            break
     bar.close()
     return out
 
@@ -612,7 +697,8 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
         ``"auto"`` (default): ``"LSODA"`` for L = 1 (tolerances tightened to at most 1e-8 / 1e-11),
         ``"bdf"`` for L > 1.  ``"bdf"``: scipy's BDF with the sparse arrowhead Jacobian of
         :func:`bdf_structured`.  ``"ros2"``: structured Rosenbrock W-method, see :func:`ros2`.
-        ``"euler"``: fixed step ``dt`` (parity with pyscm/nn2pp).  ``"RK45"``, ``"RK23"``,
+        ``"euler"``: fixed step ``dt`` (parity with pyscm/nn2pp; compiled with numba for erf and
+        linear units when numba is installed, the NumPy reference loop otherwise).  ``"RK45"``, ``"RK23"``,
         ``"DOP853"``, ``"LSODA"``, ``"BDF"``, ``"Radau"``: plain scipy (dense Jacobians; small L only).
     rtol, atol : float
         Tolerances of the adaptive methods (finite, > 0; not used by ``"euler"``).
@@ -697,7 +783,7 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
 
     # ---------------- run ----------------
     if method == "euler":
-        Y = euler(prob, times, float(dt), show_progress)
+        Y = euler(prob, times, float(dt), show_progress, kernel=_EULER_KERNEL)
     elif method == "bdf":
         Y = bdf_structured(prob, times, rtol, atol)
     elif method == "ros2":

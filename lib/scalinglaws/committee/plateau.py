@@ -36,6 +36,12 @@ Decision helpers (the rules the plateau chapter's checks apply, in one place so 
 feed them the competing hypothesis and assert that it fails): :func:`relative_spread`,
 :func:`max_consecutive_ratio`, :func:`sgd_ode_tolerance`, :func:`slope_test`,
 :func:`seeds_to_resolve`.
+
+Read-outs of the plateau chapter: :func:`mu_power_law` (the rate of a power-law spectrum),
+:func:`escape_horizon` (how long to integrate a controlled start), :func:`length_statistics`
+(slope, product and constant of :math:`\alpha_P` against :math:`\ln(1/\delta_0)`),
+:func:`k_dependence_deviation`, :func:`flattest_point`, :func:`teacher_norm_sd` and
+:func:`log_n_fit` (escape time against :math:`\ln N`).
 """
 
 from __future__ import annotations
@@ -59,7 +65,9 @@ __all__ = ["eps_plateau", "mu_iso", "lambda2", "k_factor", "large_L_length",
            "symmetric_overlaps", "FixedPoint", "symmetric_fixed_point", "group_fixed_point",
            "rhs_parts", "jacobian", "structured_jacobian", "EscapeMode", "escape_mode", "specialisation",
            "perturbed_fixed_point", "plateau_length", "escape_time", "plateau_height", "escape_time_from_ode",
-           "relative_spread", "max_consecutive_ratio", "sgd_ode_tolerance", "slope_test", "seeds_to_resolve"]
+           "relative_spread", "max_consecutive_ratio", "sgd_ode_tolerance", "slope_test", "seeds_to_resolve",
+           "mu_power_law", "escape_horizon", "length_statistics", "k_dependence_deviation",
+           "flattest_point", "teacher_norm_sd", "log_n_fit"]
 
 
 def _check_K(K) -> int:
@@ -484,3 +492,79 @@ def seeds_to_resolve(stderr: float, seeds: int, gap: float, z: float = 3.0) -> i
     require(np.isfinite(gap) and gap > 0, "gap", gap, "a finite number > 0")
     require(int(seeds) >= 1, "seeds", seeds, "a positive integer")
     return int(math.ceil(int(seeds) * (2 * z * float(stderr) / float(gap)) ** 2))
+
+
+# ----------------------------------------------------------------------------------------------
+# read-outs of the plateau chapter
+# ----------------------------------------------------------------------------------------------
+def mu_power_law(K: int, eta: float, L: int, beta: float = 1.0) -> float:
+    r"""Escape rate :math:`\mu = \mu_{\rm iso}(K, \eta)\,\langle\lambda^2\rangle` (eq. eq-pl-mu) for
+    the power-law spectrum of ``L`` distinct eigenvalues and exponent ``beta``
+    (:meth:`scalinglaws.spectra.Spectrum.power_law`); per unit :math:`\alpha`."""
+    return mu_iso(K, eta) * lambda2(Spectrum.power_law(L, beta))
+
+
+def escape_horizon(K: int, eta: float, L: int, beta: float, delta0: float,
+                   margin: float = 5.0) -> float:
+    r"""Integration horizon of a controlled plateau start: :math:`[\ln(1/\delta_0) + m]/\mu` with
+    :math:`\mu` from :func:`mu_power_law` and ``margin`` m (e-folds beyond the predicted
+    escape, so that the escape is inside the run even when :math:`\ln c > 0`)."""
+    require(np.isfinite(delta0) and 0 < delta0 < 1, "delta0", delta0, "in (0, 1)")
+    return (math.log(1 / delta0) + margin) / mu_power_law(K, eta, L, beta)
+
+
+def length_statistics(alpha_lo: float, alpha_hi: float, delta_lo: float, delta_hi: float,
+                      mu: float) -> dict:
+    r"""Statistics of two plateau lengths from starts with asymmetries ``delta_lo`` < ``delta_hi``
+    (eq. eq-pl-length, :math:`\alpha_P = \ln(c/\delta_0)/\mu`):
+
+    * ``slope_mu`` -- :math:`\mu\,d\alpha_P/d\ln(1/\delta_0)` from the two lengths (1 if the
+      escape is governed by the rate ``mu``);
+    * ``prod`` -- :math:`\alpha_P\mu/\ln(1/\delta_0)` at ``delta_lo`` (1 if :math:`c = 1`);
+    * ``lnc`` -- :math:`\ln c_{\rm eff} = \mu\alpha_P - \ln(1/\delta_0)` at ``delta_lo``;
+    * ``aP`` -- ``alpha_lo``."""
+    require(0 < delta_lo < delta_hi, "delta_lo, delta_hi", (delta_lo, delta_hi), "0 < delta_lo < delta_hi")
+    slope = (alpha_lo - alpha_hi) / math.log(delta_hi / delta_lo)
+    return dict(slope_mu=slope * mu, prod=alpha_lo * mu / math.log(1 / delta_lo),
+                lnc=alpha_lo * mu - math.log(1 / delta_lo), aP=alpha_lo)
+
+
+def k_dependence_deviation(K, alpha, law=k_factor) -> float:
+    r"""Largest relative deviation of plateau lengths ``alpha`` at unit numbers ``K`` from the
+    K-dependence ``law`` (default :func:`k_factor`, :math:`1/\mu_{\rm iso}\propto
+    \sqrt{2K-1}(2K+1)^{3/2}`), both taken relative to the first entry:
+    :math:`\max_j|(\alpha_j/\alpha_0)/(f(K_j)/f(K_0)) - 1|`.  Competing laws: ``lambda K: 1.0``
+    (no K-dependence), ``lambda K: float(K)``."""
+    K, alpha = list(K), list(alpha)
+    require(len(K) == len(alpha) >= 1, "K, alpha", (len(K), len(alpha)), "sequences of equal length >= 1")
+    return max(abs((a / alpha[0]) / (law(k) / law(K[0])) - 1) for k, a in zip(K, alpha))
+
+
+def flattest_point(traj: Curve, alpha_P: float, t_min: float = 10.0, fraction: float = 0.8) -> int:
+    r"""Index of the flattest point of a learning curve on its plateau: the smallest
+    :math:`|d\varepsilon_g/d\alpha|` (``np.gradient``) among the times ``t_min < t <
+    fraction * alpha_P`` (after the initial transient, before the escape at ``alpha_P``)."""
+    m = (traj.t > t_min) & (traj.t < fraction * alpha_P)
+    require(bool(m.any()), "alpha_P", alpha_P, f"a plateau stretch after t_min={t_min:g}")
+    return int(np.flatnonzero(m)[np.argmin(np.abs(np.gradient(traj.loss, traj.t))[m])])
+
+
+def teacher_norm_sd(spectrum: Spectrum, N: int) -> float:
+    r"""Standard deviation :math:`\sqrt{2\langle\lambda^2\rangle/N}` of the norm :math:`T_{nn}` of a
+    Gaussian teacher vector (entries N(0, 1)) under the mean-one ``spectrum`` at input dimension N:
+    it does not self-average when :math:`\langle\lambda^2\rangle` grows like L = N."""
+    require(int(N) >= 1, "N", N, "a positive integer")
+    return math.sqrt(2 * lambda2(spectrum) / N)
+
+
+def log_n_fit(escape_times: dict):
+    r"""Least-squares fit :math:`\alpha_P = a + b\ln N` of per-seed escape times
+    ``{N: array of alpha_P}`` (``scipy.stats.linregress``; the prediction for an asymmetry
+    :math:`\delta_0\propto N^{-1/2}` is :math:`b = 1/(2\mu)`).  Returns ``(fit, x, y)``: the
+    linregress result (``slope``, ``intercept``, ``stderr``, ...) and the points
+    :math:`(\ln N, \alpha_P)`."""
+    from scipy import stats
+    require(len(escape_times) >= 2, "escape_times", len(escape_times), "at least two values of N")
+    x = np.concatenate([np.full(len(v), math.log(N)) for N, v in escape_times.items()])
+    y = np.concatenate([np.asarray(v, dtype=float) for v in escape_times.values()])
+    return stats.linregress(x, y), x, y

@@ -22,6 +22,10 @@ Conventions: :mod:`scalinglaws.conventions` (outputs :math:`(1/\sqrt K)\sum_i g(
   chapter's checks (the slowest and the next distinct decay rate of :math:`\varepsilon_g`, a seed
   mean with its tolerance of a few standard errors, the largest SGD--ODE deviation in standard
   errors), kept here so that the tests can feed them the competing hypothesis and see them fail.
+* :func:`linear_mode_sum`, :func:`jackknife_slope`, :func:`linearisation_deviation` -- the
+  read-outs of the asymptotic phase: the linear theory's mode sum (finite-L reference of a fitted
+  slope), a power-law slope of the teacher-averaged curve with its jackknife standard error, and
+  the largest deviation of the linearised curve from the full ODE.
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ from scalinglaws.result import Curve
 __all__ = ["teacher_coefficients", "specialisation_gap", "assignment", "escape_time",
            "specialised_fixed_point", "jacobian", "relaxation_rates", "linearised_eps_g",
            "exponential_rate", "simulate_seeds", "ode_from", "state_at", "AlignedComparison",
-           "aligned_comparison", "two_slowest_rates", "mean_and_tolerance", "max_z"]
+           "aligned_comparison", "two_slowest_rates", "mean_and_tolerance", "max_z",
+           "linear_mode_sum", "jackknife_slope", "linearisation_deviation"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -370,3 +375,54 @@ def max_z(sim, ref, *, paired: bool, mask=None) -> float:
         require(m.shape == z.shape and m.any(), "mask", m.shape, f"a non-empty mask of {z.shape}")
         z = z[m]
     return float(np.max(z))
+
+
+# ----------------------------------------------------------------------------------------------
+# read-outs of the asymptotic phase
+# ----------------------------------------------------------------------------------------------
+def linear_mode_sum(eigenvalues, eta: float, alpha, c: float = 1.0) -> np.ndarray:
+    r"""Mode sum of the linear theory, :math:`\varepsilon(\alpha) \propto \frac1L\sum_l \lambda_l
+    e^{-2c\eta\lambda_l\alpha}` (one relaxation rate :math:`c\eta\lambda_l` per eigen-group of the
+    spectrum ``eigenvalues``; ``c`` the O(1) rate factor of the activation, e.g.
+    :math:`(2/\pi)/\sqrt3` for erf at the specialised point).  Its local slope in a finite
+    window is the finite-L reference of a fitted exponent (it tends to :math:`-\beta/(1+\beta)`
+    for a power law :math:`\lambda_l\propto l^{-(1+\beta)}` as L grows).  Returns one value per
+    time in ``alpha``."""
+    lam = np.asarray(eigenvalues, dtype=float)
+    require(lam.ndim == 1 and lam.size >= 1, "eigenvalues", lam.shape, "a non-empty 1-d array")
+    return np.mean(lam[None] * np.exp(-2 * c * eta * lam[None] * np.asarray(alpha)[:, None]), axis=1)
+
+
+def jackknife_slope(t, curves, window) -> tuple:
+    r"""Power-law slope of the mean of several curves (rows of ``curves``, e.g. one per teacher
+    draw, sampled at times ``t``) in the time ``window``, with its leave-one-out jackknife
+    standard error :math:`\sqrt{(n-1)\,\overline{(s_{(d)} - \bar s)^2}}`.
+
+    Returns ``(fit, se)``: the :class:`~scalinglaws.analysis.fits.PowerLawFit` of the mean curve
+    and the standard error of its slope."""
+    from scalinglaws.analysis import fits
+
+    E = np.asarray(curves, dtype=float)
+    require(E.ndim == 2 and E.shape[0] >= 2, "curves", E.shape, "(n, len(t)) with n >= 2 curves")
+    n = E.shape[0]
+    fit = fits.fit_power_law(t, E.mean(0), window=tuple(window))
+    jk = np.array([fits.fit_power_law(t, np.delete(E, d, 0).mean(0), window=tuple(window)).slope
+                   for d in range(n)])
+    return fit, np.sqrt((n - 1) * np.mean((jk - jk.mean()) ** 2))
+
+
+def linearisation_deviation(t, eps, lin, k0: int, after: float = 3.0, floor: float = 1e-9) -> float:
+    r"""Largest relative deviation :math:`\max|\varepsilon_{\rm lin}/\varepsilon_g - 1|` of a
+    linearised learning curve ``lin`` (started at record ``k0``, i.e. ``lin[j]`` belongs to
+    ``t[k0 + j]``) from the full curve ``eps``.
+
+    Counted are the times from ``after`` times the start time on where ``eps`` is above ``floor``
+    (the integrator's noise level); if there are none (a fast exponential decay), all times after
+    the start with ``eps > floor``."""
+    t, eps, lin = (np.asarray(a, dtype=float) for a in (t, eps, lin))
+    require(0 <= k0 < t.size and lin.size == t.size - k0, "lin", lin.shape,
+            f"one value per time from record k0={k0} on")
+    late = (t[k0:] >= after * t[k0]) & (eps[k0:] > floor)
+    if not late.any():
+        late = (t[k0:] > t[k0]) & (eps[k0:] > floor)
+    return np.max(np.abs(lin[late] / eps[k0:][late] - 1))

@@ -7,12 +7,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scalinglaws.errors import require
+from scalinglaws import spectra
+from scalinglaws.analysis.fits import fit_power_law
+from scalinglaws.analysis.frontier import frontier_fit
+from scalinglaws.errors import check_array, check_int, check_real, require
 
 from scalinglaws.result import Curve
-from scalinglaws.emergence.transitions import ToyCurve, toy_sum
+from scalinglaws.emergence.model import tail_loss
+from scalinglaws.emergence.transitions import ToyCurve, frontier_window, greedy_toy, toy_curve, toy_sum
 
-__all__ = ['rise_width', 'rise_width_theory', 'unstable_eta_law', 'converged', 'UnusedNeurons', 'unused_neurons', 'converged_pairs', 'emergence_slope']
+__all__ = ['rise_width', 'rise_width_theory', 'unstable_eta_law', 'converged', 'UnusedNeurons', 'unused_neurons', 'converged_pairs', 'emergence_slope',
+           'seed_spread', 'time_fit_window', 'width_run_steps', 'width_clock', 'floor_slope',
+           'greedy_frontier_slopes']
 
 # ----------------------------------------------------------------------------------------------
 # Analysis helpers used by the chapter
@@ -177,3 +183,85 @@ def emergence_slope(T_pred, t_obs) -> tuple[float, float, int]:
     r = y - y.mean() - b * xc
     se = float(np.sqrt(np.sum(r * r) / (n - 2) / sxx))
     return b, se, n
+
+
+# ----------------------------------------------------------------------------------------------
+# Chapter 5's rules for fit windows, run lengths, clocks and seed statistics
+# ----------------------------------------------------------------------------------------------
+def seed_spread(x) -> tuple[float, float, float]:
+    """Mean, sample standard deviation (ddof 1; NaN for one value) and standard error of the mean
+    of the per-seed values ``x``: ``(mean, sd, sd / sqrt(n))``."""
+    x = np.asarray(x, dtype=float)
+    sd = float(np.std(x, ddof=1)) if len(x) > 1 else float("nan")
+    return float(np.mean(x)), sd, sd / np.sqrt(len(x))
+
+
+def time_fit_window(T1: float, t_end: float, lo: float = 2.0, hi: float = 40.0) -> tuple:
+    """Chapter 5's window for the time exponent of one run: ``(lo T1, min(hi T1, t_end))`` with
+    ``T1`` the first predicted emergence time of the run's initialisation (``T_pred[0]``) and
+    ``t_end`` its last step; ``[2, 40] T1`` by default (chosen on one initialisation, then
+    frozen)."""
+    return (lo * T1, min(hi * T1, t_end))
+
+
+def width_run_steps(widths, T1_widest, C_hi: float, max_steps: int, span: float = 40.0,
+                    margin: float = 1.05) -> dict:
+    """Steps each width of a sweep must run, fixed from the initialisation before any training:
+    long enough for the time fit of the widest network (``span`` times its largest first greedy
+    time ``max(T1_widest)``) and for width ``m`` to reach the end ``C_hi`` of the compute window
+    (``C_hi / m`` steps), with a ``margin``, and at most ``max_steps``::
+
+        steps(m) = int(min(max_steps, ceil(margin * max(span * max(T1_widest), C_hi / m)))).
+    """
+    check_real("C_hi", C_hi, 0.0, lo_open=True)
+    T1_max = np.max(check_array("T1_widest", T1_widest, ndim=(0, 1)))
+    return {m: int(min(max_steps, np.ceil(margin * max(span * T1_max, C_hi / m)))) for m in widths}
+
+
+def width_clock(T1: dict, ref) -> dict:
+    """Clock of each width from the initialisation alone: the mean first greedy time of width
+    ``m`` over initialisations divided by that of width ``ref`` (``T1[m]``: the first greedy times
+    of width ``m``, e.g. from :func:`~scalinglaws.emergence.gd.greedy_floor`).  Time divided by the
+    clock is time in units of each width's own ``T_1`` (Prop. 2.2's ``K_0(m)``)."""
+    require(ref in T1, "ref", ref, f"one of the widths {sorted(T1)}")
+    return {m: float(np.mean(v) / np.mean(T1[ref])) for m, v in T1.items()}
+
+
+def floor_slope(floors: dict, window) -> float:
+    """Power-law slope of the width floors ``floors[m]`` over the widths ``m`` inside ``window =
+    (m_lo, m_hi)`` (inclusive); NaN when fewer than three widths fall inside."""
+    mm = [m for m in floors if window[0] <= m <= window[1]]
+    return fit_power_law(mm, [floors[m] for m in mm]).slope if len(mm) >= 3 else float("nan")
+
+
+def greedy_frontier_slopes(d: int, P: int, beta: float, widths, seeds, *, eta: float,
+                           sigma0: float, spans=None) -> list:
+    """Raw and own-clock compute-frontier slopes that the decoupled picture of Thm 2.1 predicts
+    from initialisations alone (:func:`~scalinglaws.emergence.transitions.greedy_toy`; no
+    training), with the network's rule of chapter 5: teacher ``a_p ∝ p^-beta`` over ``P``
+    directions plus the tail :func:`~scalinglaws.emergence.model.tail_loss`, universal curve at
+    ``u0 = 1/d``, times on a grid of 100 points per decade up to beyond ``C_hi / m_min`` (steps of
+    size ``eta``), window :func:`~scalinglaws.emergence.transitions.frontier_window` with ``T1`` the
+    mean first greedy time of the widest network over the inits, clock ``mean T1(m) / T1(m_max)``.
+
+    Returns, for each list of widths in ``spans`` (default: all ``widths``), a pair
+    ``(raw, own)`` of :func:`seed_spread` tuples ``(mean, sd, s.e.)`` over the ``seeds``."""
+    check_int("d", d, 2)
+    check_real("eta", eta, 0.0, lo_open=True)
+    a_ = spectra.power_law_amplitudes(P, beta)
+    R_ = tail_loss(P, beta)
+    crv = toy_curve(4, u0=1.0 / d, rho0=sigma0**2 / 0.1)
+    dec = np.log10(2e3 * max(widths) ** beta * d / eta)   # beyond C_hi / m_min, in steps
+    t_ = np.logspace(0, dec, int(100 * dec))                # 100 points per decade
+    res = [greedy_toy(widths, d, a_, s_, t_, crv, eta=eta, sigma0=sigma0) for s_ in seeds]
+    out = []
+    for ws in ([list(widths)] if spans is None else spans):
+        T1m = float(np.mean([T1_[max(ws)] for _, T1_ in res]))
+        clk = {m: float(np.mean([T1_[m] for _, T1_ in res])) / T1m for m in ws}
+        win = frontier_window(ws, T1m, beta)
+        Cg = np.logspace(np.log10(min(ws) * T1m), np.log10(1.5 * win[1]), 120)
+        raw = [frontier_fit({m: (t_, L_[m] + R_) for m in ws}, Cg, win)[1].slope for L_, _ in res]
+        own = [frontier_fit({m: (t_, L_[m] + R_) for m in ws}, Cg, win, clock=clk)[1].slope
+               for L_, _ in res]
+        out.append((seed_spread(raw), seed_spread(own)))
+    return out

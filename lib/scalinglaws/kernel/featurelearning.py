@@ -36,7 +36,7 @@ DEFAULT_MAX_GD_STEPS = 10 ** 7
 
 __all__ = ["infinite_width_diagonal", "infinite_width_full",
            "simulate_projected", "simulate_projected_reduced", "width_floor",
-           "sgd_batch_excess"]
+           "sgd_batch_excess", "row_space_leak", "chi_map", "compute_map", "compute_exponent_two_term"]
 
 
 def _curve(t, loss, meta: dict) -> Curve:
@@ -352,3 +352,71 @@ def sgd_batch_excess(loss_pop, loss_sgd: dict, t) -> tuple[dict, dict]:
         mean[B] = float(x.mean())
         se[B] = float(x.std(ddof=1) / np.sqrt(x.size))
     return mean, se
+
+
+def row_space_leak(lam, w2, N: int, gamma: float, *, eta: float = 0.05, steps: int = 400,
+                   seed: int = 0, replica: int = 0) -> float:
+    """How far the projected update moves A(t) out of the row space of A(0): a relative leak.
+
+    Replays ``steps`` population-GD steps of Eq. (eq-projected) (the update of
+    :func:`simulate_projected`, with the draw of A(0) of its seed ``replica``:
+    ``default_rng([seed, replica])``) and returns ‖(I − Π)A(t)ᵀ‖ / ‖A(t)ᵀ − A(0)ᵀ‖ with Π the
+    orthogonal projector onto the row space of A(0) (Frobenius norms).  The update
+    A ← A + ηγ w (F_0 Λ v)ᵀ, F_0 = A(0)ᵀA(0)/N, keeps the rows of A in that space exactly, so the
+    result is round-off (~1e-15 per step in float64); chapter 4 checks it is below 1e-10.
+    """
+    lam, w2 = _check_spectrum(lam, w2)
+    N = check_int("N", N, 1)
+    gamma = check_real("gamma", gamma, 0.0, lo_open=True)
+    eta = check_real("eta", eta, 0.0, lo_open=True)
+    steps = check_int("steps", steps, 1)
+    check_int("seed", seed, 0)
+    check_int("replica", replica, 0)
+    A0 = np.random.default_rng([seed, replica]).standard_normal((N, lam.size))
+    A = A0.copy()
+    w = np.zeros(N)
+    ws = np.sqrt(w2)
+    for _ in range(steps):
+        v = ws - A.T @ w / N
+        Lv = lam * v
+        ALv = A @ Lv
+        A += eta * gamma * np.outer(w, A0.T @ (A0 @ Lv) / N)
+        w += eta * ALv
+    Q, _ = np.linalg.qr(A0.T)
+    return float(np.linalg.norm(A.T - Q @ (Q.T @ A.T)) / np.linalg.norm(A.T - A0.T))
+
+
+# ----------------------------------------------------------------------------------------------
+# the closed-form exponents of Bordelon, Atanasov & Pehlevan 2025 (A) (chapter 4's phase diagrams)
+# ----------------------------------------------------------------------------------------------
+def chi_map(alpha, beta, rich: bool):
+    """Time exponent χ of L ~ t^-χ at infinite width, as a function of (α, β) (vectorised).
+
+    Lazy (γ = 0): χ = β.  Rich (γ > 0): χ = β·max(1, 2/(1+β)), i.e. 2β/(1+β) for hard tasks
+    (β < 1) and β for easy ones (Bordelon et al. 2025 (A) Eq. 10).  α does not enter (kept for
+    the signature shared with :func:`compute_map`).  Time: gradient-flow time.
+    """
+    be = np.asarray(beta, dtype=float) if np.ndim(beta) else beta     # lists too; scalars unchanged
+    return be * np.maximum(1.0, 2 / (1 + be)) if rich else be
+
+
+def compute_map(alpha, beta, rich: bool):
+    """Compute-optimal exponent of L* ~ C^-x (C = N t, population gradients), vectorised in (α, β).
+
+    Three task classes (the tables of the book's sources appendix on Bordelon et al. 2025 (A)):
+    hard (β < 1) αβ/(α+1) lazy and 2αβ/(α(1+β)+2) rich (paper's Table 1); easy
+    (1 < β < 2 − 1/α) αβ/(αβ+1), the same lazy and rich (our derivation from the four-term law);
+    super-easy (β > 2 − 1/α) 1 − 1/(2α) (SGD-noise limited; our derivation).
+    """
+    al, be = alpha, beta
+    hard = 2 * al * be / (al * (1 + be) + 2) if rich else al * be / (al + 1)
+    easy = al * be / (al * be + 1)
+    super_easy = 1 - 1 / (2 * al)
+    return np.where(be < 1, hard, np.where(be < 2 - 1 / al, easy, super_easy))
+
+
+def compute_exponent_two_term(alpha, beta):
+    """Compute-optimal exponent αβ/(1+α) = (a−1)/(1+b) of the two-term balance
+    t^-(a-1)/b + N^-(a-1) of Bordelon et al. 2024 (B) Eq. 17 (paper (B) notation a = αβ+1,
+    b = α); for easy tasks it misses the finite-width transient that sets the optimum."""
+    return alpha * beta / (1 + alpha)

@@ -42,7 +42,8 @@ DEFAULT_MAX_GD_STEPS = 10 ** 7
 __all__ = ["MLPParams", "init_params", "circle_grid", "forward", "loss", "gradients",
            "empirical_ntk", "ntk_infinite", "ntk_mode_spectrum", "circle_target",
            "train_gd", "lazy_loss_infinite", "fit_window_from_modes", "neuron_mode_spectra",
-           "gap_exceeds_spread", "agree_within_spread"]
+           "gap_exceeds_spread", "agree_within_spread", "lazy_fit_window", "record_times", "window_exponent",
+           "lazy_loss_linearised"]
 
 
 @dataclass
@@ -591,3 +592,40 @@ def agree_within_spread(chi_rich, chi_lazy: float) -> tuple[bool, float, float]:
     require(np.ndim(chi_lazy) == 0 and np.isfinite(chi_lazy), "chi_lazy", chi_lazy, "a finite scalar")
     diff, spread = float(abs(chi_rich.mean() - float(chi_lazy))), float(chi_rich.std(ddof=1))
     return passes("le", spread, diff, 0.0)[0], diff, spread
+
+
+def record_times(window: tuple[float, float], eta: float, n_log: int = 60, n_window: int = 30) -> np.ndarray:
+    """Times at which section 4.5 records the loss of a run fitted on ``window`` = (t_a, t_b):
+    ``n_log`` log-spaced times from one step (η) to t_b, densified by ``n_window`` log-spaced
+    times inside the window, rounded to whole GD steps and made unique (t = steps × η)."""
+    t_a, t_b = (check_real("window[0]", window[0], 0.0, lo_open=True),
+                check_real("window[1]", window[1], 0.0, lo_open=True))
+    require(t_a < t_b, "window", (t_a, t_b), "(t_a, t_b) with 0 < t_a < t_b")
+    eta = check_real("eta", eta, 0.0, lo_open=True)
+    check_int("n_log", n_log, 2)
+    check_int("n_window", n_window, 2)
+    return np.unique(np.rint(np.concatenate([np.geomspace(eta, t_b, n_log), np.geomspace(t_a, t_b, n_window)])
+                             / eta)) * eta
+
+
+def window_exponent(t, L, window: tuple[float, float]) -> float:
+    """Time exponent χ = −slope of the least-squares fit log L = c − χ log t on ``window``
+    (:func:`scalinglaws.analysis.fits.fit_power_law`): the exponent section 4.5 fits to every run."""
+    from scalinglaws.analysis.fits import fit_power_law
+
+    return -fit_power_law(t, L, window).slope
+
+
+def lazy_loss_linearised(ev, V, y, t, eta: float) -> np.ndarray:
+    """Grid loss of the linearised (γ₀ → 0) GD dynamics with a fixed kernel, from the eigenpairs
+    (``ev``, ``V``) of K/P (``numpy.linalg.eigh``; P = len(y)):
+    L(t) = (1/P) Σ_i (V_iᵀ y)² abs(1 − η μ_i)^{2 rint(t/η)}, the residual r_{s+1} = (1 − ηK/P) r_s of
+    full-batch GD from f = 0 (t = steps × η, no ½).  With the infinite-width K this is
+    :func:`lazy_loss_infinite` (on the target's modes); with an empirical K it is the finite-width
+    lazy limit of section 4.5."""
+    ev = check_array("ev", ev, ndim=1)
+    V = check_array("V", V, shape=(ev.size, ev.size))
+    y = check_array("y", y, shape=(ev.size,))
+    t = check_array("t", t, ndim=1)
+    eta = check_real("eta", eta, 0.0, lo_open=True)
+    return ((V.T @ y)[None, :] ** 2 * np.abs(1 - eta * ev) ** (2 * np.rint(t / eta))[:, None]).sum(1) / ev.size
