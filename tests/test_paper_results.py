@@ -2,9 +2,10 @@
 
 ``python3 tasks.py book`` executes every chapter at its defaults (the papers' settings where they
 fit) and runs every check there; ``python3 tasks.py store`` then keeps that build's check records,
-keyed to the library/environment fingerprint and to each chapter's code cells.  The test suite
-itself only runs the chapters at their small test sizes, so this module is what makes CI enforce
-the paper-size checks:
+keyed to the library/environment fingerprint and to each chapter's code cells, and prunes the
+results store (``results/store/``, the experiments' cached results) to what that build used.
+``tests/test_book.py`` re-executes every chapter at its defaults from that store; this module
+checks the stored records themselves:
 
 - the stored results must belong to the current code (any change to the library, the pinned
   environment or a chapter's code cells makes them stale, and the failure names the refresh
@@ -39,7 +40,8 @@ def _records() -> dict[str, list[dict]]:
 def test_stored_results_belong_to_the_current_code():
     stale = tasks.store_staleness()
     assert not stale, ("the stored paper-size results are stale:\n  " + "\n  ".join(stale)
-                       + f"\nrefresh them with: {tasks.REFRESH}  (about 11 minutes on 2 cores)")
+                       + f"\nrefresh them with: {tasks.REFRESH}  (minutes when only some experiments changed; "
+                       "about 15 minutes from an empty store on 2 cores)")
 
 
 def test_a_stale_store_is_detected(tmp_path):

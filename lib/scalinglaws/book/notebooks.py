@@ -274,7 +274,8 @@ def validate_parameters(nb_path: Path | str, parameters: Mapping[str, Any]) -> N
 
 
 @contextlib.contextmanager
-def _env(**values: str | None) -> Iterator[None]:
+def temporary_env(**values: str | None) -> Iterator[None]:
+    """Set (str) or unset (None) environment variables for the duration of a ``with`` block."""
     old = {k: os.environ.get(k) for k in values}
     try:
         for k, v in values.items():
@@ -325,7 +326,7 @@ def execute_chapter(src: Path | str, out: Path | str, parameters: Mapping[str, A
     cdir = str(Path(checks_dir).resolve()) if checks_dir else os.environ.get("SCALINGLAWS_CHECKS_DIR")
     # executed notebooks carry no progress bars (they would land in the rendered page and in nbval's
     # comparison); an interactive kernel shows them (scalinglaws.progress)
-    with _env(SCALINGLAWS_CHECKS_DIR=cdir, SCALINGLAWS_PROGRESS=os.environ.get("SCALINGLAWS_PROGRESS", "0")):
+    with temporary_env(SCALINGLAWS_CHECKS_DIR=cdir, SCALINGLAWS_PROGRESS=os.environ.get("SCALINGLAWS_PROGRESS", "0")):
         papermill.execute_notebook(str(tmp), str(out), parameters=parameters, kernel_name=KERNEL,
                                    cwd=str(cwd or src.parent), progress_bar=False,
                                    log_output=False, execution_timeout=timeout)

@@ -152,7 +152,7 @@ def escape_rates(K_rate: list, L_rate: list, beta: float = 1.0, eta: float = 1.0
 def fig1_run(L: int, N: int, sgd_seeds: int, t_max: float, n_jobs: int = 1, K: int = 2,
              eta: float = 0.1, beta: float = 1.0, sigma_J: float = 0.01, seed: int = 0) -> dict:
     r"""The paper's Fig. 1 setting at one L: K = M = ``K``, learning rate ``eta``, power law
-    ``beta``, one draw of the weights (``seed``, student entries N(0, ``sigma_J``²), Gaussian
+    ``beta``, one draw of the weights (``seed``, student entries N(0, sigma_J²), Gaussian
     teacher) at input dimension N.
 
     Returns ``ode``: the ODE from the draw's group overlaps (200 log-spaced times from 0.1 to

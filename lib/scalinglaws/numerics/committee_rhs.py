@@ -11,7 +11,7 @@ forcing, then for every group
 
 Only the closed forms of :class:`~scalinglaws.numerics.gaussian.Erf` and
 :class:`~scalinglaws.numerics.gaussian.Linear` are compiled.  :math:`I_4(i,k,c,d)` is symmetric in
-(c, d), so only c <= d is evaluated.  The divergence rule (a physical |Q_ik| above the limit, or a
+(c, d), so only c <= d is evaluated.  The divergence rule (a physical :math:`|Q_{ik}|` above the limit, or a
 non-finite group overlap) is checked on every state, as the reference does inside its
 right-hand side; the kernel then stops and reports the step.
 
@@ -31,6 +31,7 @@ except Exception:  # pragma: no cover - numba missing
 
 __all__ = ["HAVE_NUMBA", "ACT_ERF", "ACT_LINEAR", "euler_kernel"]
 
+#: Whether numba is importable (else the NumPy reference path is used).
 HAVE_NUMBA = _numba is not None
 ACT_ERF = 0
 ACT_LINEAR = 1
