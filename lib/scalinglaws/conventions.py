@@ -56,6 +56,26 @@ emergence (chapter 5)                       ``steps``   1 (GD on L/2)
 :data:`FAMILIES` holds this table; :func:`convert_time` and :func:`convert_loss` do the
 conversions.
 
+Symbols that mean different things in different papers
+-------------------------------------------------------
+The library keeps each paper's letters inside its family (so that code reads like the paper) and
+says here what each one counts:
+
+==========  ===============================  ============================  ==========================
+symbol      committee (W&R, Saad & Solla)    kernel (KLH, BAP)             emergence (RNWL)
+==========  ===============================  ============================  ==========================
+``N``       input dimension                  width: features / hidden      -- (``d`` is the input
+                                             units                         dimension, ``m`` the width)
+``M``       teacher hidden units             number of modes (spectra)     --
+``P``       --                               training samples (KLH)        teacher directions
+``L``       distinct eigenvalues (groups)    --                            --
+``beta``    spectrum exponent,               source exponent (BAP)         amplitude exponent,
+            λ_l ∝ l^-(1+β)                                                 a_p ∝ p^-β
+``K``       student hidden units             --                            --
+==========  ===============================  ============================  ==========================
+
+Chapter 6 (:mod:`scalinglaws.exponents`) maps the three exponent notations onto one pair (a, b).
+
 Converting between presets is exact only when :math:`c_s = c_t` (e.g. ``K == M``): then the
 ``"sqrtK"`` dynamics at rate :math:`\eta` equal the ``"none"`` dynamics at :math:`\eta/K` with
 :math:`\varepsilon_g^{\rm none} = K\varepsilon_g^{\rm sqrtK}` (see :func:`convert`).
