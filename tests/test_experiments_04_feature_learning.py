@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from conftest import scratch_store  # noqa: E402
 
 from scalinglaws import experiments, spectra  # noqa: E402
 from scalinglaws.experiments import ch04_feature_learning as ch04  # noqa: E402
@@ -137,13 +138,8 @@ TINY = dict(
 def results(tmp_path_factory):
     """Every experiment once, through the results store (a fresh folder), as the chapter calls them."""
     store = tmp_path_factory.mktemp("store")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SCALINGLAWS_STORE", str(store))
-    mp.delenv("SCALINGLAWS_STORE_ONLY", raising=False)
-    try:
+    with scratch_store(store):
         out = {name: experiments.call(getattr(ch04, name), **kw) for name, kw in TINY.items()}
-    finally:
-        mp.undo()
     return store, out
 
 

@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from conftest import scratch_store  # noqa: E402
 
 from scalinglaws import experiments  # noqa: E402
 from scalinglaws.analysis.fits import fit_power_law  # noqa: E402
@@ -77,19 +78,14 @@ def test_circle_setup_fixes_windows_from_the_lazy_theory():
 def stored(tmp_path_factory):
     """The chapter's experiments at small widths, through a fresh results store."""
     store = tmp_path_factory.mktemp("store")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("SCALINGLAWS_STORE", str(store))
-    mp.delenv("SCALINGLAWS_STORE_ONLY", raising=False)
     base = dict(P=256, kmax=100, eta=0.1, k_lo=4, N=16, seeds=2)
     grid = [dict(base, beta=0.5, gamma0=g, seed0=1000) for g in (1e-3, 1.0)]
-    try:
+    with scratch_store(store):
         out = dict(
             ntk=experiments.call(ch04b.ntk_check, **SETUP, N_ntk=512, seed=12345),
             runs=experiments.run(ch04b.train, grid, max_workers=0),
             rand=experiments.call(ch04b.train, **base, beta=0.5, gamma0=1.0, seed0=1000, phases="random",
                                   target_seed=7))
-    finally:
-        mp.undo()
     return store, base, grid, out
 
 
