@@ -742,6 +742,58 @@ def _pgdb(ov):
     return _pgd(kw, fn=lambda m, d, a, **k: em.population_gd(m, d, a, seeds=seeds, **k))
 
 
+AN = np.array([0.8, 0.6])                  # normalised teacher: sum a_p^2 = 1
+CRV = em.toy_curve(4, u0=1 / 64, rho0=1e-5, n=200)
+
+
+def _ems(ov):
+    """emergence.Setup, overriding any argument."""
+    kw = {"m": 4, "d": 16, "a": AN, **ov}
+    return em.Setup(kw.pop("m"), kw.pop("d"), kw.pop("a"), **kw)
+
+
+def _th(ov=None, setup=None, **sov):
+    """emergence.theory on a small valid Setup (``sov`` overrides its arguments)."""
+    kw = {"t": [0.0, 10.0], **(ov or {})}
+    return em.theory(_ems(sov) if setup is None else setup, kw.pop("t"), **kw)
+
+
+def _ts(ov):
+    kw = {"t": [0.0, 1.0], "a": AN, "T": np.array([1.0, 2.0]), "curve": CRV, **ov}
+    return em.toy_sum(kw.pop("t"), kw.pop("a"), kw.pop("T"), kw.pop("curve"), **kw)
+
+
+def _gtl(ov):
+    kw = {"t": [0.0, 1.0], "a": AN, "teachers": [1, 0], "T_pred": [1.0, 2.0], "curve": CRV, **ov}
+    return em.greedy_toy_loss(kw.pop("t"), kw.pop("a"), kw.pop("teachers"), kw.pop("T_pred"),
+                              kw.pop("curve"))
+
+
+def _gt(ov):
+    kw = {"widths": [1, 2], "d": 16, "a": AN, "seed": 0, "t": [0.0, 1.0], "curve": CRV, **ov}
+    return em.greedy_toy(kw.pop("widths"), kw.pop("d"), kw.pop("a"), kw.pop("seed"), kw.pop("t"),
+                         kw.pop("curve"), **kw)
+
+
+def _gf(ov):
+    kw = {"m": 2, "d": 16, "a": AN, "seeds": [0], **ov}
+    return em.greedy_floor(kw.pop("m"), kw.pop("d"), kw.pop("a"), kw.pop("seeds"), **kw)
+
+
+def _gfs(ov):
+    kw = {"d": 64, "P": 16, "beta": 0.8, "widths": [2, 4], "seeds": [0], "eta": 0.2,
+          "sigma0": 1e-3, **ov}
+    return em.greedy_frontier_slopes(kw.pop("d"), kw.pop("P"), kw.pop("beta"), kw.pop("widths"),
+                                     kw.pop("seeds"), **kw)
+
+
+def _wrs(ov):
+    kw = {"widths": [16, 64], "T1_widest": [80.0, 100.0], "C_hi": 1.6e5, "max_steps": 50_000,
+          **ov}
+    return em.width_run_steps(kw.pop("widths"), kw.pop("T1_widest"), kw.pop("C_hi"),
+                              kw.pop("max_steps"), **kw)
+
+
 MODEL_CASES = [
     # ---- mlp: NaN inputs were a silent 0.5 on the compiled path and blamed eta on the NumPy path
     ("train_gd X nan numba", lambda: _gd({"X": _with(X8, (0, 0), np.nan), "method": "numba"}), V,
@@ -970,6 +1022,172 @@ MODEL_CASES = [
      "beta=nan"),
     ("teacher_coefficients P float", lambda: spectra.power_law_amplitudes(4.0, 1.0), T, "P=4.0"),
     ("frontier_window T1", lambda: em.frontier_window([8, 16], 0.0, 1.0), V, "T1=0.0"),
+    # ---- emergence, issue: k odd or < 4 where the theory needs it, a negative or not
+    # normalised, widths <= 0, non-finite initial weights
+    ("emergence Setup a not normalised", lambda: _ems({"a": A2}), V, "sum_p a_p^2 = 1.25"),
+    ("emergence Setup a scaled", lambda: _ems({"a": 2 * AN}), V,
+     "power_law_amplitudes(P, beta)"),
+    ("emergence Setup a unnormalised power law", lambda: _ems({"a": np.arange(1, 5) ** -0.8}), V,
+     "sum_p a_p^2 = 1"),
+    ("emergence Setup a negative", lambda: _ems({"a": np.array([0.8, -0.6])}), V, "a[1]=-0.6"),
+    ("emergence Setup a zero", lambda: _ems({"a": np.array([1.0, 0.0])}), V, "a[1]=0.0"),
+    ("emergence Setup a nan", lambda: _ems({"a": np.array([np.nan, 1.0])}), V, "a="),
+    ("emergence Setup a inf", lambda: _ems({"a": np.array([np.inf, 1.0])}), V, "a="),
+    ("emergence Setup a empty", lambda: _ems({"a": np.array([])}), V, "a="),
+    ("emergence Setup a 2-d", lambda: _ems({"a": AN[None, :]}), V, "a="),
+    ("emergence Setup a str", lambda: _ems({"a": "power"}), T, "a="),
+    ("emergence Setup a longer than d", lambda: _ems({"d": 2, "a": np.full(3, 3 ** -0.5)}), V,
+     "a="),
+    ("emergence Setup m 0", lambda: _ems({"m": 0}), V, "m=0"),
+    ("emergence Setup m -2", lambda: _ems({"m": -2}), V, "m=-2"),
+    ("emergence Setup m float", lambda: _ems({"m": 4.0}), T, "m=4.0"),
+    ("emergence Setup d 1", lambda: _ems({"d": 1, "a": np.ones(1)}), V, "d=1"),
+    ("emergence Setup k 3", lambda: _ems({"k": 3}), V, "k=3"),
+    ("emergence Setup k 1", lambda: _ems({"k": 1}), V, "k=1"),
+    ("emergence Setup k 0", lambda: _ems({"k": 0}), V, "k=0"),
+    ("emergence Setup k float", lambda: _ems({"k": 4.0}), T, "k=4.0"),
+    ("emergence Setup eta 0", lambda: _ems({"eta": 0.0}), V, "eta=0.0"),
+    ("emergence Setup sigma0 0", lambda: _ems({"sigma0": 0.0}), V, "sigma0=0.0"),
+    ("emergence theory k 2", lambda: _th(k=2), V, "k=2"),
+    ("emergence theory d 2", lambda: _th(d=2), V, "d=2"),
+    ("emergence theory sigma0 large", lambda: _th(sigma0=1.0), V, "sigma0=1.0"),
+    ("emergence theory setup type", lambda: em.theory("setup", [1.0]), T, "setup='setup'"),
+    ("emergence theory t negative", lambda: _th({"t": [-1.0, 1.0]}), V, "t="),
+    ("emergence theory t nan", lambda: _th({"t": [np.nan]}), V, "t="),
+    ("emergence theory t empty", lambda: _th({"t": []}), V, "t="),
+    ("emergence theory t str", lambda: _th({"t": "0,1"}), T, "t="),
+    ("emergence theory seed -1", lambda: _th({"seed": -1}), V, "seed=-1"),
+    ("emergence simulate setup type", lambda: em.simulate(None, 10), T, "setup=None"),
+    ("transition_time k 1", lambda: em.transition_time(0.5, 0.01, k=1), V, "k=1"),
+    ("transition_time k 5", lambda: em.transition_time(0.5, 0.01, k=5), V, "k=5"),
+    ("transition_time k float", lambda: em.transition_time(0.5, 0.01, k=4.0), T, "k=4.0"),
+    ("transition_time u0 array", lambda: em.transition_time(0.5, np.array([0.5, 2.0])), V,
+     "u0=2.0"),
+    ("transition_time u0 negative", lambda: em.transition_time(0.5, -0.1), V, "u0=-0.1"),
+    ("transition_time shapes", lambda: em.transition_time(np.ones(2), np.full(3, 0.1)), V, "u0="),
+    ("transition_time sigma_hat 0", lambda: em.transition_time(0.5, 0.01, sigma_hat=0.0), V,
+     "sigma_hat=0.0"),
+    ("greedy_pairing V nan", lambda: em.greedy_pairing(_with(np.ones((2, 4)), (1, 2), np.nan),
+                                                       A2), V, "V="),
+    ("greedy_pairing V inf", lambda: em.greedy_pairing(_with(np.ones((2, 4)), (0, 0), np.inf),
+                                                       A2), V, "V="),
+    ("greedy_pairing a negative", lambda: em.greedy_pairing(np.ones((2, 4)),
+                                                            np.array([1.0, -0.5])), V, "a[1]=-0.5"),
+    ("greedy_pairing k odd", lambda: em.greedy_pairing(np.ones((2, 4)), A2, 3), V, "k=3"),
+    ("greedy_pairing a longer than d", lambda: em.greedy_pairing(np.ones((2, 4)), np.ones(5)), V,
+     "a="),
+    ("toy_curve k 2", lambda: em.toy_curve(2), V, "k=2"),
+    ("toy_curve k 3", lambda: em.toy_curve(3), V, "k=3"),
+    ("toy_curve u0 0.5", lambda: em.toy_curve(4, u0=0.5), V, "u0=0.5"),
+    ("toy_curve u0 str", lambda: em.toy_curve(4, u0="0.1"), T, "u0='0.1'"),
+    ("toy_curve rho0 nan", lambda: em.toy_curve(4, rho0=float("nan")), V, "rho0=nan"),
+    ("toy_curve tau_max 1", lambda: em.toy_curve(4, tau_max=1.0), V, "tau_max=1.0"),
+    ("toy_curve n 1", lambda: em.toy_curve(4, n=1), V, "n=1"),
+    ("toy_curve rtol 0", lambda: em.toy_curve(4, rtol=0.0), V, "rtol=0.0"),
+    ("toy_sum t negative", lambda: _ts({"t": [-1.0, 1.0]}), V, "t=-1.0"),
+    ("toy_sum t nan", lambda: _ts({"t": [np.nan]}), V, "t="),
+    ("toy_sum t 2-d", lambda: _ts({"t": [[1.0]]}), V, "t="),
+    ("toy_sum a negative", lambda: _ts({"a": np.array([-0.8, 0.6])}), V, "a[0]=-0.8"),
+    ("toy_sum a nan", lambda: _ts({"a": np.array([0.8, np.nan])}), V, "a="),
+    ("toy_sum T nan", lambda: _ts({"T": np.array([1.0, np.nan])}), V, "T[1]=nan"),
+    ("toy_sum T 0", lambda: _ts({"T": np.array([0.0, 1.0])}), V, "T[0]=0.0"),
+    ("toy_sum T shape", lambda: _ts({"T": np.ones(3)}), V, "T="),
+    ("toy_sum curve None", lambda: _ts({"curve": None}), T, "curve=None"),
+    ("toy_sum learnable -1", lambda: _ts({"learnable": -1}), V, "learnable=-1"),
+    ("toy_sum learnable float", lambda: _ts({"learnable": 2.0}), T, "learnable=2.0"),
+    ("greedy_toy_loss t inf", lambda: _gtl({"t": [np.inf]}), V, "t="),
+    ("greedy_toy_loss a negative", lambda: _gtl({"a": np.array([0.8, -0.6])}), V, "a[1]=-0.6"),
+    ("greedy_toy_loss teachers float", lambda: _gtl({"teachers": [0.5, 1]}), V, "teachers="),
+    ("greedy_toy_loss teachers out of range", lambda: _gtl({"teachers": [0, 2]}), V,
+     "teachers="),
+    ("greedy_toy_loss T_pred nan (k = 2 run)", lambda: _gtl({"T_pred": [np.nan, 1.0]}), V,
+     "T_pred[0]=nan"),
+    ("greedy_toy_loss T_pred negative", lambda: _gtl({"T_pred": [1.0, -1.0]}), V,
+     "T_pred[1]=-1.0"),
+    ("greedy_toy_loss curve str", lambda: _gtl({"curve": "toy"}), T, "curve='toy'"),
+    ("greedy_toy widths -1", lambda: _gt({"widths": [-1, 2]}), V, "widths[0]=-1"),
+    ("greedy_toy widths empty", lambda: _gt({"widths": []}), V, "widths=[]"),
+    ("greedy_toy widths float", lambda: _gt({"widths": [2.0]}), T, "widths[0]=2.0"),
+    ("greedy_toy k 2", lambda: _gt({"k": 2}), V, "k=2"),
+    ("greedy_toy k odd", lambda: _gt({"k": 3}), V, "k=3"),
+    ("greedy_toy sigma0 0", lambda: _gt({"sigma0": 0.0}), V, "sigma0=0.0"),
+    ("greedy_toy a negative", lambda: _gt({"a": np.array([0.8, -0.6])}), V, "a[1]=-0.6"),
+    ("greedy_toy t negative", lambda: _gt({"t": [-1.0]}), V, "t=-1.0"),
+    ("greedy_toy curve None", lambda: _gt({"curve": None}), T, "curve=None"),
+    ("greedy_floor m 0", lambda: _gf({"m": 0}), V, "m=0"),
+    ("greedy_floor m -1", lambda: _gf({"m": -1}), V, "m=-1"),
+    ("greedy_floor k 2", lambda: _gf({"k": 2}), V, "k=2"),
+    ("greedy_floor k odd", lambda: _gf({"k": 5}), V, "k=5"),
+    ("greedy_floor seeds empty", lambda: _gf({"seeds": []}), V, "seeds=[]"),
+    ("greedy_floor sigma0 2", lambda: _gf({"sigma0": 2.0}), V, "sigma0=2.0"),
+    ("greedy_floor a nan", lambda: _gf({"a": np.array([np.nan, 0.5])}), V, "a="),
+    ("population_gd m -1", lambda: _pgd({"m": -1}), V, "m=-1"),
+    ("population_gd V0 inf", lambda: _pgd({"V0": _with(np.ones((2, 16)), (1, 3), np.inf)}), V,
+     "V0="),
+    ("population_gd V0 -inf", lambda: _pgd({"V0": _with(np.ones((2, 16)), (0, 0), -np.inf)}), V,
+     "V0="),
+    ("population_gd V0 one nan", lambda: _pgd({"V0": _with(np.ones((2, 16)), (1, 15), np.nan)}),
+     V, "V0="),
+    ("population_gd V0 str", lambda: _pgd({"V0": "init"}), T, "V0="),
+    ("population_gd dtype single seed", lambda: _pgd({"dtype": "float32"}), V,
+     "dtype='float32'"),
+    ("population_gd seeds dtype", lambda: _pgdb({"dtype": "float16"}), V, "dtype='float16'"),
+    ("online_sgd m 0", lambda: _sgd({"m": 0}), V, "m=0"),
+    ("online_sgd m -3", lambda: _sgd({"m": -3}), V, "m=-3"),
+    ("online_sgd k 3", lambda: _sgd({"k": 3}), V, "k=3"),
+    ("online_sgd k 0", lambda: _sgd({"k": 0}), V, "k=0"),
+    ("online_sgd a zero", lambda: _sgd({"a": np.array([0.0, 0.5])}), V, "a[0]=0.0"),
+    ("online_sgd a inf", lambda: _sgd({"a": np.array([np.inf, 0.5])}), V, "a="),
+    ("online_sgd sigma0 nan", lambda: _sgd({"sigma0": float("nan")}), V, "sigma0=nan"),
+    ("greedy_frontier_slopes widths empty", lambda: _gfs({"widths": []}), V, "widths=[]"),
+    ("greedy_frontier_slopes widths 0", lambda: _gfs({"widths": [0, 4]}), V, "widths[0]=0"),
+    ("greedy_frontier_slopes widths -8", lambda: _gfs({"widths": [2, -8]}), V, "widths[1]=-8"),
+    ("greedy_frontier_slopes widths float", lambda: _gfs({"widths": [2, 4.0]}), T,
+     "widths[1]=4.0"),
+    ("greedy_frontier_slopes widths one", lambda: _gfs({"widths": [4]}), V, "widths=[4]"),
+    ("greedy_frontier_slopes widths repeated", lambda: _gfs({"widths": [4, 4]}), V,
+     "widths=[4, 4]"),
+    ("greedy_frontier_slopes widths str", lambda: _gfs({"widths": "2,4"}), T, "widths='2,4'"),
+    ("greedy_frontier_slopes seeds empty", lambda: _gfs({"seeds": []}), V, "seeds=[]"),
+    ("greedy_frontier_slopes seeds -1", lambda: _gfs({"seeds": [-1]}), V, "seeds[0]=-1"),
+    ("greedy_frontier_slopes seeds float", lambda: _gfs({"seeds": [0.5]}), T, "seeds[0]=0.5"),
+    ("greedy_frontier_slopes P > d", lambda: _gfs({"P": 100}), V, "P=100"),
+    ("greedy_frontier_slopes P 0", lambda: _gfs({"P": 0}), V, "P=0"),
+    ("greedy_frontier_slopes beta 0.5", lambda: _gfs({"beta": 0.5}), V, "beta=0.5"),
+    ("greedy_frontier_slopes beta nan", lambda: _gfs({"beta": float("nan")}), V, "beta=nan"),
+    ("greedy_frontier_slopes d 2", lambda: _gfs({"d": 2, "P": 1}), V, "d=2"),
+    ("greedy_frontier_slopes eta 0", lambda: _gfs({"eta": 0.0}), V, "eta=0.0"),
+    ("greedy_frontier_slopes sigma0 0", lambda: _gfs({"sigma0": 0.0}), V, "sigma0=0.0"),
+    ("greedy_frontier_slopes sigma0 0.5", lambda: _gfs({"sigma0": 0.5}), V, "sigma0=0.5"),
+    ("greedy_frontier_slopes spans empty", lambda: _gfs({"spans": []}), V, "spans=[]"),
+    ("greedy_frontier_slopes spans one width", lambda: _gfs({"spans": [[4]]}), V, "spans[0]="),
+    ("greedy_frontier_slopes spans not in widths", lambda: _gfs({"spans": [[2, 8]]}), V,
+     "spans[0]=[2, 8]"),
+    ("greedy_frontier_slopes spans str", lambda: _gfs({"spans": "all"}), T, "spans='all'"),
+    ("emergence width_run_steps widths empty", lambda: _wrs({"widths": []}), V, "widths=[]"),
+    ("emergence width_run_steps widths 0", lambda: _wrs({"widths": [0, 16]}), V, "widths[0]=0"),
+    ("emergence width_run_steps widths -16", lambda: _wrs({"widths": [-16]}), V,
+     "widths[0]=-16"),
+    ("emergence width_run_steps widths float", lambda: _wrs({"widths": [16.0]}), T,
+     "widths[0]=16.0"),
+    ("emergence width_run_steps T1 empty", lambda: _wrs({"T1_widest": []}), V, "T1_widest="),
+    ("emergence width_run_steps T1 0", lambda: _wrs({"T1_widest": [0.0, 1.0]}), V, "T1_widest="),
+    ("emergence width_run_steps T1 nan", lambda: _wrs({"T1_widest": [np.nan]}), V, "T1_widest="),
+    ("emergence width_run_steps max_steps 0", lambda: _wrs({"max_steps": 0}), V, "max_steps=0"),
+    ("emergence width_run_steps max_steps float", lambda: _wrs({"max_steps": 5e4}), T,
+     "max_steps=50000.0"),
+    ("emergence width_run_steps span 0", lambda: _wrs({"span": 0.0}), V, "span=0.0"),
+    ("emergence width_run_steps margin 0.5", lambda: _wrs({"margin": 0.5}), V, "margin=0.5"),
+    ("emergence width_clock T1 list", lambda: em.width_clock([1.0], 8), T, "T1=[1.0]"),
+    ("emergence width_clock T1 empty", lambda: em.width_clock({}, 8), V, "T1={}"),
+    ("emergence width_clock width 0", lambda: em.width_clock({0: [1.0], 8: [1.0]}, 8), V,
+     "T1 key (width)=0"),
+    ("emergence width_clock width float", lambda: em.width_clock({8.0: [1.0]}, 8.0), T,
+     "T1 key (width)=8.0"),
+    ("emergence width_clock times empty", lambda: em.width_clock({8: []}, 8), V, "T1[8]="),
+    ("emergence width_clock times 0", lambda: em.width_clock({8: [1.0], 16: [0.0]}, 8), V,
+     "T1[16]="),
+    ("emergence width_clock times nan", lambda: em.width_clock({8: [np.nan]}, 8), V, "T1[8]="),
 ]
 
 
@@ -1005,6 +1223,43 @@ def test_mlp_and_featurelearning_limits_can_be_raised():
                             fl.infinite_width_full).loss).all()
     with pytest.raises(CostLimitError, match="max_steps=39"):
         _fld({"t": np.array([1.0, 2.0]), "max_steps": 39}, fl.infinite_width_full)
+
+
+def test_emergence_setup_normalisation_tolerance():
+    """Setup accepts sum a_p^2 = 1 to a relative 1e-6 (e.g. power_law_amplitudes, a list) and
+    refuses it beyond; the simulators themselves accept any positive a."""
+    a = spectra.power_law_amplitudes(8, 0.8)
+    assert em.Setup(4, 16, list(a * np.sqrt(1 + 9e-7))).P == 8
+    assert em.Setup.power_law(4, 16, 8, 0.8).P == 8
+    with pytest.raises(ValueError, match="relative tolerance 1e-6"):
+        em.Setup(4, 16, a * np.sqrt(1 + 2e-6))
+    with pytest.raises(ValueError, match="relative tolerance 1e-6"):
+        em.Setup(4, 16, a * np.sqrt(1 - 2e-6))
+
+
+def test_emergence_k2_setup_simulates_but_has_no_theory():
+    """k = 2 is a contrast the simulators run; the theory (transition times) needs k >= 4."""
+    s = em.Setup(2, 16, AN, k=2)
+    r = em.simulate(s, 5, n_record=3, show_progress=False)
+    assert np.isnan(r.T_pred).all()
+    with pytest.raises(ValueError, match="k=2"):
+        em.theory(s, [1.0])
+
+
+@pytest.mark.parametrize("make", [lambda: _th(k=2), lambda: _th(d=2), lambda: _th(sigma0=1.0),
+                                  lambda: _gt({"k": 2}), lambda: _gt({"curve": None}),
+                                  lambda: _gf({"k": 2})],
+                         ids=["theory k", "theory d", "theory sigma0", "greedy_toy k",
+                              "greedy_toy curve", "greedy_floor k"])
+def test_emergence_theory_checks_before_drawing(make, monkeypatch):
+    """theory, greedy_toy and greedy_floor reject k = 2 (and the other theory-only limits) before
+    any initialisation is drawn."""
+    def no_draw(*args, **kw):
+        raise AssertionError("spherical_init called before the input checks")
+    for mod in ("setup", "transitions", "gd"):
+        monkeypatch.setattr(f"scalinglaws.emergence.{mod}.spherical_init", no_draw)
+    with pytest.raises(ValueError):
+        make()
 
 
 def test_emergence_teacher_need_not_be_normalised():

@@ -218,3 +218,153 @@ def test_plots_draw():
     for fig in figs:
         assert isinstance(fig, plt.Figure) and fig.axes
         plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# the frontier at several d, T_p against d, k* = 6, beta < 1/2, Thm 2.1(d)
+# ---------------------------------------------------------------------------------------------
+def test_population_gd_float32_matches_float64():
+    a = spectra.power_law_amplitudes(TINY["P"], TINY["beta"])
+    kw = dict(seeds=[3, 4], k=4, eta=0.2, steps=1500, sigma0=1e-3, n_record=40)
+    r64 = em.population_gd(16, TINY["d"], a, dtype="float64", **kw)
+    r32 = em.population_gd(16, TINY["d"], a, dtype="float32", **kw)
+    for x, y in zip(r64, r32):
+        assert np.array_equal(x.teachers, y.teachers) and np.array_equal(x.T_pred, y.T_pred)
+        ok = np.isfinite(x.t_emerge_dir)
+        assert ok.sum() >= 4 and np.array_equal(ok, np.isfinite(y.t_emerge_dir))
+        assert np.allclose(y.t_emerge_dir[ok], x.t_emerge_dir[ok], rtol=1e-3, atol=0)
+        assert np.allclose(y.loss, x.loss, rtol=1e-3, atol=1e-6)
+    with pytest.raises(ValueError, match="dtype"):
+        em.population_gd(4, 64, a, dtype="float16", **kw)
+    with pytest.raises(ValueError, match="dtype"):
+        em.population_gd(4, 64, a, dtype="float32", seed=1, steps=10)
+
+
+def test_gd_runs_k_and_dtype():
+    r = ch05.gd_runs(m=8, seeds=[5], steps=200, n_record=20, k=6, dtype="float32", **TINY)
+    assert r["runs"][0].meta["k"] == 6
+    a = spectra.power_law_amplitudes(TINY["P"], TINY["beta"])
+    full = em.population_gd(8, TINY["d"], a, seeds=[5], k=6, eta=TINY["eta"], steps=200,
+                            sigma0=TINY["sigma0"], n_record=20, dtype="float32")
+    assert np.array_equal(r["runs"][0].loss, full[0].loss)
+
+
+def test_staircase_bounds_and_window():
+    a = np.array([0.8, 0.6])
+    lo, hi = em.staircase_bounds([0.5, 1.0, 1.5, 2.0, 3.0], a, [0, 1], [1.0, 2.0], 0.2)
+    assert np.allclose(lo, [1.0, 0.36, 0.36, 0.0, 0.0])     # (1 - 0.2) T = 0.8, 1.6
+    assert np.allclose(hi, [1.0, 1.0, 0.36, 0.36, 0.0])     # (1 + 0.2) T = 1.2, 2.4
+    t = np.linspace(0.1, 4.0, 400)
+    T = np.array([1.0, 2.0])
+
+    def run(loss):
+        return Curve(t, loss, t_unit="steps", loss_factor=1.0,
+                     extras=dict(teachers=np.array([0, 1]), T_pred=T))
+    on_time = 1.0 - 0.64 * (t >= 1.05) - 0.36 * (t >= 2.1)   # 5 % late: window 0.05
+    assert em.staircase_window(run(on_time), a, 0.0) == pytest.approx(0.05)
+    late = 1.0 - 0.64 * (t >= 1.4) - 0.36 * (t >= 2.8)       # 40 % late
+    assert em.staircase_window(run(late), a, 0.0, frac=1.0) == pytest.approx(0.4)
+    # the default tolerates 5 % of the times outside: the 15 of 400 just before each late step
+    assert em.staircase_window(run(late), a, 0.0) == pytest.approx(0.35)
+    never = np.ones_like(t)                                  # nothing learned: no window
+    assert np.isnan(em.staircase_window(run(never), a, 0.0))
+    with pytest.raises(ValueError, match="t_min"):
+        em.staircase_window(run(on_time), a, 10.0)
+    with pytest.raises(ValueError, match="delta"):
+        em.staircase_bounds(t, a, [0, 1], T, 1.5)
+
+
+def test_network_frontier_matches_direct_computation():
+    t = np.logspace(0, 4, 200)
+    runs = {m: [(t, 1.0 / m + 1.0 / np.sqrt(t)), (t, 2.0 / m + 1.0 / t)] for m in (4, 8, 16, 32)}
+    out = ch05.network_frontier(runs, R=0.01, T1bar=1.0, window=(20.0, 1e4), max_steps=10_000)
+    C = np.logspace(np.log10(4.0), np.log10(32 * 10_000), 120)
+    assert np.allclose(out["C"], C)
+    for g in range(2):
+        cv = {m: (t[1:], runs[m][g][1][1:] + 0.01) for m in runs}
+        L, ms = compute_frontier(cv, C)
+        assert np.array_equal(out["frontier"][g], L)
+        assert np.array_equal(out["m_star"][g], ms, equal_nan=True)
+        assert out["slope"][g] == fits.fit_power_law(C, L, (20.0, 1e4)).slope
+        assert out["m_slope"][g] == fits.fit_power_law(C, ms, (20.0, 1e4)).slope
+        assert out["sensitivity"]["lo*2"][g] == fits.fit_power_law(C, L, (40.0, 1e4)).slope
+        assert out["sensitivity"]["hi/4"][g] == fits.fit_power_law(C, L, (20.0, 2.5e3)).slope
+    # m* grows with C
+    assert out["m_slope"][0] > 0
+    # Curves are accepted as well as (t, loss) pairs, and clock divides the time
+    cur = {m: [Curve(t, v[0][1], t_unit="steps", loss_factor=1.0)] for m, v in runs.items()}
+    o2 = ch05.network_frontier(cur, R=0.01, T1bar=1.0, window=(20.0, 1e4), max_steps=10_000,
+                               clock={m: 1.0 for m in runs})
+    assert o2["slope"][0] == out["slope"][0]
+
+
+def test_d_sweep_tiny():
+    r = ch05.d_sweep(d=64, P=16, beta=0.8, widths=[4, 8], seeds=[1, 2], eta=0.2, sigma0=1e-3,
+                     max_steps=400, dtype="float64", n_record=30)
+    a = spectra.power_law_amplitudes(16, 0.8)
+    T1 = em.greedy_floor(8, 64, a, [1, 2])[1] / 0.2
+    assert r["T1bar"] == pytest.approx(float(np.mean(T1)))
+    assert r["window"] == em.frontier_window([4, 8], r["T1bar"], 0.8)
+    assert r["steps"] == em.width_run_steps([4, 8], T1, r["window"][1], 400)
+    full = em.population_gd(4, 64, a, seeds=[1, 2], k=4, eta=0.2, steps=r["steps"][4],
+                            sigma0=1e-3, n_record=30)
+    assert np.array_equal(r["runs"][4][1].loss, full[1].loss)
+
+
+def test_tp_vs_d_tiny():
+    r = ch05.tp_vs_d(k=4, ds=[32, 64], m=4, P=2, beta=0.8, seeds=[1, 2, 3], eta=0.2, sigma0=1e-3)
+    assert list(r["d"]) == [32] * 3 + [64] * 3 and r["k"] == 4
+    a = spectra.power_law_amplitudes(2, 0.8)
+    T1 = em.greedy_floor(4, 64, a, [1, 2, 3])[1] / 0.2
+    assert r["steps"][64] == int(np.ceil(3.0 * np.max(T1)))
+    assert np.allclose(r["T_first"][3:], T1)
+    assert np.all(np.isfinite(r["t_first"]))
+    # first emergence close to the first predicted time (decoupled, tiny widths)
+    assert np.all((r["t_first"] / r["T_first"] > 0.7) & (r["t_first"] / r["T_first"] < 1.5))
+
+
+def test_low_beta_runs_and_toy():
+    r = ch05.low_beta_runs(d=64, P=8, beta=0.3, m=24, seeds=[1, 2], eta=0.2, sigma0=1e-3,
+                           dtype="float64")
+    assert len(r["runs"]) == 2 and r["t_half"].shape == (2,)
+    for x, th in zip(r["runs"], r["t_half"]):
+        assert x.loss[-1] < 0.5 * x.loss[0]
+        assert fits.first_crossing(x.t[1:].astype(float), x.loss[1:], 0.5, "down") == th
+    assert r["steps"] >= 1.5 * max(float(np.max(x.T_pred)) for x in r["runs"]) - 1
+    toy = ch05.low_beta_toy(beta=0.3, P=20_000, d=1024, sigma0=1e-3)
+    sel = (toy["t"] >= 0.1) & (toy["t"] <= 0.9)
+    assert np.max(np.abs(toy["L"] - toy["formula"])[sel]) < 2 * toy["disc"] + 0.003
+    from scipy.special import zeta
+    assert toy["disc"] == pytest.approx(2 * abs(zeta(0.6)) * 0.4 * 20_000 ** -0.4)
+
+
+def test_new_plots_draw():
+    t = np.logspace(0, 4, 100)
+    runs = {m: [(t, 1.0 / m + 1.0 / np.sqrt(t))] for m in (4, 8, 16)}
+    fr = {d_: ch05.network_frontier(runs, R=0.0, T1bar=1.0, window=(20.0, 1e4), max_steps=10_000)
+          for d_ in (256, 512)}
+    tp = {k: ch05.tp_vs_d(k=k, ds=[32, 64], m=4, P=2, beta=0.8, seeds=[1, 2], eta=0.2,
+                          sigma0=1e-3) for k in (4,)}
+    tpf = {k: fits.fit_power_law(r["d"], r["t_first"]) for k, r in tp.items()}
+    ks = {k: ch05.gd_runs(m=8, seeds=[5], steps=300, n_record=20, k=k, **TINY) for k in (4, 6)}
+    figs = [ch05.plot_d_laws(front_d=fr, tp=tp, tp_fit=tpf, ks_runs=ks, beta=0.8, P_alt=16)]
+    low = ch05.low_beta_runs(d=64, P=8, beta=0.3, m=24, seeds=[1], eta=0.2, sigma0=1e-3,
+                             dtype="float64")
+    figs.append(ch05.plot_low_beta(low, ch05.low_beta_toy(beta=0.3, P=2000, d=64, sigma0=1e-3),
+                                   beta=0.3))
+    for f in figs:
+        assert len(f.axes) >= 1
+        plt.close(f)
+
+
+def test_sgd_vs_gd_same_inits():
+    r = ch05.sgd_vs_gd(m=6, d=32, P=3, beta=0.8, c_sgd=0.25, eta_gd=0.2, sigma0=1e-3, seed=3,
+                       n_init=2, n_record=30)
+    assert r["eta"] == 0.25 / 32 ** 2 and len(r["sgd"]) == len(r["gd"]) == 2
+    rng = np.random.default_rng(3)
+    for s, g in zip(r["sgd"], r["gd"]):
+        V = em.spherical_init(6, 32, 1e-3, rng)
+        st, te, u0 = em.greedy_pairing(V, spectra.power_law_amplitudes(3, 0.8), 4)
+        assert np.array_equal(s.teachers, te) and np.array_equal(g.teachers, te)
+        # the same gradient-flow horizon for both
+        assert s.to(t_unit="time").t[-1] == pytest.approx(g.to(t_unit="time").t[-1], rel=0.01)

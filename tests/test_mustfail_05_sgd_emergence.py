@@ -134,3 +134,60 @@ def test_paired_width_comparison_can_reject_the_top_m_law():
     top = [float(np.sum(a[m:] ** 2)) + R for m in ms]
     s_g, s_top = fits.fit_power_law(ms, g).slope, fits.fit_power_law(ms, top).slope
     assert not passes("abs", s_g, s_top, 0.05)[0], (s_g, s_top)
+
+
+# ---- checks added with the paper-size chapter -------------------------------------------------
+def test_staircase_window_fails_on_a_factor_two_clock():
+    # Thm 2.1(d) check: Delta <= 0.5; a loss whose steps come at 2 T_p (clock off by a factor two)
+    # has no window below 1 and must fail, while steps at 1.05 T_p pass
+    a = spectra.power_law_amplitudes(20, BETA)
+    T = 10.0 * np.arange(1, 21) ** BETA
+    t = np.logspace(0, 3, 300)
+
+    def run(factor):
+        L = np.sum(a * a) - np.array([np.sum(a[factor * T <= x] ** 2) for x in t])
+        return Curve(t, L, t_unit="steps", loss_factor=1.0,
+                     extras=dict(teachers=np.arange(20), T_pred=T))
+    ok = em.staircase_window(run(1.05), a, 2 * T[0])
+    assert passes("le", 0.5, ok, 0.0)[0]
+    bad = em.staircase_window(run(2.0), a, 2 * T[0])
+    assert np.isnan(bad) or not passes("le", 0.5, bad, 0.0)[0]
+    assert not passes("le", 0.5, 1.0, 0.0)[0]                     # the chapter's alternative
+
+
+def test_d_independence_check_rejects_the_beta_difference():
+    # the frontier-slope difference between two d (tolerance 3 s.e. of the difference): exponents
+    # as different as the beta = 0.8 and beta = 1 laws (0.167) must fail at the chapter's spread
+    # (per-d seed s.e. about 0.02 at three inits)
+    theta = lambda b: -(2 * b - 1) / (1 + b)                      # noqa: E731
+    se = float(np.hypot(0.02, 0.02))
+    assert passes("abs", 0.0, 0.01, 3 * se)[0]
+    assert not passes("abs", 0.0, theta(1.0) - theta(0.8), 3 * se)[0]
+
+
+@pytest.mark.parametrize("k", [4, 6])
+def test_tp_vs_d_rejects_the_sample_clock(k):
+    # first emergence times generated with d^(k-1) at fixed eta (the mixed-clock guess) must fail
+    # the d^(k/2-1) check; times with d^(k/2-1) pass
+    from scalinglaws.analysis import fits
+    rng = np.random.default_rng(k)
+    d = np.repeat([256, 512, 1024, 2048], 12).astype(float)
+    noise = np.exp(0.3 * rng.standard_normal(d.size))
+    good = fits.fit_power_law(d, d ** (k / 2 - 1) * noise)
+    assert passes("abs", k / 2 - 1, good.slope, 3 * good.slope_se)[0]
+    bad = fits.fit_power_law(d, d ** (k - 1) * noise)
+    assert not passes("abs", k / 2 - 1, bad.slope, 3 * bad.slope_se)[0]
+
+
+def test_k_independence_rejects_a_k_dependent_exponent():
+    alt = -(2 * BETA - 1) / (2 * BETA) + (2 * BETA - 1) / BETA
+    assert not passes("abs", 0.0, alt, 0.05)[0]
+
+
+def test_low_beta_halving_rejects_early_halving():
+    # beta < 1/2: the loss halves at t/T_P in [f/2, 2f] with f = 2^(-beta/(1-2beta)); a loss that
+    # halved near the first transition (beta > 1/2 behaviour, T_1/T_P ~ P^-beta) must fail
+    beta, P = 0.3, 64
+    f = 0.5 ** (beta / (1 - 2 * beta))
+    assert passes("range", (f / 2, 2 * f), f, None)[0]
+    assert not passes("range", (f / 2, 2 * f), P ** -beta / 2, None)[0]

@@ -10,15 +10,15 @@ import numpy as np
 from scalinglaws import spectra
 from scalinglaws.analysis.fits import fit_power_law
 from scalinglaws.analysis.frontier import frontier_fit
-from scalinglaws.errors import check_array, check_int, check_real, require
+from scalinglaws.errors import ParameterTypeError, check_array, check_int, check_real, require
 
 from scalinglaws.result import Curve
-from scalinglaws.emergence.model import tail_loss
+from scalinglaws.emergence.model import _check_seeds, _check_teacher, _check_widths, tail_loss
 from scalinglaws.emergence.transitions import ToyCurve, frontier_window, greedy_toy, toy_curve, toy_sum
 
 __all__ = ['rise_width', 'rise_width_theory', 'unstable_eta_law', 'converged', 'UnusedNeurons', 'unused_neurons', 'converged_pairs', 'emergence_slope',
            'seed_spread', 'time_fit_window', 'width_run_steps', 'width_clock', 'floor_slope',
-           'greedy_frontier_slopes']
+           'greedy_frontier_slopes', 'staircase_bounds', 'staircase_window']
 
 # ----------------------------------------------------------------------------------------------
 # Analysis helpers used by the chapter
@@ -212,9 +212,17 @@ def width_run_steps(widths, T1_widest, C_hi: float, max_steps: int, span: float 
     (``C_hi / m`` steps), with a ``margin``, and at most ``max_steps``::
 
         steps(m) = int(min(max_steps, ceil(margin * max(span * max(T1_widest), C_hi / m)))).
+
+    ``widths``: a non-empty list of integers >= 1; ``T1_widest``: times > 0.
     """
+    widths = _check_widths(widths)
     check_real("C_hi", C_hi, 0.0, lo_open=True)
-    T1_max = np.max(check_array("T1_widest", T1_widest, ndim=(0, 1)))
+    T1_arr = check_array("T1_widest", T1_widest, ndim=(0, 1), min_size=1)
+    require(bool(np.all(T1_arr > 0)), "T1_widest", T1_widest, "first greedy times > 0")
+    check_int("max_steps", max_steps, 1)
+    check_real("span", span, 0.0, lo_open=True)
+    check_real("margin", margin, 1.0)
+    T1_max = np.max(T1_arr)
     return {m: int(min(max_steps, np.ceil(margin * max(span * T1_max, C_hi / m)))) for m in widths}
 
 
@@ -222,7 +230,17 @@ def width_clock(T1: dict, ref) -> dict:
     """Clock of each width from the initialisation alone: the mean first greedy time of width
     ``m`` over initialisations divided by that of width ``ref`` (``T1[m]``: the first greedy times
     of width ``m``, e.g. from :func:`~scalinglaws.emergence.gd.greedy_floor`).  Time divided by the
-    clock is time in units of each width's own ``T_1`` (Prop. 2.2's ``K_0(m)``)."""
+    clock is time in units of each width's own ``T_1`` (Prop. 2.2's ``K_0(m)``).
+
+    ``T1``: a non-empty dict, keys widths (integers >= 1), values non-empty lists of times > 0."""
+    if not isinstance(T1, dict):
+        raise ParameterTypeError(f"T1={T1!r} is invalid: a dict {{width: first greedy times}} "
+                                 f"(got {type(T1).__name__})")
+    require(len(T1) >= 1, "T1", T1, "a non-empty dict {width: first greedy times}")
+    for m, v in T1.items():
+        check_int("T1 key (width)", m, 1)
+        arr = check_array(f"T1[{m!r}]", v, ndim=(0, 1), min_size=1)
+        require(bool(np.all(arr > 0)), f"T1[{m!r}]", v, "first greedy times > 0")
     require(ref in T1, "ref", ref, f"one of the widths {sorted(T1)}")
     return {m: float(np.mean(v) / np.mean(T1[ref])) for m, v in T1.items()}
 
@@ -245,9 +263,32 @@ def greedy_frontier_slopes(d: int, P: int, beta: float, widths, seeds, *, eta: f
     mean first greedy time of the widest network over the inits, clock ``mean T1(m) / T1(m_max)``.
 
     Returns, for each list of widths in ``spans`` (default: all ``widths``), a pair
-    ``(raw, own)`` of :func:`seed_spread` tuples ``(mean, sd, s.e.)`` over the ``seeds``."""
-    check_int("d", d, 2)
+    ``(raw, own)`` of :func:`seed_spread` tuples ``(mean, sd, s.e.)`` over the ``seeds``.
+
+    ``widths``: at least two distinct integers >= 1; ``seeds``: a non-empty list of integers >= 0;
+    ``spans``: None or a non-empty list of lists of at least two distinct widths taken from
+    ``widths``; ``3 <= d``, ``P <= d``; ``sigma0`` in ``(0, sqrt(0.1))``; ``beta > 1/2``
+    (summable tail)."""
+    check_int("d", d, 3)                   # the universal curve starts at u0 = 1/d < 1/2
+    check_int("P", P, 1)
+    require(P <= d, "P", P, f"an integer in [1, d={d}] (teacher directions in R^d)")
+    check_real("beta", beta)
+    require(0.5 < beta <= 10, "beta", beta, "a number in (1/2, 10] (summable tail)")
     check_real("eta", eta, 0.0, lo_open=True)
+    check_real("sigma0", sigma0)
+    require(0 < sigma0 and sigma0 ** 2 < 0.1, "sigma0", sigma0, "a number in (0, sqrt(0.1)) "
+            "(the universal curve starts at rho0 = sigma0^2 / 0.1 < 1)")
+    ws_all = _check_widths(widths, min_count=2, distinct=True)
+    _check_seeds(seeds)
+    if spans is not None:
+        if isinstance(spans, (str, bytes, dict)) or not hasattr(spans, "__len__"):
+            raise ParameterTypeError(f"spans={spans!r} is invalid: None or a list of lists of "
+                                     f"widths (got {type(spans).__name__})")
+        require(len(spans) >= 1, "spans", spans, "None or a non-empty list of lists of widths")
+        for i, ws in enumerate(spans):
+            ws = _check_widths(ws, name=f"spans[{i}]", min_count=2, distinct=True)
+            require(set(ws) <= set(ws_all), f"spans[{i}]", spans[i],
+                    f"widths taken from widths={ws_all}")
     a_ = spectra.power_law_amplitudes(P, beta)
     R_ = tail_loss(P, beta)
     crv = toy_curve(4, u0=1.0 / d, rho0=sigma0**2 / 0.1)
@@ -265,3 +306,53 @@ def greedy_frontier_slopes(d: int, P: int, beta: float, widths, seeds, *, eta: f
                for L_, _ in res]
         out.append((seed_spread(raw), seed_spread(own)))
     return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Thm 2.1(d): the loss as a staircase
+# ----------------------------------------------------------------------------------------------
+def staircase_bounds(t, a: np.ndarray, teachers, T_pred, delta: float):
+    """The two staircases of Thm 2.1(d) without the ``O(eps_D)`` terms, at the times ``t``::
+
+        lower(t) = sum a^2 - sum_p a_{pi(p)}^2 1{t >= (1 - delta) T_p},
+        upper(t) = sum a^2 - sum_p a_{pi(p)}^2 1{t >= (1 + delta) T_p},
+
+    for the greedy pairs ``teachers`` (``pi(p)``) with predicted times ``T_pred`` (``sum a^2`` is
+    1 for a normalised teacher).  Returns ``(lower, upper)``.
+
+    >>> lo, hi = staircase_bounds([1.0, 2.0], [0.8, 0.6], [0, 1], [1.0, 2.0], 0.1)
+    >>> [round(float(x), 6) for x in lo], [round(float(x), 6) for x in hi]
+    ([0.36, 0.0], [1.0, 0.36])
+    """
+    a = _check_teacher(a, positive=False)
+    t = check_array("t", t, ndim=1)
+    te = np.asarray(teachers, dtype=int)
+    T = check_array("T_pred", T_pred, ndim=1, finite=False)
+    require(te.shape == T.shape, "T_pred", T.shape, f"one time per pair, shape {te.shape}")
+    check_real("delta", delta, 0.0, 1.0)
+    w = a[te] ** 2
+    tot = float(np.sum(a * a))
+    lower = tot - np.array([np.sum(w[(1 - delta) * T <= x]) for x in t])
+    upper = tot - np.array([np.sum(w[(1 + delta) * T <= x]) for x in t])
+    return lower, upper
+
+
+def staircase_window(res: Curve, a: np.ndarray, t_min: float, *, frac: float = 0.95,
+                     atol: float = 1e-3, grid=None) -> float:
+    """Smallest relative window ``Delta`` (on ``grid``, default 0.05, 0.10, ..., 1.00) for which
+    the loss of run ``res`` lies between the staircase bounds of :func:`staircase_bounds` (within
+    ``atol``, the stand-in for ``O(eps_D)``) at a fraction ``>= frac`` of its recorded times
+    ``t >= t_min``; NaN when no window on the grid does.  Thm 2.1(d) says ``Delta = o_d(1)``."""
+    check_real("t_min", t_min, 0.0)
+    check_real("frac", frac, 0.0, 1.0, lo_open=True)
+    check_real("atol", atol, 0.0)
+    grid = np.round(np.arange(1, 21) * 0.05, 10) if grid is None else check_array("grid", grid,
+                                                                                   ndim=1)
+    sel = np.asarray(res.t) >= t_min
+    require(bool(sel.any()), "t_min", t_min, f"at most the last recorded time {res.t[-1]}")
+    t, L = np.asarray(res.t, dtype=float)[sel], np.asarray(res.loss)[sel]
+    for D in grid:
+        lo, hi = staircase_bounds(t, a, res.teachers, res.T_pred, float(D))
+        if np.mean((L >= lo - atol) & (L <= hi + atol)) >= frac:
+            return float(D)
+    return float("nan")

@@ -71,6 +71,36 @@ def _check_seeds(seeds) -> list[int]:
     return [check_int(f"seeds[{i}]", int(s) if is_int(s) else s, 0) for i, s in enumerate(seeds)]
 
 
+def _check_widths(widths, name: str = "widths", min_count: int = 1,
+                  distinct: bool = False) -> list[int]:
+    """Network widths: a list (or 1-d array) of at least ``min_count`` integers >= 1 (``2.0``,
+    ``True``, ``"8"`` raise ParameterTypeError), pairwise different when ``distinct``."""
+    if isinstance(widths, (str, bytes, dict)) or widths is None:
+        raise ParameterTypeError(f"{name}={widths!r} is invalid: a list of integers >= 1 "
+                                 f"(got {type(widths).__name__})")
+    ws = list(widths) if isinstance(widths, (list, tuple)) else np.atleast_1d(widths).tolist()
+    out = [check_int(f"{name}[{i}]", w, 1) for i, w in enumerate(ws)]
+    what = "distinct integers >= 1" if distinct else "integers >= 1"
+    require(len(out) >= min_count, name, widths, f"a list of at least {min_count} {what}"
+            if min_count > 1 else f"a non-empty list of {what}")
+    if distinct:
+        require(len(set(out)) == len(out), name, widths, f"a list of {what} (no repeats)")
+    return out
+
+
+def _check_positive_times(name: str, T, *, allow_inf: bool = True) -> np.ndarray:
+    """Predicted times: a 1-d array of numbers > 0 (``inf``, a pair that never emerges, allowed
+    when ``allow_inf``; NaN never)."""
+    T = check_array(name, T, ndim=1, finite=False)
+    ok = (T > 0) if allow_inf else (T > 0) & np.isfinite(T)
+    bad = np.flatnonzero(~ok)
+    if bad.size:
+        require(False, f"{name}[{int(bad[0])}]", float(T[bad[0]]),
+                "times > 0" + (" (inf allowed: a pair that never emerges)" if allow_inf else "")
+                + "; NaN means no predicted time (k = 2 runs have none)")
+    return T
+
+
 def hermite(k: int, z):
     """Normalised probabilists' Hermite polynomial ``h_k(z) = He_k(z)/sqrt(k!)`` (E[h_k^2] = 1)."""
     check_int("k", k, 0, 20)

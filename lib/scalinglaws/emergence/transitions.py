@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from scalinglaws.errors import check_array, check_int, check_real, is_int, require
+from scalinglaws.errors import ParameterTypeError, check_array, check_int, check_real, require
 
-from scalinglaws.emergence.model import _A_ALLOWED, _check_k, _check_teacher, _check_weights, spherical_init, tail_loss
+from scalinglaws.emergence.model import _A_ALLOWED, _check_k, _check_positive_times, _check_teacher, _check_widths, _check_weights, spherical_init, tail_loss
 
 __all__ = ['transition_time', 'greedy_pairing', 'half_alignment_delay', 'ToyCurve', 'toy_curve', 'toy_sum', 'greedy_toy_loss', 'greedy_toy', 'toy_sum_widths', 'frontier_window']
 
@@ -30,8 +30,13 @@ def transition_time(a_q, u0, k: int = 4, eta: float = 1.0, sigma_hat: float = 1.
     if bad.size:
         require(False, "a_q", float(a_q.ravel()[bad[0]]), _A_ALLOWED)
     u0 = check_array("u0", u0)
-    require(bool(np.all((u0 >= 0) & (u0 <= 1))), "u0", float(u0.min()) if u0.size else u0,
-            "squared cosines in [0, 1]")
+    bad = np.flatnonzero(~((u0.ravel() >= 0) & (u0.ravel() <= 1)))
+    if bad.size:
+        require(False, "u0", float(u0.ravel()[bad[0]]), "squared cosines in [0, 1]")
+    try:
+        np.broadcast_shapes(a_q.shape, u0.shape)
+    except ValueError:
+        require(False, "u0", f"shape {u0.shape}", f"a shape that broadcasts with a_q {a_q.shape}")
     check_real("eta", eta, 0.0, lo_open=True)
     check_real("sigma_hat", sigma_hat, 0.0, lo_open=True)
     with np.errstate(divide="ignore"):
@@ -74,6 +79,22 @@ def greedy_pairing(V: np.ndarray, a: np.ndarray, k: int = 4):
 # ----------------------------------------------------------------------------------------------
 # Toy reduction: one direction, universal curve, sum over directions
 # ----------------------------------------------------------------------------------------------
+def _check_times(t) -> np.ndarray:
+    """Times of a predicted loss curve: a scalar or a 1-d array of finite numbers >= 0."""
+    t = check_array("t", t, ndim=(0, 1))
+    bad = np.flatnonzero(~(np.atleast_1d(t) >= 0))
+    if bad.size:
+        require(False, "t", float(np.atleast_1d(t)[bad[0]]), "finite times >= 0")
+    return t
+
+
+def _check_curve(curve) -> None:
+    """The universal single-direction curve: a :class:`ToyCurve` (from :func:`toy_curve`)."""
+    if not isinstance(curve, ToyCurve):
+        raise ParameterTypeError(f"curve={curve!r} is invalid: a ToyCurve from toy_curve(k, u0, "
+                                 f"rho0) (got {type(curve).__name__})")
+
+
 def half_alignment_delay(u0):
     """Closed form (k = 4): ``u`` reaches 1/2 at ``t/T = 1 - 2 u0 + u0 ln((1-u0)/u0)``, from
     ``8 a t = [-1/u + ln(u/(1-u))]_{u0}^{u}`` with ``T = 1/(8 a u0)``."""
@@ -117,9 +138,15 @@ def toy_curve(k: int = 4, u0: float = 1 / 4096, rho0: float = 1e-5, tau_max: flo
     """
     _check_k(k)
     require(k >= 4, "k", k, "an even integer >= 4")
+    check_real("u0", u0)
     require(0 < u0 < 0.5, "u0", u0, "a number in (0, 1/2)")
+    check_real("rho0", rho0)
     require(0 < rho0 < 1, "rho0", rho0, "a number in (0, 1)")
+    check_real("tau_max", tau_max)
     require(tau_max > 1, "tau_max", tau_max, "a number > 1")
+    check_int("n", n, 2)
+    check_real("rtol", rtol, 0.0, lo_open=True)
+    check_real("atol", atol, 0.0, lo_open=True)
     c = u0 ** (-(k - 2) / 2)
     h = k / 2
 
@@ -142,7 +169,17 @@ def toy_curve(k: int = 4, u0: float = 1 / 4096, rho0: float = 1e-5, tau_max: flo
 
 def toy_sum(t, a: np.ndarray, T: np.ndarray, curve: ToyCurve, learnable: int | None = None):
     """``L(t) = sum_p a_p^2 ell(t/T_p)``; only the first ``learnable`` directions
-    emerge (width limit), the rest contribute their full ``a_p^2``."""
+    emerge (width limit), the rest contribute their full ``a_p^2``.
+
+    ``t`` finite times >= 0 (the unit of ``T``), ``a`` positive, ``T`` the same length as ``a``
+    with times > 0 (``inf``: never emerges), ``curve`` a :class:`ToyCurve`, ``learnable`` an
+    integer >= 0 or None."""
+    t = _check_times(t)
+    a = _check_teacher(a)
+    T = _check_positive_times("T", T)
+    require(T.shape == a.shape, "T", f"shape {T.shape}", f"one time per coefficient, shape {a.shape}")
+    _check_curve(curve)
+    check_int("learnable", learnable, 0, allow_none=True)
     t = np.atleast_1d(np.asarray(t, dtype=float))
     a = np.asarray(a, dtype=float)
     T = np.asarray(T, dtype=float)
@@ -166,6 +203,13 @@ def greedy_toy_loss(t, a: np.ndarray, teachers, T_pred, curve: ToyCurve) -> np.n
     ``T_pred`` in the same unit.  Nothing is fitted: it is a prediction from the initial overlaps.
     The curve is that of one ``u0`` (its shape depends on ``u0`` only through the small
     half-alignment delay)."""
+    _check_times(t)
+    a = _check_teacher(a)
+    te_ = check_array("teachers", teachers, ndim=1)
+    require(bool(np.all(te_ == np.round(te_))), "teachers", teachers,
+            "a 1-d array of integer direction indices")
+    _check_positive_times("T_pred", T_pred)
+    _check_curve(curve)
     a = np.asarray(a, dtype=float)
     te = np.asarray(teachers, dtype=int)
     T = np.asarray(T_pred, dtype=float)
@@ -185,13 +229,17 @@ def greedy_toy(widths, d: int, a: np.ndarray, seed: int, t, curve: ToyCurve, k: 
 
     Returns ``(L, T1)``: ``L[m]`` the predicted loss at ``t`` (over the ``P`` directions) and
     ``T1[m]`` the first predicted emergence time of width ``m`` (its clock), in steps."""
-    widths = [check_int(f"widths[{i}]", int(m) if is_int(m) else m, 1)
-              for i, m in enumerate(np.atleast_1d(widths))]
-    require(len(widths) >= 1, "widths", widths, "a non-empty list of integers >= 1")
+    widths = _check_widths(widths)
     check_real("eta", eta, 0.0, lo_open=True)
     check_int("d", d, 2)
     a = _check_teacher(a, d)
     check_int("seed", seed, 0)
+    _check_k(k)
+    require(k >= 4, "k", k, "an even integer >= 4 (the transition times need k > 2)")
+    check_real("sigma0", sigma0)
+    require(0 < sigma0 <= 1, "sigma0", sigma0, "a number in (0, 1]")
+    _check_times(t)
+    _check_curve(curve)
     V = spherical_init(max(widths), d, sigma0, np.random.default_rng(int(seed)))
     L, T1 = {}, {}
     for m in widths:
