@@ -225,3 +225,56 @@ def test_plots_return_figures(results):
     ]
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)
     plt.close("all")
+
+
+# ---------------------------------------------------------------------------------------------
+# the random-feature DMFT's own predictions (noisy_predictions)
+# ---------------------------------------------------------------------------------------------
+def test_jackknife_optimum_exponents_exact_power_laws():
+    # loss curves with a parabolic minimum in log t at t* = P^0.7, L* = P^-0.5 (per draw scaled
+    # by (1 + small offsets)); the exponents are exact for the mean and the jackknife sees the
+    # spread of the offsets
+    t = np.geomspace(0.1, 1e4, 101)
+    P = [50, 100, 200, 400]
+
+    def curve(p, eps):
+        ts, Ls = p ** 0.7, p ** -0.5
+        return Ls * (1 + eps) * (1 + 0.3 * np.log(t / ts) ** 2)
+    rng = np.random.default_rng(0)
+    eps = 0.01 * rng.standard_normal(6)
+    seeds = [np.array([curve(p, e) for e in eps]) for p in P]
+    r = ch04.jackknife_optimum_exponents(P, t, seeds)
+    assert r["t_exp"] == pytest.approx(0.7, abs=1e-9)
+    assert r["L_exp"] == pytest.approx(-0.5, abs=1e-3)
+    assert r["t_star"] == pytest.approx(np.array(P, float) ** 0.7, rel=1e-9)
+    assert 0 <= r["t_exp_se"] < 1e-6 and r["L_exp_se"] < 1e-3
+    one = ch04.jackknife_optimum_exponents(P, t, [S[:1] for S in seeds])
+    assert one["t_exp_se"] == 0.0 and one["L_exp_se"] == 0.0
+
+
+def test_gp_posterior_losses_mean_and_sample():
+    from scalinglaws.kernel import randomfeatures as rf
+    lam, w2 = spectra.power_law_task(200, 2.0, 1.5)
+    mean, sample = rf.gp_posterior_losses(lam, w2, 50, 0.5, draws=3, seed=4)
+    assert np.array_equal(sample, rf.gp_posterior_loss(lam, w2, 50, 0.5, draws=3, seed=4))
+    assert np.all(sample > mean) and np.all(mean > 0)
+    # tr(Λ S) directly for the first draw
+    rng = np.random.default_rng(4)
+    Psi = rng.standard_normal((50, 200)) * np.sqrt(lam)
+    S = 0.5 * np.linalg.inv(Psi.T @ Psi + 0.5 * np.eye(200))
+    assert sample[0] - mean[0] == pytest.approx(np.trace(np.diag(lam) @ S), rel=1e-8)
+
+
+def test_noisy_predictions_tiny():
+    r = ch04.noisy_predictions(M_rf=200, a=2.0, b=1.5, P_scan=[40, 80, 160], sigma2_es=1.0,
+                               draws_scan=6, P_es=60, T_factors=[0.5, 2.0], N_fin=80, draws=6,
+                               n_talbot=16)
+    assert set(r) == {"t_scan", "scan_th", "scan_sim", "scan_curves", "langevin", "finite",
+                      "gp_mean", "gp_sample", "th_mean", "th_sample"}
+    assert r["scan_th"]["t_exp"] > 0 > r["scan_th"]["L_exp"]
+    assert set(r["langevin"]) == {0.5, 2.0} and all(len(v) == 2 for v in r["langevin"].values())
+    assert r["th_sample"] > r["th_mean"] > 0
+    assert r["gp_mean"].shape == (6,)
+    fig = ch04.plot_noisy_predictions(r, P_scan=[40, 80, 160])
+    assert len(fig.axes) == 2
+    plt.close(fig)

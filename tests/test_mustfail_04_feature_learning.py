@@ -207,3 +207,16 @@ def test_easy_target_null_test_rejects_the_hard_law_continued():
     # what the null test cannot do: a real lag smaller than the spread passes at any number of seeds
     lag = lazy - 0.5 * 0.03 + 0.03 * rng.standard_normal(64)
     assert mlp.agree_within_spread(lag, lazy)[0]
+
+
+# ---- the random-feature DMFT's own predictions ------------------------------------------------
+def test_early_stopping_exponent_checks_reject_no_P_dependence():
+    # chapter: sim exponent vs theory with tolerance 3 jackknife s.e. (about 0.025 for t*, 0.016
+    # for L* at 48 draws); an optimum that did not move with P (exponent 0) must fail
+    assert not passes("abs", 0.72, 0.0, 3 * 0.025)[0]
+    assert not passes("abs", -0.52, 0.0, 3 * 0.016)[0]
+
+
+def test_weight_decay_suppression_check_rejects_no_suppression():
+    # theory ratio L(t_end; kappa)/L(t_end; 0) about 0.23; s.e. of the simulated ratio about 0.01
+    assert not passes("abs", 0.23, 1.0, 3 * 0.01)[0]

@@ -25,6 +25,7 @@ from scalinglaws.kernel import featurelearning as fl
 from scalinglaws.kernel import randomfeatures as rf
 
 __all__ = ["kernel_limit", "scaling_exponents", "lazy_frontier", "early_stopping", "langevin",
+           "noisy_predictions", "jackknife_optimum_exponents", "plot_noisy_predictions",
            "finite_width", "sgd_transient", "time_exponents", "rich_frontier",
            "plot_kernel_limit", "plot_bias_variance", "plot_scaling_exponents", "plot_lazy_frontier",
            "plot_early_stopping", "plot_langevin", "plot_finite_width", "plot_sgd_transient",
@@ -285,6 +286,120 @@ def plot_langevin(res: dict, *, draws: int):
                color=plotting.color(2), alpha=0.3, label="exact GP posterior (±1 s.e.)")
     plotting.loglog(ax, "time t", "excess test loss", f"T = κ = σ²/P = {res['T_gp']:g}")
     ax.legend()
+    return fig
+
+
+def jackknife_optimum_exponents(P, t, seeds_by_P: list) -> dict:
+    """Early-stopping optima of the draw-mean curves at every data-set size and the power-law
+    exponents of ``t*(P)`` and ``L*(P)``, with delete-one-draw jackknife standard errors.
+
+    ``seeds_by_P[i]``: per-draw loss curves ``[draw, time]`` at ``P[i]`` on the time grid ``t``
+    (all with the same number of draws; one row: a theory, zero errors).  Returns ``t_star``, ``L_star`` (from the full means),
+    ``t_exp``, ``L_exp`` (slopes of log t*, log L* against log P), ``t_exp_se``, ``L_exp_se``
+    (jackknife over draws: ``sqrt((n-1)/n * sum (theta_i - mean theta)^2)``)."""
+    P = np.asarray(P, dtype=float)
+    n = seeds_by_P[0].shape[0]
+
+    def exps(curves):
+        opt = np.array([dmft.early_stopping_optimum(t, c) for c in curves])
+        return (opt[:, 0], opt[:, 1], fit_power_law(P, opt[:, 0]).slope,
+                fit_power_law(P, opt[:, 1]).slope)
+    ts, Ls, te, Le = exps([S.mean(axis=0) for S in seeds_by_P])
+    if n == 1:                       # a theory curve: no spread
+        se = np.zeros(2)
+    else:
+        jk = np.array([exps([np.delete(S, i, axis=0).mean(axis=0) for S in seeds_by_P])[2:]
+                       for i in range(n)])
+        se = np.sqrt((n - 1) / n * np.sum((jk - jk.mean(axis=0)) ** 2, axis=0))
+    return dict(t_star=ts, L_star=Ls, t_exp=te, L_exp=Le, t_exp_se=float(se[0]),
+                L_exp_se=float(se[1]))
+
+
+def noisy_predictions(*, M_rf: int, a: float, b: float, P_scan: list, sigma2_es: float,
+                      draws_scan: int, P_es: int, T_factors: list, N_fin: int, draws: int,
+                      n_talbot: int) -> dict:
+    """What the random-feature DMFT predicts with label noise, tested against exact simulations.
+
+    (i) The early-stopping optimum against the data-set size (N = ∞, κ = 0, label noise
+    ``sigma2_es``): theory and simulation (``draws_scan`` draws, seeds 600 + i) at every P of
+    ``P_scan``, on a grid of 20 times per decade; exponents of t*(P), L*(P) with jackknife errors
+    (:func:`jackknife_optimum_exponents`).  (ii) Langevin training at T = f κ for f in
+    ``T_factors`` (κ = σ²/P_es; f = 1 is the Bayesian case of :func:`langevin`): derived theory
+    against simulation (seeds 700 + i).  (iii) Finite width ``N_fin`` with label noise at
+    ``P_es`` (κ = 0): DMFT at that N against simulation (seed 800).  (iv) The GP posterior at
+    T = κ = σ²/P_es: exact posterior-mean and posterior-sample losses per draw (seed 900)
+    against the theory at t = 1e5 (mean: noisy DMFT with weight decay κ; sample: plus the
+    Langevin term).
+
+    Returns ``t_scan``, ``scan_th`` / ``scan_sim`` (jackknife dicts of theory curves — zero
+    spread — and simulations), ``scan_curves`` ({P: (theory loss, sim mean, sim sem)}),
+    ``langevin`` ({f: (z, z_alt)}), ``finite`` (z, z_alt), ``gp_mean``, ``gp_sample`` (per
+    draw), ``th_mean``, ``th_sample``."""
+    lam, w2 = spectra.power_law_task(M_rf, a, b)
+    t = np.geomspace(0.1, 1e4, 101)
+    th_curves, sim_seeds, scan_curves = [], [], {}
+    for i, P in enumerate(P_scan):
+        th = dmft.dmft_loss(t, lam, w2, inf, P, sigma2=sigma2_es, n=n_talbot, bias=False).loss
+        sim = rf.simulate(lam, w2, inf, P, t, draws=draws_scan, seed=600 + i, sigma2=sigma2_es)
+        th_curves.append(th[None, :])
+        sim_seeds.append(np.asarray(sim.seeds))
+        scan_curves[P] = (th, sim.loss, sim.sem)
+    scan_th = jackknife_optimum_exponents(P_scan, t, th_curves)
+    scan_sim = jackknife_optimum_exponents(P_scan, t, sim_seeds)
+    kap = sigma2_es / P_es
+    t_l = np.geomspace(0.1, 1e5, 31)
+    gf = dmft.dmft_loss(t_l, lam, w2, inf, P_es, sigma2=sigma2_es, kappa=kap, n=n_talbot,
+                        bias=False).loss
+    lang = {}
+    V_bayes = dmft.langevin_variance(t_l, lam, P_es, T=kap, kappa=kap, n=n_talbot)
+    for i, f in enumerate(T_factors):
+        th = gf + dmft.langevin_variance(t_l, lam, P_es, T=f * kap, kappa=kap, n=n_talbot)
+        sim = rf.simulate(lam, w2, inf, P_es, t_l, draws=draws, seed=700 + i, sigma2=sigma2_es,
+                          kappa=kap, T=f * kap)
+        lang[f] = (rf.deviation_ratio(sim.loss, sim.sem, th),
+                   rf.deviation_ratio(sim.loss, sim.sem, gf + V_bayes))   # alternative: T = κ
+    t_f = np.geomspace(0.1, 1e4, 31)
+    th_f = dmft.dmft_loss(t_f, lam, w2, N_fin, P_es, sigma2=sigma2_es, n=n_talbot, bias=False).loss
+    th_inf = dmft.dmft_loss(t_f, lam, w2, inf, P_es, sigma2=sigma2_es, n=n_talbot, bias=False).loss
+    sim_f = rf.simulate(lam, w2, N_fin, P_es, t_f, draws=draws, seed=800, sigma2=sigma2_es)
+    finite = (rf.deviation_ratio(sim_f.loss, sim_f.sem, th_f),
+              rf.deviation_ratio(sim_f.loss, sim_f.sem, th_inf))
+    gp_mean, gp_sample = rf.gp_posterior_losses(lam, w2, P_es, sigma2_es, draws=draws, seed=900)
+    t_inf = np.array([1e5])
+    th_mean = float(dmft.dmft_loss(t_inf, lam, w2, inf, P_es, sigma2=sigma2_es, kappa=kap,
+                                   n=n_talbot, bias=False).loss[0])
+    th_sample = th_mean + float(dmft.langevin_variance(t_inf, lam, P_es, T=kap, kappa=kap,
+                                                       n=n_talbot)[0])
+    return dict(t_scan=t, scan_th=scan_th, scan_sim=scan_sim, scan_curves=scan_curves,
+                langevin=lang, finite=finite, gp_mean=gp_mean, gp_sample=gp_sample,
+                th_mean=th_mean, th_sample=th_sample)
+
+
+def plot_noisy_predictions(res: dict, *, P_scan: list):
+    """Left: theory and simulated loss curves at every P of the scan with their optima; right:
+    t* and L* against P (theory lines, simulation markers)."""
+    fig, axs = plotting.figure(ncols=2)
+    ax = axs[0, 0]
+    t = res["t_scan"]
+    for i, P in enumerate(P_scan):
+        th, m, se = res["scan_curves"][P]
+        plotting.theory(ax, t, th, label=f"P = {P}", i=i)
+        plotting.simulation(ax, t[::5], m[::5], se[::5], i=i)
+        ax.plot(res["scan_th"]["t_star"][i], res["scan_th"]["L_star"][i], "*",
+                color=plotting.color(i), ms=11)
+    plotting.loglog(ax, "time t", "excess test loss", "label noise, N = ∞ (stars: DMFT optimum)")
+    ax.legend(fontsize=7)
+    ax = axs[0, 1]
+    Ps = np.asarray(P_scan, dtype=float)
+    for j, (key, lab) in enumerate((("t_star", "t*"), ("L_star", "L*"))):
+        e_th = res["scan_th"]["t_exp" if key == "t_star" else "L_exp"]
+        e_sim = res["scan_sim"]["t_exp" if key == "t_star" else "L_exp"]
+        ax.plot(Ps, res["scan_th"][key], "-", color=plotting.color(j),
+                label=f"{lab}: DMFT, slope {e_th:.3f}")
+        ax.plot(Ps, res["scan_sim"][key], "o", color=plotting.color(j),
+                label=f"{lab}: simulation, slope {e_sim:.3f}")
+    plotting.loglog(ax, "data-set size P", "t*  or  L*", "early-stopping optimum against P")
+    ax.legend(fontsize=7)
     return fig
 
 

@@ -33,7 +33,8 @@ from scalinglaws.result import Curve
 #: (``rint(t_end/dt) * chains * M``); raise it with ``max_steps=``.
 DEFAULT_MAX_EM_WORK = 10 ** 10
 
-__all__ = ["simulate", "ensemble_bias", "gd_flow_bound", "gp_posterior_loss", "euler_maruyama_langevin",
+__all__ = ["simulate", "ensemble_bias", "gd_flow_bound", "gp_posterior_loss", "gp_posterior_losses",
+           "euler_maruyama_langevin",
            "deviation_ratio"]
 
 
@@ -248,12 +249,23 @@ def gd_flow_bound(x: float) -> float:
 
 
 def gp_posterior_loss(lam, w2, P: int, sigma2: float, *, draws: int = 8, seed: int = 0) -> np.ndarray:
-    """Expected test loss (no ½, excess over σ²) of a GP-posterior sample, per draw of the data.
+    """Expected test loss (no ½, excess over σ²) of a GP-posterior sample, per draw of the data:
+    the second array of :func:`gp_posterior_losses`."""
+    return gp_posterior_losses(lam, w2, P, sigma2, draws=draws, seed=seed)[1]
+
+
+def gp_posterior_losses(lam, w2, P: int, sigma2: float, *, draws: int = 8,
+                        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Test losses (no ½, excess over σ²) of the GP posterior *mean* and of a posterior *sample*,
+    per draw of the data.
 
     Prior w ~ N(0, I) on the features ψ ~ N(0, Λ) (kernel Σ λ_k φ_k φ_k'), Gaussian likelihood with
-    noise σ². Posterior mean m = (Ψ^TΨ + σ² I)^{-1} Ψ^T y, covariance S = σ²(Ψ^TΨ + σ² I)^{-1};
-    returns (w* − m)^T Λ (w* − m) + tr(Λ S) for each draw (same draws as :func:`simulate` with
-    N = ∞ and the same seed).
+    noise σ². Posterior mean m = (Ψ^TΨ + σ² I)^{-1} Ψ^T y, covariance S = σ²(Ψ^TΨ + σ² I)^{-1}.
+    Returns ``(mean, sample)``: ``mean = (w* − m)^T Λ (w* − m)``, the loss of the predictor
+    ``ψ^T m`` (the Bayes predictor under squared loss), and ``sample = mean + tr(Λ S)``, the
+    expected loss of one function drawn from the posterior (what Langevin training at
+    T = κ = σ²/P samples at t → ∞).  Same draws as :func:`simulate` with N = ∞ and the same
+    seed.
     """
     lam, w2 = _check_spectrum(lam, w2)
     P = _check_count("P", P, allow_inf=False)
@@ -263,6 +275,7 @@ def gp_posterior_loss(lam, w2, P: int, sigma2: float, *, draws: int = 8, seed: i
     rng = np.random.default_rng(seed)
     ws, sl, M = np.sqrt(w2), np.sqrt(lam), lam.size
     out = np.empty(draws)
+    mean = np.empty(draws)
     for i in range(draws):
         Psi = rng.standard_normal((int(P), M)) * sl
         eps = rng.standard_normal(int(P))
@@ -274,8 +287,9 @@ def gp_posterior_loss(lam, w2, P: int, sigma2: float, *, draws: int = 8, seed: i
         err = ws - m
         # tr(Λ S) = tr Λ − tr(Λ Ψ^T G^{-1} Ψ)
         X = linalg.cho_solve(cf, Psi * lam)
-        out[i] = err @ (lam * err) + lam.sum() - np.einsum("pm,pm->", Psi, X)
-    return out
+        mean[i] = err @ (lam * err)
+        out[i] = mean[i] + lam.sum() - np.einsum("pm,pm->", Psi, X)
+    return mean, out
 
 
 def euler_maruyama_langevin(lam, w2, P: int, t_end: float, dt: float, *, T: float, kappa: float,
