@@ -69,8 +69,11 @@ def _wait(cond, timeout: float) -> bool:
 
 
 def _driver(marks, cache, grid_extra: str, workers: int = 2) -> subprocess.Popen:
+    # the default Ctrl-C handler, also when this test runs under a shell that started it in the
+    # background (bash then ignores SIGINT for the job, and Python keeps an inherited SIG_IGN)
     script = textwrap.dedent(f"""
-        import sys
+        import signal, sys
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.path.insert(0, {str(HERE)!r})
         from test_sweep_robustness import napper
         from scalinglaws.book.sweep import sweep
