@@ -167,16 +167,32 @@ def test_trainable_and_floor_tiny():
     plt.close(ch01.plot_floor(fl, floors, 4096, 32, 20.0))
 
 
-def test_digits_tiny():
-    spec = ch01.digits_spectrum()
+def test_real_data_tiny():
+    spec = ch01.real_spectrum("digits", (2, 30))
     assert spec["N"] + spec["n_dead"] == 64 and spec["lam"].mean() == pytest.approx(1.0)
-    assert 0 < spec["beta"] < 2
-    runs = [ch01.digits_point(n_trained=nl, seeds_digits=3, alpha_max_digits=5.0) for nl in (2, 4)]
+    assert 0 < spec["beta"] < 2 and (2, 30) in spec["beta_windows"]
+    runs = [ch01.real_point(n_trained=nl, seeds_real=3, alpha_max_real=5.0, dataset="digits",
+                            window=(2, 30)) for nl in (2, 4)]
     for r in runs:
         for k in ("z", "z_alt", "z_path", "dev"):
             assert np.isfinite(r[k]) and r[k] >= 0
         assert r["t"].shape == r["theory"].shape == (200,)
-    plt.close(ch01.plot_digits(spec, runs, [2, 4]))
+    plt.close(ch01.plot_real(spec, runs, [2, 4]))
+
+
+def test_image_patches_are_1024_dimensional_with_a_decaying_spectrum():
+    spec = ch01.real_spectrum("patches", (4, 256))
+    assert spec["N"] == 1024 and spec["n_samples"] == 30294
+    assert spec["lam"].mean() == pytest.approx(1.0)
+    assert np.all(np.diff(spec["lam"]) <= 0)
+    assert set(spec["beta_windows"]) == set(ch01.BETA_WINDOWS)
+
+
+def test_real_data_bad_inputs():
+    with pytest.raises(ValueError, match="dataset"):
+        ch01.real_spectrum("cifar")
+    with pytest.raises(ValueError, match="window"):
+        ch01.real_spectrum("digits", (2, 100))
 
 
 def test_stability_tiny():

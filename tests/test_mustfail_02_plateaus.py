@@ -137,3 +137,36 @@ def test_lnN_decision_rejects_alternatives_with_enough_seeds():
     assert pl.slope_test(PRED, se_n, PRED)
     assert not pl.slope_test(0.0, se_n * 0.99, PRED)
     assert not pl.slope_test(2 * PRED, se_n * 0.99, PRED)
+
+
+# --- Fig. 1: the plateau rule (extent >= 3 is a plateau) ---------------------------------------------
+def test_plateau_vanishing_check_rejects_a_curve_with_a_plateau():
+    """'No plateau at L >= L_vanish' (kind le, 3) fails on the chapter's alternative: a curve shaped
+    like the L = 1 curve, flat at the plateau height from alpha ~ 30 to ~ 1500 (synthetic)."""
+    h = pl.symmetric_fixed_point(2, 0.1).eps
+    t = np.logspace(-1, np.log10(3000.0), 31)
+    curve = 0.3 * np.exp(-t / 3) + h / (1 + (t / 2000.0) ** 4)
+    ext = pl.plateau_extent(t, curve, h)
+    assert not passes("le", 3.0, ext, 0.0)[0]
+    assert passes("ge", 3.0, ext, 0.0)[0]          # and the 'plateau at L = 1' check accepts it
+
+
+def test_plateau_existence_check_rejects_a_power_law():
+    h = pl.symmetric_fixed_point(2, 0.1).eps
+    t = np.logspace(0, np.log10(3000.0), 31)
+    ext = pl.plateau_extent(t, 3 * h * (t / 10) ** -0.5, h)      # passes through the plateau band, not flat
+    assert ext == 1.0 and not passes("ge", 3.0, ext, 0.0)[0]
+
+
+# --- per-draw escape prediction (FVU <= 0.2, slope 1 +- 3 s.e.) ----------------------------------------
+def test_per_draw_prediction_rejects_the_unweighted_overlap():
+    """At L = 4 the specialisation of the unweighted overlap J B^T/N predicts the escape times of
+    independent draws no better than their mean (the chapter's alternative); the left-eigenvector
+    projection passes on the same draws (24 draws at N = 256, a smaller copy of the chapter's run)."""
+    from scalinglaws.experiments import ch02_plateaus as ch02
+    d = ch02.escape_draws(L=4, n_draws=24, N=256, t_max=8000.0, seed0=500)
+    ok = pl.escape_prediction(d["alpha_P"], d["delta0"], d["mu"], 12)
+    alt = pl.escape_prediction(d["alpha_P"], d["s0_plain"], d["mu"], 12)
+    assert passes("le", 0.2, ok["fvu"], 0.0)[0]
+    assert not passes("le", 0.2, alt["fvu"], 0.0)[0]
+    # (the slope check's alternative needs the chapter's 64 draws: with 24 its standard error is too wide)

@@ -112,3 +112,113 @@ def test_decision_helpers():
     assert pl.seeds_to_resolve(2.0, 10, 6.0) == 40          # se halves with 4x the seeds
     with pytest.raises(ValueError):
         pl.sgd_ode_tolerance(-1.0, 1e-2, 100)
+
+
+# ----------------------------------------------------------------------------------------------
+# one random draw: its own plateau and its own escape
+# ----------------------------------------------------------------------------------------------
+def _orthonormal_teacher_overlaps(K: int, L: int, N: int = 64, seed: int = 0, sigma_J: float = 0.01):
+    """Overlaps of a draw with an exactly orthonormal teacher (T^[l] = f_l 1 up to round-off is not
+    guaranteed per group, so use L = 1 where T = 1 exactly)."""
+    from scalinglaws.committee.setup import Overlaps
+    rng = np.random.default_rng(seed)
+    B = np.linalg.qr(rng.standard_normal((N, K)))[0].T * math.sqrt(N)
+    J = sigma_J * rng.standard_normal((K, N))
+    return Overlaps.from_weights(J, B, Spectrum.power_law(L, 1.0))
+
+
+def test_draw_fixed_point_with_unit_teacher_is_the_symmetric_fixed_point():
+    s = Setup(2, 2, 0.1, spectrum=Spectrum.power_law(1, 1.0))
+    init = _orthonormal_teacher_overlaps(2, 1)
+    fp, h = pl.draw_fixed_point(s, init)
+    ref = pl.symmetric_fixed_point(2, 0.1)
+    assert h == pytest.approx(ref.eps, rel=1e-9)
+    assert fp.Q[0, 0, 0] == pytest.approx(ref.q, rel=1e-8)
+    assert fp.Q[0, 0, 1] == pytest.approx(ref.c, rel=1e-8)
+    assert fp.R[0] == pytest.approx(np.full((2, 2), ref.r), rel=1e-8)
+
+
+def test_draw_fixed_point_of_a_random_teacher_is_a_root_of_the_full_rhs():
+    from scalinglaws.committee.ode import rhs
+    from scalinglaws.committee.setup import Overlaps, draw_weights
+    sp = Spectrum.power_law(4, 1.0)
+    s = Setup(2, 2, 0.1, spectrum=sp)
+    J, B = draw_weights(s, 256, seed=3, sigma_J=0.01)
+    init = Overlaps.from_weights(J, B, sp)
+    fp, h = pl.draw_fixed_point(s, init)
+    dQ, dR = rhs(s, fp.Q, fp.R, fp.T)
+    assert np.max(np.abs(dQ)) < 1e-11 and np.max(np.abs(dR)) < 1e-11
+    assert np.array_equal(fp.T, init.T)                      # the draw's own teacher
+    assert fp.R[:, 0, :] == pytest.approx(fp.R[:, 1, :])     # every student unit alike
+    assert 0.5 * pl.eps_plateau(2) < h < 2 * pl.eps_plateau(2)
+
+
+def test_draw_escape_with_unit_teacher_has_the_closed_form_rate():
+    s = Setup(2, 2, 0.1, spectrum=Spectrum.power_law(1, 1.0))
+    de = pl.draw_escape(s, _orthonormal_teacher_overlaps(2, 1))
+    ref = pl.escape_mode(s, order="full", vectors=False)
+    assert de.mu == pytest.approx(ref.mu, rel=1e-6)
+    assert de.multiplicity == 1
+    assert de.delta0 == pytest.approx(de.s0, rel=0.05)       # L = 1: the projection is the specialisation
+    assert de.s0 == pytest.approx(de.s0_plain, rel=1e-12)    # L = 1: lambda = 1, nothing to weight
+
+
+def test_draw_escape_predicts_the_escape_of_a_controlled_start():
+    """From the plateau moved by delta0 along P B (perturbed_fixed_point) the projection on the left
+    eigenvector is delta0 to first order (the right eigenvector is scaled to unit specialisation)."""
+    s = Setup(2, 2, 0.1, spectrum=Spectrum.power_law(4, 1.0))
+    init = pl.perturbed_fixed_point(s, 1e-4)
+    de = pl.draw_escape(s, init)
+    assert abs(de.delta0) == pytest.approx(1e-4, rel=0.05)
+
+
+def test_escape_prediction_scores():
+    rng = np.random.default_rng(0)
+    d0 = 10 ** rng.uniform(-5, -2, 40)
+    mu = np.full(40, 0.01)
+    a = 100 + np.log(1 / d0) / mu
+    r = pl.escape_prediction(a, d0, mu, 20)
+    assert r["fvu"] < 1e-20 and r["slope"] == pytest.approx(1.0) and r["A"] == pytest.approx(100.0)
+    r2 = pl.escape_prediction(a, rng.permutation(d0), mu, 20)     # no information: FVU ~ 1 or worse
+    assert r2["fvu"] > 0.5
+    a_nan = a.copy(); a_nan[0] = np.nan
+    assert pl.escape_prediction(a_nan, d0, mu, 20)["n_calib"] == 19
+
+
+@pytest.mark.parametrize("kw,needle", [
+    (dict(n_calib=2), "n_calib"), (dict(delta0=np.zeros(40)), "delta0"), (dict(mu=-np.ones(40)), "mu"),
+    (dict(alpha_P=np.ones(39)), "alpha_P")])
+def test_escape_prediction_bad_inputs(kw, needle):
+    args = dict(alpha_P=np.ones(40), delta0=np.full(40, 1e-3), mu=np.full(40, 0.01), n_calib=20)
+    args.update(kw)
+    with pytest.raises(ValueError, match=needle):
+        pl.escape_prediction(**args)
+
+
+def test_local_log_slope_of_a_power_law_is_exact():
+    t = np.logspace(0, 4, 50)
+    a, s, e = pl.local_log_slope(t, 3.0 * t ** -0.7)
+    assert s == pytest.approx(np.full(s.size, -0.7), abs=1e-12)
+    assert a[0] == pytest.approx(math.sqrt(2.0)) and a[-1] == pytest.approx(1e4 / math.sqrt(2.0))
+
+
+def test_plateau_extent_of_synthetic_curves():
+    t = np.logspace(-1, 4, 400)
+    h = 6e-3
+    # a plateau from alpha ~ 10 to ~ 1000 (a tanh step in ln alpha), then a fall
+    curve = 0.3 * np.exp(-t) + h / (1 + (t / 2000.0) ** 3)
+    ext = pl.plateau_extent(t, curve, h)
+    assert 50 < ext < 2000
+    assert pl.plateau_extent(t, h * (t / 1.0) ** -0.5, h) == 1.0       # a power law is never a plateau
+    assert pl.plateau_extent(t, np.full(t.size, 10 * h), h) == 1.0     # flat, but not at the plateau height
+    assert pl.plateau_extent(t, np.full(t.size, h), h) == pytest.approx(t[-1] / t[0] / 2, rel=1e-9)
+
+
+@pytest.mark.parametrize("kw,needle", [(dict(height=0.0), "height"), (dict(slope_max=1.5), "slope_max"),
+                                       (dict(band=0.5), "band"), (dict(baseline=1.0), "baseline")])
+def test_plateau_extent_bad_inputs(kw, needle):
+    t = np.logspace(0, 3, 30)
+    args = dict(t=t, eps=np.full(30, 1e-2), height=1e-2)
+    args.update(kw)
+    with pytest.raises(ValueError, match=needle):
+        pl.plateau_extent(**args)

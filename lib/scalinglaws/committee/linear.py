@@ -73,7 +73,7 @@ from scalinglaws.spectra import Spectrum
 __all__ = ["theory", "effective_eta", "drift_matrix", "stability_threshold", "growth_rate",
            "initial_errors", "group_errors", "eps_g", "small_eta", "incomplete_gamma",
            "power_law_window", "trainable_asymptote", "frozen_floor", "simulate_eigenbasis",
-           "seed_initial_errors", "agreement", "agrees", "shifted_exponent",
+           "seed_initial_errors", "agreement", "agrees", "shifted_exponent", "power_law_continuation",
            "data_eigenbasis", "finite_N_radius", "finite_N_threshold", "fitted_time_exponent",
            "gamma_form_error", "two_term_amplitudes"]
 
@@ -782,6 +782,29 @@ def shifted_exponent(t, eps, delta: float, t0: float, floor=0.0) -> np.ndarray:
         F = F[:, None]
     fac = np.maximum(t / t0, 1.0) ** (-float(delta))
     return F + (eps - F) * fac
+
+
+def power_law_continuation(t, eps, t_edge: float, exponent: float) -> np.ndarray:
+    r"""A competing learning curve with no exponential tail: :math:`\varepsilon(\alpha)` up to
+    ``t_edge`` (e.g. the upper window edge :math:`1/(2\eta\lambda_L)`), then the power law
+    :math:`\varepsilon(t_{\rm edge})\,(\alpha/t_{\rm edge})^{-\mathrm{exponent}}` continued beyond it
+    (:math:`\varepsilon(t_{\rm edge})` interpolated log-log).  ``eps`` is (n_t,) or (S, n_t).  The
+    alternative of the tail check: a comparison that also accepts it does not see the tail."""
+    t = np.asarray(t, dtype=float)
+    eps = np.asarray(eps, dtype=float)
+    require(t.ndim == 1 and eps.shape[-1] == t.size, "eps", f"shape {eps.shape}",
+            f"(..., {t.size}) matching t")
+    require(np.isfinite(t_edge) and t[0] < t_edge < t[-1], "t_edge", t_edge,
+            f"inside the time range ({t[0]:g}, {t[-1]:g})")
+    require(np.isfinite(exponent) and exponent > 0, "exponent", exponent, "a finite number > 0")
+    pos = t > 0
+    e2 = np.atleast_2d(eps)
+    at_edge = np.array([math.exp(np.interp(math.log(t_edge), np.log(t[pos]), np.log(row[pos])))
+                        for row in e2])
+    out = e2.copy()
+    late = t > t_edge
+    out[:, late] = at_edge[:, None] * (t[late] / t_edge) ** (-float(exponent))
+    return out.reshape(eps.shape)
 
 
 def data_eigenbasis(X, rel_cut: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:

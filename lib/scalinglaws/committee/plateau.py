@@ -67,7 +67,8 @@ __all__ = ["eps_plateau", "mu_iso", "lambda2", "k_factor", "large_L_length",
            "perturbed_fixed_point", "plateau_length", "escape_time", "plateau_height", "escape_time_from_ode",
            "relative_spread", "max_consecutive_ratio", "sgd_ode_tolerance", "slope_test", "seeds_to_resolve",
            "mu_power_law", "escape_horizon", "length_statistics", "k_dependence_deviation",
-           "flattest_point", "teacher_norm_sd", "log_n_fit"]
+           "flattest_point", "teacher_norm_sd", "log_n_fit", "draw_fixed_point", "DrawEscape",
+           "draw_escape", "escape_prediction", "local_log_slope", "plateau_extent"]
 
 
 def _check_K(K) -> int:
@@ -568,3 +569,199 @@ def log_n_fit(escape_times: dict):
     x = np.concatenate([np.full(len(v), math.log(N)) for N, v in escape_times.items()])
     y = np.concatenate([np.asarray(v, dtype=float) for v in escape_times.values()])
     return stats.linregress(x, y), x, y
+
+
+# ----------------------------------------------------------------------------------------------
+# one random draw: its own plateau, its own unstable mode, its own escape time
+# ----------------------------------------------------------------------------------------------
+def draw_fixed_point(setup: Setup, init: Overlaps) -> tuple[Overlaps, float]:
+    r"""Student-symmetric plateau of the group-resolved ODE for the teacher of one draw.
+
+    A random teacher has group overlaps :math:`T^{[l]}` that are not :math:`f_l 1`, so its
+    plateau differs from the closed form.  Identical student units stay identical for any T, so
+    the subspace :math:`J_i = J` (:math:`Q^{[l]}_{ik} = q_l` for all i, k, :math:`R^{[l]}_{in} =
+    r_{l,n}`) is invariant; its fixed point (L(1+M) unknowns) is found by ``scipy.optimize.root``
+    (hybr, ``xtol`` 1e-12) from the η → 0 guess :math:`R^{[l]}_{in} = R^*\sum_m T^{[l]}_{mn}`, :math:`Q^{[l]} = R^{*2}\sum_{nm}
+    T^{[l]}_{nm}` (exact for T = 1, :math:`R^* = [K(2K-1)]^{-1/2}`).  Full RHS at ``setup.eta``.
+
+    Returns the fixed point's group overlaps (with the draw's T) and its height
+    :math:`\varepsilon_g`.  Raises ``ValueError`` when the root finder does not converge.
+
+    Why :math:`Q_{ii} = Q_{i\ne k}`: in the larger permutation-symmetric subspace
+    (:math:`Q_{ii} \ne Q_{i\ne k}` allowed) the fixed points form a line (a marginal direction, the
+    spread of the student units orthogonal to the teachers), so a root there is not unique; on
+    that line the height changes by ~1e-5 relative and the unstable left eigenvector, which lives in
+    the antisymmetric sector, projects the same initial asymmetry.
+    """
+    if not isinstance(init, Overlaps):
+        raise TypeError(f"init must be a scalinglaws.committee.setup.Overlaps, got {type(init).__name__}")
+    K, M, L = _check_K(setup.K), setup.M, setup.L
+    require((init.K, init.M, init.L) == (K, M, L), "init", f"K={init.K}, M={init.M}, L={init.L}",
+            f"must match setup K={K}, M={M}, L={L}")
+    Tg = np.asarray(init.T, float)
+    f = setup.spectrum.fractions
+    rs = 1.0 / math.sqrt(K * (2 * K - 1))
+    r0 = rs * Tg.sum(axis=1)                        # (L, M)
+    q0 = rs ** 2 * Tg.sum(axis=(1, 2))              # (L,)
+    guess = np.concatenate([q0, r0.ravel()])
+    w = 1.0 / (setup.eta * setup.spectrum.eigenvalues * f)
+
+    def state(x):
+        q, r = x[:L], x[L:].reshape(L, M)
+        Qg = q[:, None, None] * np.ones((L, K, K))
+        Rg = np.repeat(r[:, None, :], K, axis=1)
+        return Qg, Rg
+
+    def fun(x):
+        dQ, dR = rhs(setup, *state(x), Tg)
+        return np.concatenate([dQ[:, 0, 1] * w, (dR[:, 0, :] * w[:, None]).ravel()])
+
+    with np.errstate(invalid="ignore"):
+        sol = optimize.root(fun, guess, method="hybr", options={"xtol": 1e-12})
+    res = _draw_residual(setup, state, sol.x, Tg, w)
+    if not (res < 1e-10):
+        # fallback: relax the ODE inside the invariant symmetric subspace (it cannot escape there)
+        # over 50 times the slowest group's time scale, then polish
+        t_relax = 50.0 / (setup.eta * float(np.min(setup.spectrum.eigenvalues)))
+        tr = integrate(setup, Overlaps(*state(guess), Tg), times=[0.0, t_relax], keep_groups=True,
+                       show_progress=False)
+        g = tr.extras["groups"]
+        Qe, Re = g["Q"][-1], g["R"][-1]
+        x1 = np.concatenate([Qe[:, 0, 1], Re.mean(axis=1).ravel()])
+        sol = optimize.root(fun, x1, method="hybr", options={"xtol": 1e-12})
+        res = _draw_residual(setup, state, sol.x, Tg, w)
+    require(bool(res < 1e-10), "draw_fixed_point", f"residual {res:.3g} ({sol.message})",
+            "root finding must converge (residual < 1e-10)")
+    ov = Overlaps(*state(sol.x), Tg)
+    return ov, setup.eps_g(ov.physical(setup.spectrum))
+
+
+def _draw_residual(setup, state, x, Tg, w) -> float:
+    """Max-norm of the *whole* scaled RHS (diagonal Q included) at the candidate root."""
+    if not np.all(np.isfinite(x)):
+        return float("inf")
+    with np.errstate(invalid="ignore"):
+        dQ, dR = rhs(setup, *state(x), Tg)
+    r = max(float(np.max(np.abs(dQ * w[:, None, None]))), float(np.max(np.abs(dR * w[:, None, None]))))
+    return r if np.isfinite(r) else float("inf")
+
+
+@dataclass
+class DrawEscape:
+    r"""The escape of one draw, predicted from its initial overlaps (:func:`draw_escape`).
+
+    ``mu``: unstable rate at the draw's own plateau; ``delta0``: projection of the initial group
+    overlaps on the unstable *left* eigenvector (the right one scaled to unit physical
+    specialisation); ``height``: the plateau's :math:`\varepsilon_g`; ``s0``: the specialisation
+    :func:`specialisation` of the initial physical R (groups weighted by :math:`\lambda_l`, as in
+    the preactivations); ``s0_plain``: the specialisation of the unweighted weight-space overlap
+    :math:`\sum_l R^{[l]} = JB^T/N` (what an isotropic analysis would use); ``multiplicity``:
+    eigenvalues within 1e-6 of ``mu``."""
+
+    mu: float
+    delta0: float
+    height: float
+    s0: float
+    s0_plain: float
+    multiplicity: int
+
+    def predicted_length(self, offset: float) -> float:
+        r""":math:`\alpha_P = \mathrm{offset} + \ln(1/|\delta_0|)/\mu` (``offset`` shared by draws)."""
+        return offset + math.log(1.0 / abs(self.delta0)) / self.mu
+
+
+def draw_escape(setup: Setup, init: Overlaps) -> DrawEscape:
+    r"""Per-draw escape prediction: the draw's plateau (:func:`draw_fixed_point`), the Jacobian of
+    the full group-resolved RHS there (:func:`escape_mode`, ``order="full"``) and the projection
+    :math:`\delta_0 = u\cdot(x_0 - x^*)` of the initial flat state on its unstable left
+    eigenvector u.  Linear escape from the plateau then gives
+    :math:`\alpha_P = \alpha_0 + \ln(c/|\delta_0|)/\mu` with one constant :math:`\alpha_0 + \ln c/\mu`
+    for all draws of a setting (the approach to the plateau is the same for every draw up to
+    O(N^{-1/2}))."""
+    fp, height = draw_fixed_point(setup, init)
+    mode = escape_mode(setup, state=fp, order="full")
+    pk = Packing(setup.K, setup.M, setup.L)
+    x0 = pk.pack(init.Q, init.R).ravel()
+    xs = pk.pack(fp.Q, fp.R).ravel()
+    s0 = float(specialisation(init.physical(setup.spectrum)[:setup.K, setup.K:]))
+    s0_plain = float(specialisation(init.R.sum(axis=0)))
+    return DrawEscape(float(mode.mu), float(mode.left @ (x0 - xs)), float(height), s0, s0_plain,
+                      mode.multiplicity)
+
+
+def escape_prediction(alpha_P, delta0, mu, n_calib: int) -> dict:
+    r"""How well :math:`\alpha_P = A + \ln(1/|\delta_0|)/\mu` predicts per-draw escape times.
+
+    Draws ``0 .. n_calib-1`` calibrate the one shared constant A (mean of
+    :math:`\alpha_P - \ln(1/|\delta_0|)/\mu`); the remaining draws are predicted with it and scored
+    by the fraction of variance unexplained, ``fvu`` = mean squared prediction error / variance of
+    :math:`\alpha_P` over the held-out draws (0: perfect, 1: no better than their mean).
+    ``slope``/``slope_se``: least-squares slope of :math:`\mu\alpha_P` on :math:`\ln(1/|\delta_0|)`
+    over all draws (linear escape predicts 1), with its standard error.  Draws without an escape
+    (NaN) are dropped; at least 4 calibration and 4 held-out draws must remain."""
+    from scipy import stats
+    a = np.asarray(alpha_P, float)
+    d = np.abs(np.asarray(delta0, float))
+    m = np.asarray(mu, float)
+    require(a.shape == d.shape and a.ndim == 1 and m.shape in ((), a.shape), "alpha_P, delta0, mu",
+            (a.shape, d.shape, m.shape), "equal 1-d shapes (mu may be one number)")
+    m = m * np.ones_like(a)
+    require(bool(np.all(m > 0)) and bool(np.all(d > 0)), "mu, delta0", "non-positive entries",
+            "mu > 0 and delta0 != 0")
+    n_calib = int(n_calib)
+    ok = np.isfinite(a)
+    cal = ok & (np.arange(a.size) < n_calib)
+    hold = ok & (np.arange(a.size) >= n_calib)
+    require(cal.sum() >= 4 and hold.sum() >= 4, "n_calib", n_calib,
+            f"leaving >= 4 escaping draws on each side (calibration {cal.sum()}, held out {hold.sum()})")
+    x = np.log(1.0 / d) / m
+    A = float(np.mean(a[cal] - x[cal]))
+    err = a[hold] - (A + x[hold])
+    fvu = float(np.mean(err ** 2) / np.var(a[hold]))
+    fit = stats.linregress(np.log(1.0 / d[ok]), (m * a)[ok])
+    return dict(A=A, fvu=fvu, rms=float(np.sqrt(np.mean(err ** 2))), sd=float(np.std(a[hold])),
+                slope=float(fit.slope), slope_se=float(fit.stderr), n_calib=int(cal.sum()),
+                n_hold=int(hold.sum()))
+
+
+def local_log_slope(t, eps, baseline: float = 2.0, n_grid: int = 400):
+    r"""Local slope :math:`s(\alpha) = d\ln\varepsilon_g/d\ln\alpha` of a learning curve, taken over a
+    centred baseline of a factor ``baseline`` in α (so that noise of neighbouring output points does
+    not enter), on ``n_grid`` log-spaced points; ln ε is interpolated linearly in ln α between the
+    curve's positive output times.  Returns ``(alpha, s, eps_at_alpha)``."""
+    t, e = np.asarray(t, float), np.asarray(eps, float)
+    require(t.shape == e.shape and t.ndim == 1, "t, eps", (t.shape, e.shape), "equal 1-d shapes")
+    require(baseline > 1, "baseline", baseline, "a factor > 1")
+    m = (t > 0) & (e > 0) & np.isfinite(e)
+    require(int(m.sum()) >= 3, "t, eps", f"{int(m.sum())} positive points", "at least 3")
+    lt, le = np.log(t[m]), np.log(e[m])
+    h = 0.5 * math.log(baseline)
+    require(lt[-1] - lt[0] > 2 * h, "baseline", baseline, "shorter than the curve's time span")
+    grid = np.linspace(lt[0] + h, lt[-1] - h, int(n_grid))
+    s = (np.interp(grid + h, lt, le) - np.interp(grid - h, lt, le)) / (2 * h)
+    return np.exp(grid), s, np.exp(np.interp(grid, lt, le))
+
+
+def plateau_extent(t, eps, height: float, slope_max: float = 0.1, band: float = 2.0,
+                   baseline: float = 2.0) -> float:
+    r"""Extent of the symmetric plateau of a learning curve: the largest ratio
+    :math:`\alpha_b/\alpha_a` of an interval on which the curve is both *flat* (local slope
+    :math:`|s| \le` ``slope_max`` over a factor-``baseline`` baseline, :func:`local_log_slope`) and
+    *at the plateau's height* (:math:`\varepsilon_g` within a factor ``band`` of ``height``).
+    1.0 when no point qualifies.  The rule of the plateau chapter: a curve *has a plateau* when
+    the extent is at least 3 (half a decade); a power law :math:`\alpha^{-s}` with
+    :math:`s > ` ``slope_max`` has extent 1 whatever its height."""
+    require(np.isfinite(height) and height > 0, "height", height, "a finite number > 0")
+    require(0 < slope_max < 1, "slope_max", slope_max, "in (0, 1)")
+    require(band > 1, "band", band, "a factor > 1")
+    a, s, e = local_log_slope(t, eps, baseline)
+    ok = (np.abs(s) <= slope_max) & (e <= band * height) & (e >= height / band)
+    best, start = 1.0, None
+    for i, flag in enumerate(ok):
+        if flag and start is None:
+            start = i
+        if start is not None and (not flag or i == ok.size - 1):
+            end = i if flag else i - 1
+            best = max(best, float(a[end] / a[start]))
+            start = None
+    return best

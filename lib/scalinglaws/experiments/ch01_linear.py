@@ -5,14 +5,14 @@ plots and checks (Curves without their per-step extras, arrays, floats).  The ex
 (ODE integration, SGD, large-L Laplace inversions) are meant to be called through
 :func:`scalinglaws.experiments.call` / :func:`~scalinglaws.experiments.run`, which cache them in
 the results store; the cheap theory evaluations (:func:`exponent_fits`, :func:`floor_exponent`,
-:func:`digits_spectrum`, :func:`stability_theory`) are called directly.  ``plot_*`` draw the
+:func:`real_spectrum`, :func:`stability_theory`) are called directly.  ``plot_*`` draw the
 chapter's figures from these results.
 
 Settings (the paper's figures, Worschech & Rosenow 2024; our reconstruction of its conventions,
 preset ``"worschech-rosenow"``): Fig. 2 left (:func:`ode_vs_closed_form`, :func:`fig2_left`),
 several L and β (:func:`grid_point`), Fig. 2 right (:func:`fig2_right`), local slopes and the
 power-law window (:func:`local_slopes`, :func:`exponent_fits`), Fig. 3 left: N_l trainable
-(:func:`trainable_point`, :func:`floor_exponent`), real data (:func:`digits_point`) and the
+(:func:`trainable_point`, :func:`floor_exponent`), real data (:func:`real_point`: 32x32 natural-image patches, N = 1024) and the
 stability threshold (:func:`stability_runs`).  Times are α = steps/N, errors
 ε_g = ½E[(y − ŷ)²].
 """
@@ -27,14 +27,14 @@ from scalinglaws.analysis import fits
 from scalinglaws.committee import linear as lin
 from scalinglaws.committee import ode, sgd
 from scalinglaws.committee.setup import Overlaps, Setup
-from scalinglaws.errors import DivergenceError
+from scalinglaws.errors import DivergenceError, require
 from scalinglaws.result import Curve
 from scalinglaws.spectra import Spectrum
 
 __all__ = ["ode_vs_closed_form", "fig2_left", "plot_fig2_left", "grid_point", "plot_grid",
            "fig2_right", "plot_fig2_right", "local_slopes", "plot_local_slopes", "exponent_fits",
-           "trainable_point", "plot_trainable", "floor_exponent", "plot_floor", "digits_spectrum",
-           "digits_point", "plot_digits", "stability_theory", "stability_runs"]
+           "trainable_point", "plot_trainable", "floor_exponent", "plot_floor", "real_spectrum",
+           "real_point", "plot_real", "stability_theory", "stability_runs", "REAL_DATA", "BETA_WINDOWS"]
 
 
 def _slim(curve: Curve) -> Curve:
@@ -174,7 +174,11 @@ def fig2_right(N_fig2: int, seeds_fig2: int, seed0_fig2: int, alpha_max_fig2: fl
     Returns ``sim`` (Curve), ``th_mean`` (theory from the seeds' E(0), mean), ``t``/``exact``/
     ``gamma`` (expected-E(0) closed form and incomplete-gamma form to α = max(α_max, 10⁴)),
     ``agr_inf``/``agr_N``/``agr_pw`` (``max_ratio``, ``k``), ``alt_inf``/``alt_N`` (ratios of the
-    shifted theories), ``n_cmp``, ``init_dev``, ``rel_allow``, ``edge_lo``, ``edge_hi``.
+    shifted theories), ``n_cmp``, ``init_dev``, ``rel_allow``, ``edge_lo``, ``edge_hi``; for the
+    exponential tail (times past ``edge_hi``, when the run reaches them): ``agr_tail`` (the joint
+    comparison over those ``n`` times), ``alt_tail`` (its ratio for the alternative
+    :func:`~scalinglaws.committee.linear.power_law_continuation`, no tail) and ``tail_drop`` (theory at
+    α_max over theory at the edge); NaN when fewer than two output times lie past the edge.
     """
     sp2 = Spectrum.power_law(N_fig2, 0.75)
     setup2 = Setup(1, 1, 0.01, "linear", sp2)
@@ -197,7 +201,20 @@ def fig2_right(N_fig2: int, seeds_fig2: int, seed0_fig2: int, alpha_max_fig2: fl
                            n_compare=n_cmp2)["max_ratio"] for d in (0.02, -0.02)]
     t2 = np.logspace(-2, np.log10(max(alpha_max_fig2, 1e4)), 300)
     lam1, lamL = sp2.eigenvalues[0], sp2.eigenvalues[-1]
-    return dict(sim=_slim(sim2), th_mean=th2.mean(0), t=t2, exact=lin.eps_g(sp2, 0.01, t2, sigma_J=0.01),
+    # the exponential tail beyond the upper edge 1/(2 eta lambda_L): the joint comparison over the
+    # times past the edge, and the alternative of a power law that continues there
+    edge_hi = float(1 / (2 * 0.01 * lamL))
+    tail = sim2.t > edge_hi
+    agr_tail, alt_tail = dict(max_ratio=float("nan"), k=float("nan"), n=0), float("nan")
+    if tail.sum() >= 2:
+        pl_alt = lin.power_law_continuation(sim2.t, th2, edge_hi, 0.75 / 1.75)
+        agr_tail = dict(_agr(lin.agreement(sim2.seeds[:, tail], th2[:, tail], allowance=allow2[tail],
+                                           n_compare=int(tail.sum())), "max_ratio", "k"), n=int(tail.sum()))
+        alt_tail = float(lin.agreement(sim2.seeds[:, tail], pl_alt[:, tail], allowance=allow2[tail],
+                                       n_compare=int(tail.sum()))["max_ratio"])
+    return dict(agr_tail=agr_tail, alt_tail=alt_tail,
+                tail_drop=float(th2.mean(0)[-1] / np.interp(edge_hi, sim2.t, th2.mean(0))),
+                sim=_slim(sim2), th_mean=th2.mean(0), t=t2, exact=lin.eps_g(sp2, 0.01, t2, sigma_J=0.01),
                 gamma=lin.incomplete_gamma(N_fig2, 0.75, 0.01, t2, sigma_J=0.01),
                 agr_inf=_agr(agr_inf, "max_ratio", "k"), agr_N=_agr(agr_N, "max_ratio", "k"),
                 agr_pw=_agr(agr_pw, "max_ratio", "k"), alt_inf=alt_inf, alt_N=alt_N, n_cmp=n_cmp2,
@@ -382,65 +399,86 @@ def plot_floor(r: dict, floors: np.ndarray, N_floor: int, N_nl: int, alpha_max_n
 
 
 # ----------------------------------------------------------------------------------------------
-# real data: scikit-learn digits
+# real data: natural-image patches (N = 1024) or the digits (N = 61), both bundled with scikit-learn
 # ----------------------------------------------------------------------------------------------
-def digits_spectrum(window: tuple = (2, 30)) -> dict:
-    """The digits (``sklearn.datasets.load_digits``) in the eigenbasis of their covariance
-    (``linear.data_eigenbasis``): ``lam`` (mean one), ``Z`` (data in that basis), ``N``, the number
-    of dropped zero-variance directions ``n_dead``, ranks ``k``, the power-law ``fit`` of the
-    spectrum over ranks ``window`` and ``beta`` = −slope − 1.  Cheap."""
-    from sklearn.datasets import load_digits
-    Xd = load_digits().data
-    lam_d, Zd = lin.data_eigenbasis(Xd)
+REAL_DATA = ("patches", "digits")
+#: fit windows over which the spectrum's beta is reported (sensitivity table); the chapter's own
+#: window is a parameter, fixed before the spectrum was looked at
+BETA_WINDOWS = ((2, 30), (2, 100), (4, 256), (8, 512), (16, 128))
+
+
+def _real_data(dataset: str) -> np.ndarray:
+    from scalinglaws import datasets
+    require(dataset in REAL_DATA, "dataset", dataset, f"one of {REAL_DATA}")
+    return datasets.image_patches(32, 4) if dataset == "patches" else datasets.digits()
+
+
+def real_spectrum(dataset: str = "patches", window: tuple = (4, 256)) -> dict:
+    """A real data set (``"patches"``: the 30,294 grey-scale 32x32 patches of scikit-learn's two
+    photographs, :func:`scalinglaws.datasets.image_patches`; ``"digits"``: the 8x8 digits) in the
+    eigenbasis of its covariance (``linear.data_eigenbasis``): ``lam`` (mean one), ``Z`` (data in
+    that basis), ``N``, the number of dropped zero-variance directions ``n_dead``, ranks ``k``, the
+    power-law ``fit`` of the spectrum over ranks ``window`` and ``beta`` = -slope - 1, and
+    ``beta_windows``: beta over each of :data:`BETA_WINDOWS` that fits inside N.  A few seconds."""
+    X = _real_data(dataset)
+    lam_d, Zd = lin.data_eigenbasis(X)
     kk = np.arange(1, lam_d.size + 1)
+    require(1 <= window[0] < window[1] <= lam_d.size, "window", window,
+            f"ranks 1 <= lo < hi <= N={lam_d.size}")
     fit_d = fits.fit_power_law(kk, lam_d, window=window)
-    return dict(lam=lam_d, Z=Zd, N=lam_d.size, n_dead=Xd.shape[1] - lam_d.size, k=kk, fit=fit_d,
-                beta=-fit_d.slope - 1)
+    bw = {w: float(-fits.fit_power_law(kk, lam_d, window=w).slope - 1)
+          for w in BETA_WINDOWS if w[1] <= lam_d.size}
+    return dict(lam=lam_d, Z=Zd, N=lam_d.size, n_dead=X.shape[1] - lam_d.size, k=kk, fit=fit_d,
+                beta=-fit_d.slope - 1, window=tuple(window), beta_windows=bw, n_samples=X.shape[0],
+                dataset=dataset)
 
 
-def digits_point(n_trained: int, seeds_digits: int, alpha_max_digits: float) -> dict:
-    """Online SGD on the digits (seeds 2000 …, η = 0.05, σ_J = 0.01, random linear teacher),
-    ``n_trained`` leading directions trained, against the restricted closed form on the empirical
-    spectrum: ``z`` = the agreement ratio of the final errors (no allowance), ``z_alt`` the same
-    with the theory on a pure power law of the fitted β, ``z_path`` over all α and ``dev`` the
-    largest relative deviation of the SGD mean from the theory along the path; ``sim`` (t, mean,
-    s.e.) and the theory on 200 times (``t``, ``theory``)."""
-    d = digits_spectrum()
+def real_point(n_trained: int, seeds_real: int, alpha_max_real: float, dataset: str = "patches",
+               window: tuple = (4, 256), eta: float = 0.05) -> dict:
+    """Online SGD on a real data set (:func:`real_spectrum`; seeds 2000 ..., ``eta``, sigma_J = 0.01,
+    random linear teacher), ``n_trained`` leading directions trained, against the restricted closed
+    form on the empirical spectrum: ``z`` = the agreement ratio of the final errors (no allowance),
+    ``z_alt`` the same with the theory on a pure power law of the fitted beta, ``z_path`` over all
+    alpha and ``dev`` the largest relative deviation of the SGD mean from the theory along the path;
+    ``sim`` (t, mean, s.e.) and the theory on 200 times (``t``, ``theory``)."""
+    d = real_spectrum(dataset, window)
     lam_d, Zd = d["lam"], d["Z"]
     spd = Spectrum(lam_d)
-    td = np.concatenate([[0.0], np.logspace(-1, np.log10(alpha_max_digits), 24)])
-    tld = np.logspace(-1, np.log10(alpha_max_digits), 200)
+    td = np.concatenate([[0.0], np.logspace(-1, np.log10(alpha_max_real), 24)])
+    tld = np.logspace(-1, np.log10(alpha_max_real), 200)
     sp_pl = Spectrum.power_law(d["N"], float(d["beta"]))   # the alternative: a pure power law, fitted beta
-    sd = list(range(2000, 2000 + seeds_digits))
-    simd = lin.simulate_eigenbasis(lam_d, 0.05, td, sd, n_trained=n_trained, sigma_J=0.01, data=Zd)
+    sd = list(range(2000, 2000 + seeds_real))
+    simd = lin.simulate_eigenbasis(lam_d, eta, td, sd, n_trained=n_trained, sigma_J=0.01, data=Zd)
     ttd, epsd, E0d = simd.t, simd.seeds, simd.E0
-    thd = lin.eps_g(spd, 0.05, ttd, E0=E0d, trained=n_trained)
-    thd_alt = lin.eps_g(sp_pl, 0.05, ttd, E0=E0d, trained=n_trained)
+    thd = lin.eps_g(spd, eta, ttd, E0=E0d, trained=n_trained)
+    thd_alt = lin.eps_g(sp_pl, eta, ttd, E0=E0d, trained=n_trained)
     return dict(z=lin.agreement(epsd[:, -1:], thd[:, -1:])["max_ratio"],
                 z_alt=lin.agreement(epsd[:, -1:], thd_alt[:, -1:])["max_ratio"],
                 z_path=lin.agreement(epsd, thd)["max_ratio"],
                 dev=float(np.max(np.abs(epsd.mean(0)[1:] / thd.mean(0)[1:] - 1))),
-                sim_t=ttd, sim_mean=epsd.mean(0), sim_sem=epsd.std(0, ddof=1) / np.sqrt(seeds_digits),
-                t=tld, theory=lin.eps_g(spd, 0.05, tld, E0=E0d.mean(0), trained=n_trained))
+                sim_t=ttd, sim_mean=epsd.mean(0), sim_sem=epsd.std(0, ddof=1) / np.sqrt(seeds_real),
+                t=tld, theory=lin.eps_g(spd, eta, tld, E0=E0d.mean(0), trained=n_trained))
 
 
-def plot_digits(spec: dict, results: list, Nl_digits):
-    """Left: the digits spectrum and its power-law fit; right: SGD against the Gaussian theory
+def plot_real(spec: dict, results: list, Nl_real):
+    """Left: the real data's spectrum and its power-law fit; right: SGD against the Gaussian theory
     per N_l."""
     from scalinglaws.book import plotting
     kk, lam_d, fit_d = spec["k"], spec["lam"], spec["fit"]
+    lo, hi = spec["window"]
     fig, axs = plotting.figure(2, 1)
     ax = axs[0, 0]
-    ax.plot(kk, lam_d, "o", ms=3, label="digits, empirical")
-    ax.plot(kk[1:30], fit_d(kk[1:30]), "k-", label=rf"fit $k\in[2,30]$: $1+\beta={-fit_d.slope:.2f}$")
-    plotting.loglog(ax, "rank k", r"$\lambda_k$", "spectrum of the digits covariance")
+    ax.plot(kk, lam_d, "o", ms=2, label=f"{spec['dataset']}, empirical")
+    ax.plot(kk[lo - 1:hi], fit_d(kk[lo - 1:hi]), "k-",
+            label=rf"fit $k\in[{lo},{hi}]$: $1+\beta={-fit_d.slope:.2f}$")
+    plotting.loglog(ax, "rank k", r"$\lambda_k$", f"spectrum of the {spec['dataset']} covariance, N={spec['N']}")
     ax.legend()
     ax = axs[0, 1]
-    for i, (nl, r) in enumerate(zip(Nl_digits, results)):
+    for i, (nl, r) in enumerate(zip(Nl_real, results)):
         plotting.theory(ax, r["t"], r["theory"], f"$N_l$={nl}", i=i)
         plotting.simulation(ax, r["sim_t"][1:], r["sim_mean"][1:], r["sim_sem"][1:], None, i=i)
     plotting.loglog(ax, r"$\alpha$", r"$\varepsilon_g$",
-                    rf"digits, N={spec['N']}, $\eta=0.05$: SGD vs Gaussian theory")
+                    rf"{spec['dataset']}, N={spec['N']}, $\eta=0.05$: SGD vs Gaussian theory")
     ax.legend()
     return fig
 

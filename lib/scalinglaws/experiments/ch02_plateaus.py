@@ -326,3 +326,49 @@ def plot_ln_n(res: dict, fit, x, y):
     ax.set_xscale("log"); ax.set_xlabel("N"); ax.set_ylabel(r"plateau length $\alpha_P$")
     ax.legend(fontsize=8)
     return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# per-draw escape: projection on the unstable left eigenvector
+# ----------------------------------------------------------------------------------------------
+def escape_draws(L: int, n_draws: int, N: int, t_max: float, seed0: int = 0, K: int = 2,
+                 eta: float = 0.1, beta: float = 1.0, sigma_J: float = 0.01) -> dict:
+    r"""The paper's Fig. 1 setting at one L for ``n_draws`` independent weight draws (seeds
+    ``seed0 ..``): for each, the ODE escape time ``alpha_P`` (first fall below half the draw's own
+    plateau height, 400 log-spaced output times from 0.1 to ``t_max``; NaN if none) and the
+    per-draw prediction of :func:`~scalinglaws.committee.plateau.draw_escape` (``mu``,
+    ``delta0``, ``height``, ``s0``, ``s0_plain``), as arrays."""
+    sp = Spectrum.power_law(L, beta)
+    s = Setup(K, K, eta, spectrum=sp)
+    keys = ("alpha_P", "mu", "delta0", "height", "s0", "s0_plain")
+    out = {k: np.empty(n_draws) for k in keys}
+    for j in range(n_draws):
+        J, B = draw_weights(s, N, seed=seed0 + j, sigma_J=sigma_J)
+        ov = Overlaps.from_weights(J, B, sp)
+        de = pl.draw_escape(s, ov)
+        tr = integrate(s, ov, times=log_times(t_max, n=400, t_min=0.1), show_progress=False)
+        out["alpha_P"][j] = pl.escape_time(tr.t, tr.loss, de.height)
+        for k in keys[1:]:
+            out[k][j] = getattr(de, k)
+    out["seeds"] = np.arange(seed0, seed0 + n_draws)
+    return out
+
+
+def plot_escape_draws(draws: dict, preds: dict):
+    """Per-draw escape times against the prediction ln(1/|delta0|)/mu + A (one panel per L)."""
+    from scalinglaws.book import plotting
+    fig, axs = plotting.figure(len(draws))
+    for j, (L, d) in enumerate(draws.items()):
+        ax = axs.flat[j]
+        pr = preds[L]
+        x = pr["A"] + np.log(1 / np.abs(d["delta0"])) / d["mu"]
+        n = pr["n_calib_total"]
+        ax.plot(x[:n], d["alpha_P"][:n], "o", mfc="none", color="0.5", label="calibration draws")
+        ax.plot(x[n:], d["alpha_P"][n:], "o", color=plotting.color(0), label="held-out draws")
+        lo, hi = np.nanmin([x, d["alpha_P"]]), np.nanmax([x, d["alpha_P"]])
+        ax.plot([lo, hi], [lo, hi], "k-", lw=0.8, label="prediction")
+        ax.set_xlabel(r"predicted $\alpha_P = A + \ln(1/|\delta_0|)/\mu$")
+        ax.set_ylabel(r"ODE $\alpha_P$")
+        ax.set_title(f"L = {L}: FVU = {pr['fvu']:.3f}")
+        ax.legend(fontsize=8)
+    return fig
