@@ -133,3 +133,22 @@ def test_crossover_and_plot():
     fig = ch03.plot_crossover(runs, [1, 8], 1.0)
     assert len(fig.axes) == 2
     plt.close(fig)
+
+
+def test_fig6_tiny_and_plot():
+    import matplotlib.pyplot as plt
+    r = ch03.fig6(K=3, L=16, N=64, eta=0.05, sigma_J=1e-3, beta=1.0, seed=0, t_max=300.0, seeds_sgd=2,
+                  t_max_sgd=20.0)
+    assert r["gap"].shape == (r["t"].size, 3) and r["unit_escape"].shape == (3,)
+    assert r["sgd"].shape == (2, r["t_sgd"].size) and r["ode_sgd"].shape == r["iso_sgd"].shape == (r["t_sgd"].size,)
+    assert np.array_equal(r["ode_sgd"], r["eps"][np.searchsorted(r["t"], r["t_sgd"])])
+    assert r["steps"] > 0 and r["seconds"] > 0
+    plt.close(ch03.plot_fig6(r, 3, 16, 1.0))
+
+
+def test_sgd_ode_ratio_formula():
+    sgd = np.array([[1.0, 2.0], [1.2, 2.2]])
+    ref = np.array([1.1, 2.0])
+    se = np.array([0.1, 0.1]) / np.sqrt(2) * np.sqrt(2)      # std(ddof=1) = 0.1414, / sqrt(2) = 0.1
+    expect = max(0.0 / (3 * 0.1 + 0.5 * 1.1), 0.1 / (3 * 0.1 + 0.5 * 2.0))
+    assert ch03.sgd_ode_ratio(sgd, ref, K=1, N=2) == pytest.approx(expect)

@@ -86,3 +86,14 @@ def test_linearisation_check_rejects_the_small_L_deviation():
     # check: max |linearised / ODE - 1| <= 0.05 at the largest L; alternative: the L = 1 deviation
     # of the chapter's default run (1.00: right rate, wrong amplitude)
     assert not passes("abs", 0.0, 1.00, 0.05)[0]
+
+
+def test_fig6_sgd_ode_rule_rejects_isotropic_inputs():
+    """The Fig. 6 comparison (3 SE + K/N allowance) accepts the structured ODE and rejects the ODE of
+    the same physical overlaps with isotropic inputs, on a small copy of the chapter's run
+    (K = M = 4, L = N = 64, eta = 0.01, sigma_J = 1e-6)."""
+    from scalinglaws.experiments import ch03_specialisation as ch03
+    r = ch03.fig6(K=4, L=64, N=64, eta=0.01, sigma_J=1e-6, beta=1.0, seed=1, t_max=200.0, seeds_sgd=3,
+                  t_max_sgd=100.0)
+    assert ch03.sgd_ode_ratio(r["sgd"], r["ode_sgd"], 4, 64) <= 1.0
+    assert ch03.sgd_ode_ratio(r["sgd"], r["iso_sgd"], 4, 64) > 1.0

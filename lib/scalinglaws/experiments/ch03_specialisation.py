@@ -31,7 +31,8 @@ from scalinglaws.committee import specialisation as sp
 from scalinglaws.committee.setup import Overlaps, Setup, draw_weights
 from scalinglaws.spectra import Spectrum
 
-__all__ = ["transition", "multi_plateau", "large_L", "crossover", "large_L_setting", "large_L_sizes",
+__all__ = ["transition", "multi_plateau", "large_L", "crossover", "large_L_setting", "large_L_sizes", "fig6",
+           "sgd_ode_ratio", "plot_fig6",
            "plot_transition", "plot_multi_plateau", "plot_large_L", "plot_crossover"]
 
 
@@ -278,4 +279,82 @@ def plot_crossover(cross: list, L_list: list, beta: float):
     for ax, tt in zip(axs[0], [f"K = M = 1, β = {beta}, varying L", f"K = M = 1, L = {L_list[-1]}, varying β"]):
         plotting.loglog(ax, r"$\alpha$", r"$\varepsilon_g$", tt)
         ax.set_ylim(1e-10, 0.3); ax.legend(fontsize=7)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# the paper's Fig. 6 setting: K = M = 40 at L = N = 512
+# ----------------------------------------------------------------------------------------------
+def fig6(K: int, L: int, N: int, eta: float, sigma_J: float, beta: float, seed: int, t_max: float,
+         seeds_sgd: int, t_max_sgd: float, rtol: float = 1e-4) -> dict:
+    r"""The paper's Fig. 6 setting (K = M = ``K``, power law (L, ``beta``) at input dimension N,
+    η = ``eta``, student entries N(0, ``sigma_J``²), Gaussian teacher) from one weight draw
+    (``seed``): the ODE by the exponential integrator (:mod:`scalinglaws.committee.expode`,
+    ``rtol``) to ``t_max``, online SGD from the same weights over the data streams of ``seeds_sgd``
+    seeds to ``t_max_sgd``, and, as the alternative, the ODE of the same physical overlaps with
+    isotropic inputs (L = 1).
+
+    Returns ``t``/``eps`` (ODE on 150 log-spaced times from 0.1 plus the SGD times), ``gap``
+    (n_t, K: the per-unit specialisation gap,
+    :func:`~scalinglaws.committee.specialisation.specialisation_gap`), ``unit_escape`` (K: the time
+    each unit's gap first exceeds ½, NaN if not by ``t_max``), ``t_sgd``, ``sgd`` (seeds × SGD
+    times), ``ode_sgd`` and ``iso_sgd`` (the ODE and the isotropic alternative at the SGD times),
+    ``steps`` and ``seconds`` of the ODE."""
+    import time as _time
+    from scalinglaws.committee import expode, sgd
+    spec = Spectrum.power_law(L, beta)
+    s = Setup(K, K, eta, spectrum=spec)
+    J, B = draw_weights(s, N, seed=seed, sigma_J=sigma_J)
+    init = Overlaps.from_weights(J, B, spec)
+    t_sgd = ode.log_times(t_max_sgd, n=25, t_min=1.0)
+    times = np.union1d(ode.log_times(t_max, n=150, t_min=0.1), t_sgd)
+    t0 = _time.perf_counter()
+    o = expode.integrate(s, init, times=times, rtol=rtol, show_progress=False)
+    sec = _time.perf_counter() - t0
+    gap = sp.specialisation_gap(o.R, o.T, per_unit=True)
+    unit_escape = np.array([sp.escape_time(o.t, gap[:, i]) for i in range(K)])
+    idx = np.searchsorted(times, t_sgd)
+    s_iso = Setup(K, K, eta)
+    C0 = init.physical(spec)
+    iso = expode.integrate(s_iso, Overlaps(C0[None, :K, :K], C0[None, :K, K:], C0[None, K:, K:]),
+                           times=t_sgd, rtol=rtol, show_progress=False)
+    g = sgd.simulate(s, N, times=t_sgd, seeds=list(range(seeds_sgd)), J0=J, B0=B, n_jobs=2,
+                     show_progress=False)
+    return dict(t=o.t, eps=o.loss, gap=gap, unit_escape=unit_escape, t_sgd=t_sgd, sgd=g.seeds,
+                ode_sgd=o.loss[idx], iso_sgd=iso.loss, steps=int(o.meta["steps"]), seconds=float(sec))
+
+
+def sgd_ode_ratio(sgd_seeds, ref, K: int, N: int, n_sigma: float = 3.0) -> float:
+    r"""Largest :math:`|\bar\varepsilon_{\rm SGD} - \varepsilon_{\rm ref}| /
+    (n_\sigma\,\mathrm{SE} + (K/N)\,\varepsilon_{\rm ref})` over the compared times (agreement: <= 1).
+    The allowance K/N is the relative size of the finite-N corrections of a committee of K units
+    at input dimension N (each unit's overlaps fluctuate by O(N^{-1/2}), the K^2 cross terms add
+    up to O(K/N) relative); ``sgd_seeds`` (seeds, times), ``ref`` (times,)."""
+    S = np.asarray(sgd_seeds, float)
+    ref = np.asarray(ref, float)
+    m = S.mean(0)
+    se = S.std(0, ddof=1) / np.sqrt(S.shape[0])
+    return float(np.max(np.abs(m - ref) / (n_sigma * se + (K / N) * np.abs(ref))))
+
+
+def plot_fig6(r: dict, K: int, L: int, beta: float):
+    """Left: the ODE (exponential integrator), SGD (seed mean ± s.e.) and the isotropic alternative;
+    right: the per-unit specialisation gaps."""
+    from scalinglaws.book import plotting
+    fig, axs = plotting.figure(2, 1)
+    ax = axs[0, 0]
+    plotting.theory(ax, r["t"][1:], r["eps"][1:], label="ODE (exponential integrator)", i=0)
+    S = r["sgd"]
+    plotting.simulation(ax, r["t_sgd"][1:], S.mean(0)[1:], S.std(0, ddof=1)[1:] / np.sqrt(S.shape[0]),
+                        label=f"SGD, {S.shape[0]} data streams", i=1)
+    ax.plot(r["t_sgd"][1:], r["iso_sgd"][1:], ":", color="0.4", label="ODE, isotropic inputs (alternative)")
+    plotting.loglog(ax, r"$\alpha$", r"$\varepsilon_g$", f"K = M = {K}, L = N = {L}, β = {beta}")
+    ax.legend(fontsize=8)
+    ax = axs[0, 1]
+    for i in range(r["gap"].shape[1]):
+        ax.plot(r["t"][1:], r["gap"][1:, i], lw=0.7, color=plotting.color(i % 8))
+    ax.set_xscale("log")
+    ax.set_xlabel(r"$\alpha$")
+    ax.set_ylabel("specialisation gap of each student unit")
+    ax.set_ylim(-0.05, 1.05)
     return fig
