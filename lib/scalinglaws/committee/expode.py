@@ -61,7 +61,7 @@ import math
 
 import numpy as np
 
-from scalinglaws.committee.ode import _physical_C, log_times
+from scalinglaws.committee.ode import _physical_C, _validate_times, log_times
 from scalinglaws.committee.setup import Overlaps, Setup, trajectory
 from scalinglaws.errors import (DEFAULT_MAX_MEMORY, DIVERGENCE_LIMIT, DivergenceError, ParameterTypeError,
                                 check_bool, check_cost, check_int, check_real, diverged,
@@ -214,11 +214,7 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
         require(t_max is not None, "t_max", t_max, "give t_max or times")
         require(t_min < t_max, "t_max", t_max, f"a number > t_min={t_min:g}")
         times = log_times(float(t_max), n=n_times, t_min=t_min)
-    times = np.asarray(times, dtype=float)
-    require(times.ndim == 1 and times.size >= 1 and bool(np.all(np.isfinite(times))), "times",
-            f"shape {times.shape}", "a 1-d array of finite times")
-    require(bool(times[0] >= 0) and bool(np.all(np.diff(times) > 0)), "times", times[:3],
-            "strictly increasing and >= 0")
+    times = _validate_times(times, t_max)
     if t_max is not None:
         require(abs(t_max - times[-1]) <= 1e-12 * max(1.0, t_max), "t_max", t_max,
                 f"give either t_max or times, not both (times end at {times[-1]:.6g})")
