@@ -304,3 +304,156 @@ def test_exponent_decisions_and_bad_inputs():
         mlp.gap_exceeds_spread([0.6, 0.7], [0.5, 0.5, 0.5])
     with pytest.raises(ValueError, match="chi_lazy"):
         mlp.agree_within_spread([0.6, 0.7], [0.5, 0.5])
+
+
+# ------------------------------------------------------------------ online SGD, test loss
+
+def _online_reference(p, coef, eta, batch, steps, seed, n_test):
+    """Independent NumPy reference: per step draw B angles from default_rng(seed), take the
+    gradients of ½ mean (f − y)² from `mlp.gradients`, step by eta·γ0²·N; test loss on the
+    held-out grid."""
+    rng = np.random.default_rng(seed)
+    q = p.copy()
+    lr = eta * q.gamma0 ** 2 * q.N
+    for _ in range(steps):
+        th = rng.random(batch) * 2 * np.pi
+        X = np.stack([np.cos(th), np.sin(th)], axis=1)
+        gW, gb, ga = mlp.gradients(q, X, mlp.fourier_series(coef, th))
+        q.W -= lr * gW
+        q.b -= lr * gb
+        q.a -= lr * ga
+    tt, Xt = mlp.held_out_grid(n_test)
+    return mlp.loss(q, Xt, mlp.fourier_series(coef, tt)), q
+
+
+def test_target_coefficients_evaluate_circle_target_anywhere():
+    lam = mlp.ntk_mode_spectrum(1024)
+    th = np.random.default_rng(0).uniform(0, 2 * np.pi, 50)
+    for phases, seed in (("zero", 0), ("random", 3)):
+        coef = mlp.target_coefficients(lam, 0.5, 60, seed=seed, phases=phases)
+        y, power = mlp.circle_target(th, lam, 0.5, 60, seed=seed, phases=phases)
+        np.testing.assert_allclose(mlp.fourier_series(coef, th), y, atol=1e-12)
+        np.testing.assert_allclose((coef ** 2).sum(0) / 2, power, rtol=1e-12)
+    tt, Xt = mlp.held_out_grid(8)
+    np.testing.assert_allclose(tt, 2 * np.pi * (np.arange(8) + 0.5) / 8)
+    np.testing.assert_allclose(np.hypot(Xt[:, 0], Xt[:, 1]), 1.0)
+    with pytest.raises(ValueError, match="coef"):
+        mlp.fourier_series(np.zeros((3, 4)), th)
+
+
+@pytest.mark.parametrize("method", ["numpy", "numba"])
+def test_train_online_matches_numpy_reference(method):
+    if method == "numba" and mlp._numba is None:
+        pytest.skip("numba not installed")
+    lam = mlp.ntk_mode_spectrum(512)
+    coef = mlp.target_coefficients(lam, 0.5, 40, seed=2, phases="random")
+    p = mlp.init_params(12, 0.7, 1)
+    eta, B, steps = 0.1, 5, 23
+    L_ref, q = _online_reference(p, coef, eta, B, steps, 9, 128)
+    c = mlp.train_online(p, coef, eta, [0.0, steps * eta], batch=B, seed=9, n_test=128, method=method, block=4)
+    assert c.loss[-1] == pytest.approx(L_ref, rel=1e-10)
+    assert c.loss[0] == pytest.approx(np.mean(mlp.fourier_series(coef, mlp.held_out_grid(128)[0]) ** 2), rel=1e-12)
+    for name in ("W", "b", "a"):
+        np.testing.assert_allclose(getattr(c.params, name), getattr(q, name), atol=1e-12)
+    np.testing.assert_array_equal(p.a, mlp.init_params(12, 0.7, 1).a)          # input not modified
+    assert c.t_unit == "time" and c.loss_factor == 1.0 and c.seeds is None
+    assert c.meta["training"] == "online SGD" and c.meta["batch"] == B and c.meta["method"] == method
+
+
+def test_train_online_is_reproducible_and_independent_of_blocks_and_threads():
+    lam = mlp.ntk_mode_spectrum(512)
+    coef = mlp.target_coefficients(lam, 1.25, 30)
+    ps = [mlp.init_params(10, g, s) for s, g in ((0, 1.0), (1, 1e-3), (2, 0.5))]
+    t = [0.0, 0.3, 1.0, 4.0]
+    a = mlp.train_online(ps, coef, 0.1, t, batch=4, seed=[5, 6, 7], n_test=64, block=3, workers=2)
+    b = mlp.train_online(ps, coef, 0.1, t, batch=4, seed=[5, 6, 7], n_test=64, block=1000, workers=1)
+    np.testing.assert_array_equal(a.seeds, b.seeds)
+    assert a.seeds.shape == (3, 4) and a.meta["n_test"] == 64 and a.meta["seed"] == [5, 6, 7]
+    np.testing.assert_allclose(a.loss, a.seeds.mean(0))
+    one = mlp.train_online(ps[1], coef, 0.1, t, batch=4, seed=6, n_test=64)
+    np.testing.assert_array_equal(one.loss, a.seeds[1])
+    other = mlp.train_online(ps[1], coef, 0.1, t, batch=4, seed=8, n_test=64)
+    assert not np.array_equal(other.loss[1:], one.loss[1:])                    # another data stream
+    assert isinstance(a.params, list) and len(a.params) == 3
+
+
+def test_train_online_large_batch_approaches_population_gd():
+    """Large B: online SGD follows full-batch GD on the fine held-out grid (population GD up to
+    the grid's quadrature error); the minibatch noise shrinks like sqrt(eta/B)."""
+    lam = mlp.ntk_mode_spectrum(1024)
+    coef = mlp.target_coefficients(lam, 0.5, 20)
+    p = mlp.init_params(32, 1.0, 4)
+    tt, Xt = mlp.held_out_grid(512)
+    t = np.array([0.0, 5.0, 10.0, 20.0])
+    gd = mlp.train_gd(p, Xt, mlp.fourier_series(coef, tt), 0.1, t)
+    dev = {}
+    for B in (8, 2048):
+        c = mlp.train_online(p, coef, 0.1, t, batch=B, seed=1, n_test=512)
+        dev[B] = np.max(np.abs(c.loss / gd.loss - 1))
+    assert dev[2048] < 0.01 and dev[2048] < dev[8] / 3
+
+
+def test_train_online_bad_inputs_raise_before_work_and_cost_limit():
+    from scalinglaws.errors import CostLimitError
+    lam = mlp.ntk_mode_spectrum(256)
+    coef = mlp.target_coefficients(lam, 0.5, 10)
+    p = mlp.init_params(4, 1.0, 0)
+    ok = dict(batch=2, seed=0)
+    for kw, name in [(dict(eta=-0.1), "eta"), (dict(t_record=[2.0, 1.0]), "t_record"),
+                     (dict(batch=0), "batch"), (dict(batch=2.5), "batch"), (dict(seed=-1), "seed"),
+                     (dict(n_test=2), "n_test"), (dict(method="jax"), "method"), (dict(block=0), "block"),
+                     (dict(coef=np.zeros((3, 5))), "coef"), (dict(coef=np.full((2, 5), np.nan)), "coef"),
+                     (dict(t_record=[0.0, np.inf]), "t_record"), (dict(workers=0), "workers")]:
+        args = dict(p=p, coef=coef, eta=0.1, t_record=[0.0, 1.0], **ok) | kw
+        with pytest.raises(ValueError, match=name):
+            mlp.train_online(args.pop("p"), args.pop("coef"), args.pop("eta"), args.pop("t_record"), **args)
+    with pytest.raises(ValueError, match="seed"):
+        mlp.train_online([p, p], coef, 0.1, [1.0], batch=2, seed=0)           # one seed per network
+    with pytest.raises(ValueError, match=r"p\[1\]"):
+        mlp.train_online([p, "x"], coef, 0.1, [1.0], batch=2, seed=[0, 1])
+    with pytest.raises(CostLimitError, match="max_steps"):
+        mlp.train_online([p, p], coef, 0.1, [0.0, 60.0], batch=2, seed=[0, 1], max_steps=1000)
+    mlp.train_online([p, p], coef, 0.1, [0.0, 50.0], batch=2, seed=[0, 1], max_steps=1000)   # 2 x 500 steps
+    th, X = mlp.circle_grid(16)
+    for method in ("numpy", "numba"):
+        with pytest.raises(DivergenceError):
+            mlp.train_online(mlp.init_params(8, 1.0, 0), coef, 50.0, [0.0, 5000.0], batch=4, seed=0,
+                             method=method)
+
+
+def test_lazy_loss_online_is_exact_for_kernel_sgd():
+    """Monte Carlo of online SGD in the kernel limit: the function's coefficients on the modes
+    1, √2 cos kθ, √2 sin kθ (k ≤ K) move by −(η/B) Σ_b λ_k e_k(θ_b) r(θ_b).  The mean test loss
+    over many runs must equal the closed recursion (exact, no closure approximation) within its
+    Monte Carlo standard error; B = None is population GD."""
+    K, eta, B, steps, R = 6, 0.4, 3, 40, 20000
+    lam = np.array([0.9, 0.7, 0.5, 0.3, 0.2, 0.12, 0.08])
+    power = np.array([0.3, 0.2, 0.1, 0.05])
+    rng = np.random.default_rng(0)
+    k = np.arange(1, K + 1)
+    vc = np.zeros((R, K + 1))                        # coefficients of 1, √2 cos kθ (k = 1..K)
+    vs = np.zeros((R, K + 1))
+    vc[:, 1:power.size + 1] = -np.sqrt(power)        # residual r = f − y at f = 0
+    Ls = [np.mean((vc ** 2).sum(1) + (vs ** 2).sum(1))]
+    for _ in range(steps):
+        th = rng.random((R, B)) * 2 * np.pi
+        ec = np.concatenate([np.ones((R, B, 1)), np.sqrt(2) * np.cos(th[..., None] * k)], axis=2)
+        es = np.concatenate([np.zeros((R, B, 1)), np.sqrt(2) * np.sin(th[..., None] * k)], axis=2)
+        r = (ec * vc[:, None]).sum(2) + (es * vs[:, None]).sum(2)            # (R, B)
+        vc -= eta * lam * (ec * r[..., None]).mean(1)
+        vs -= eta * lam * (es * r[..., None]).mean(1)
+        Ls.append(np.mean((vc ** 2).sum(1) + (vs ** 2).sum(1)))
+    t = np.arange(steps + 1) * eta
+    theory = mlp.lazy_loss_online(t, lam, power, eta, B)
+    per_run = (vc ** 2).sum(1) + (vs ** 2).sum(1)
+    se = per_run.std(ddof=1) / np.sqrt(R)
+    assert abs(Ls[-1] - theory[-1]) < 4 * se
+    gd = mlp.lazy_loss_online(t, lam, power, eta, None)
+    np.testing.assert_allclose(gd, mlp.lazy_loss_infinite(t, lam, power, eta))
+    assert theory[-1] > gd[-1] + 10 * se                                         # the noise term matters here
+    with pytest.raises(ValueError, match="batch"):
+        mlp.lazy_loss_online(t, lam, power, eta, 0)
+    with pytest.raises(ValueError, match="eta"):
+        mlp.lazy_loss_online(t, lam, power, 5.0, 2)
+    with pytest.raises(ValueError, match="power.size"):
+        mlp.lazy_loss_online(t, lam, np.ones(7), eta, 2)

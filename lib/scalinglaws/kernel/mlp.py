@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scalinglaws.errors import (DivergenceError, ParameterTypeError, check_array, check_choice, check_cost,
-                     check_int, check_real, require)
+                     check_int, check_real, is_int, require)
 from scalinglaws.result import Curve
 
 try:  # numba is optional: it speeds up train_gd by ~5x (same algorithm, round-off differences only)
@@ -38,12 +38,17 @@ except Exception:  # pragma: no cover
 #: (about 10 minutes on one core at P = N = 256 with the compiled loop); raise it with
 #: ``max_steps=``.
 DEFAULT_MAX_GD_STEPS = 10 ** 7
+#: Default cost limit of :func:`train_online`: SGD steps ``rint(t_record[-1] / eta)`` summed over
+#: the networks of one call (about 10 minutes on one core at N = 1024, batch 16); raise it with
+#: ``max_steps=``.
+DEFAULT_MAX_ONLINE_STEPS = 10 ** 7
 
 __all__ = ["MLPParams", "init_params", "circle_grid", "forward", "loss", "gradients",
            "empirical_ntk", "ntk_infinite", "ntk_mode_spectrum", "circle_target",
            "train_gd", "lazy_loss_infinite", "fit_window_from_modes", "neuron_mode_spectra",
            "gap_exceeds_spread", "agree_within_spread", "lazy_fit_window", "record_times", "window_exponent",
-           "lazy_loss_linearised"]
+           "lazy_loss_linearised", "target_coefficients", "fourier_series", "held_out_grid", "train_online",
+           "lazy_loss_online"]
 
 
 @dataclass
@@ -629,3 +634,390 @@ def lazy_loss_linearised(ev, V, y, t, eta: float) -> np.ndarray:
     t = check_array("t", t, ndim=1)
     eta = check_real("eta", eta, 0.0, lo_open=True)
     return ((V.T @ y)[None, :] ** 2 * np.abs(1 - eta * ev) ** (2 * np.rint(t / eta))[:, None]).sum(1) / ev.size
+
+
+# ----------------------------------------------------------------------------------------------
+# online SGD on fresh samples, test loss on held-out angles (section 4.5)
+# ----------------------------------------------------------------------------------------------
+def target_coefficients(lam: np.ndarray, beta: float, kmax: int, seed: int = 0, total_power: float = 1.0,
+                        phases: str = "zero") -> np.ndarray:
+    """Fourier coefficients of the target of :func:`circle_target`, for evaluation at any angle.
+
+    Returns ``coef`` of shape (2, kmax) with
+    y(θ) = Σ_{k=1}^{kmax} coef[0, k-1] cos kθ + coef[1, k-1] sin kθ, i.e.
+    coef = (c_k cos φ_k, −c_k sin φ_k) for y = Σ c_k cos(kθ + φ_k); the same β, spectrum ``lam``,
+    phases (``"zero"``, or ``"random"`` drawn from ``seed`` exactly as :func:`circle_target`) and
+    total power.  :func:`fourier_series` evaluates it; it equals ``circle_target(theta, ...)[0]`` up to
+    round-off.
+    """
+    _, power = circle_target(np.zeros(1), lam, beta, kmax, seed, total_power, phases)   # validates
+    phi = np.zeros(kmax) if phases == "zero" else np.random.default_rng(seed).uniform(0, 2 * np.pi, kmax)
+    c = np.sqrt(2 * power)
+    return np.stack([c * np.cos(phi), -c * np.sin(phi)])
+
+
+def _check_coef(coef) -> np.ndarray:
+    coef = check_array("coef", coef, ndim=2, min_size=2)
+    require(coef.shape[0] == 2, "coef.shape", coef.shape, "(2, kmax): cosine and sine coefficients of k = 1..kmax")
+    return np.ascontiguousarray(coef)
+
+
+def fourier_series(coef, theta) -> np.ndarray:
+    """y(θ) = Σ_k coef[0, k-1] cos kθ + coef[1, k-1] sin kθ (k = 1..kmax) at the angles ``theta``."""
+    coef = _check_coef(coef)
+    th = check_array("theta", theta)
+    k = np.arange(1, coef.shape[1] + 1)
+    arg = np.multiply.outer(th, k)
+    return np.cos(arg) @ coef[0] + np.sin(arg) @ coef[1]
+
+
+def held_out_grid(n_test: int) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out test angles of :func:`train_online`: θ_j = 2π(j + ½)/n_test, j = 0..n_test−1
+    (a uniform grid shifted by half a step), and the inputs X = (cos θ, sin θ), shape (n_test, 2).
+
+    The mean over this grid is the population mean over θ ~ Uniform[0, 2π) up to the quadrature
+    error of the grid (exact for trigonometric polynomials of degree < n_test); the training angles
+    of online SGD are drawn from the continuum and are never these points (probability zero)."""
+    n_test = check_int("n_test", n_test, 4)
+    th = 2 * np.pi * (np.arange(n_test) + 0.5) / n_test
+    return th, np.stack([np.cos(th), np.sin(th)], axis=1)
+
+
+_NUMBA_ONLINE = None
+
+
+def _numba_online():
+    """Compile (once) the fused online-SGD block and the test-loss loop (same algorithm as the
+    NumPy path of :func:`train_online`)."""
+    global _NUMBA_ONLINE
+    if _NUMBA_ONLINE is None:
+        nb = _numba
+
+        @nb.njit(cache=True, nogil=True)
+        def sgd_block(W, b, a, coef, th, c, lr, lim, H, Xb, yb, r):  # pragma: no cover - compiled
+            S, B = th.shape
+            N, K = a.shape[0], coef.shape[1]
+            for s in range(S):
+                for q in range(B):
+                    x0, x1 = np.cos(th[s, q]), np.sin(th[s, q])
+                    ck, sk, yq = x0, x1, 0.0          # cos kθ, sin kθ by rotation, k = 1..K
+                    for k in range(K):
+                        yq += coef[0, k] * ck + coef[1, k] * sk
+                        ck, sk = ck * x0 - sk * x1, sk * x0 + ck * x1
+                    Xb[q, 0], Xb[q, 1], yb[q], r[q] = x0, x1, yq, 0.0
+                for i in range(N):
+                    w0, w1, bi, ai = W[i, 0], W[i, 1], b[i], a[i]
+                    for q in range(B):
+                        h = w0 * Xb[q, 0] + w1 * Xb[q, 1] + bi
+                        H[i, q] = h
+                        if h > 0.0:
+                            r[q] += ai * h
+                Lb = 0.0
+                for q in range(B):
+                    r[q] = r[q] * c - yb[q]
+                    Lb += r[q] * r[q]
+                if not np.isfinite(Lb) or Lb > lim * B:
+                    return s
+                for q in range(B):
+                    r[q] *= c / B
+                for i in range(N):
+                    ai = a[i]
+                    g0 = 0.0
+                    g1 = 0.0
+                    gb = 0.0
+                    ga = 0.0
+                    for q in range(B):
+                        h = H[i, q]
+                        if h > 0.0:
+                            rq = r[q]
+                            ga += h * rq
+                            g0 += rq * Xb[q, 0]
+                            g1 += rq * Xb[q, 1]
+                            gb += rq
+                    W[i, 0] -= lr * ai * g0
+                    W[i, 1] -= lr * ai * g1
+                    b[i] -= lr * ai * gb
+                    a[i] = ai - lr * ga
+            return -1
+
+        @nb.njit(cache=True, nogil=True)
+        def test_loss(W, b, a, X, y, c):  # pragma: no cover - compiled
+            n, N = X.shape[0], a.shape[0]
+            f = np.zeros(n)
+            for i in range(N):
+                w0, w1, bi, ai = W[i, 0], W[i, 1], b[i], a[i]
+                for q in range(n):
+                    h = w0 * X[q, 0] + w1 * X[q, 1] + bi
+                    if h > 0.0:
+                        f[q] += ai * h
+            L = 0.0
+            for q in range(n):
+                d = f[q] * c - y[q]
+                L += d * d
+            return L / n
+
+        _NUMBA_ONLINE = (sgd_block, test_loss)
+    return _NUMBA_ONLINE
+
+
+def _online_numpy_block(W, b, a, coef, th, c, lr, lim) -> int:
+    """NumPy path of one block of online SGD steps (angles ``th``, shape (steps, B)); returns the
+    index of a step whose batch loss mean (f − y)² is non-finite or above ``lim``, or -1."""
+    k = np.arange(1, coef.shape[1] + 1)
+    B = th.shape[1]
+    for s in range(th.shape[0]):
+        X = np.stack([np.cos(th[s]), np.sin(th[s])], axis=1)
+        arg = np.multiply.outer(th[s], k)
+        y = np.cos(arg) @ coef[0] + np.sin(arg) @ coef[1]
+        H = X @ W.T + b
+        M = H > 0
+        Phi = H * M
+        r = Phi @ a * c - y
+        if not np.isfinite(r @ r) or r @ r > lim * B:
+            return s
+        r *= c / B
+        G = np.outer(r, a) * M
+        ga = Phi.T @ r
+        W -= lr * (X.T @ G).T
+        b -= lr * G.sum(axis=0)
+        a -= lr * ga
+    return -1
+
+
+def _online_one(p: MLPParams, coef, eta, steps, batch, seed, Xt, yt, block, path, bar) -> tuple:
+    """One network of :func:`train_online` (inputs already checked): (test losses, final params)."""
+    q = p.copy()
+    W, b, a = np.ascontiguousarray(q.W), q.b, q.a
+    g, N = q.gamma0, q.N
+    c, lr = 1.0 / (g * N), eta * g * g * N
+    rng = np.random.default_rng(seed)
+    if path == "numba":
+        sgd_block, test_loss = _numba_online()
+        H, Xb, yb, r = np.empty((N, batch)), np.empty((batch, 2)), np.empty(batch), np.empty(batch)
+        tloss = lambda: test_loss(W, b, a, Xt, yt, c)  # noqa: E731
+    else:
+        tloss = lambda: float(np.mean((np.maximum(Xt @ W.T + b, 0.0) @ a * c - yt) ** 2))  # noqa: E731
+    L = np.empty(steps.size)
+    L0 = tloss()
+    lim = 1e3 * max(L0, 1e-300)
+    if path == "numba":
+        step = lambda th: sgd_block(W, b, a, coef, th, c, lr, lim, H, Xb, yb, r)  # noqa: E731
+    else:
+        step = lambda th: _online_numpy_block(W, b, a, coef, th, c, lr, lim)  # noqa: E731
+    s = 0
+    for j, target in enumerate(steps):
+        while s < target:
+            n = int(min(block, target - s))
+            bad = step(rng.random((n, batch)) * (2 * np.pi))     # fresh angles, one row per step
+            if bad >= 0:
+                raise DivergenceError(f"online SGD diverged at step {s + bad} (minibatch loss non-finite or "
+                                      f"above 1e3 x the test loss at t = 0); eta={eta} too large")
+            s += n
+            if bar is not None:
+                bar.update(n)
+        L[j] = tloss()
+        if not np.isfinite(L[j]) or L[j] > 1e3 * max(L0, 1e-300):
+            raise DivergenceError(f"online SGD diverged at step {s} (test loss {L[j]!r} vs {L0!r} at t = 0); "
+                                  f"eta={eta} too large (need eta*lambda_max < 2)")
+    return L, MLPParams(W, b, a, g)
+
+
+def train_online(p, coef, eta: float, t_record, *, batch: int, seed, n_test: int = 1024,
+                 method: str = "auto", workers: int | None = None, block: int = 4096,
+                 max_steps: int = DEFAULT_MAX_ONLINE_STEPS) -> Curve:
+    """Online SGD on fresh samples with the mean-field step, and the loss on held-out test angles.
+
+    Every step draws ``batch`` fresh angles θ_b ~ Uniform[0, 2π) (inputs x_b = (cos θ_b, sin θ_b),
+    labels y(θ_b) from the Fourier coefficients ``coef``) and descends half the minibatch squared
+    error with the mean-field step η γ₀² N,
+
+        θ ← θ − η γ₀² N ∇_θ ½ (1/B) Σ_b (f(x_b) − y(θ_b))²,      time t = steps × η,
+
+    so that the expected update is that of population gradient descent (full-batch GD on the
+    continuum of angles).  At the record times the **test loss** L = mean over the ``n_test``
+    held-out angles of :func:`held_out_grid` of (f − y)² (no ½) is evaluated.
+
+    Parameters
+    ----------
+    p : MLPParams or sequence of MLPParams
+        Initial parameters (not modified).  A sequence trains independent networks (e.g. seeds),
+        concurrently in threads (the compiled loop releases the GIL); each exactly as if trained
+        alone.  Every input is checked for every network before any network starts.
+    coef : array_like, shape (2, kmax)
+        The target's cosine and sine coefficients (:func:`target_coefficients`).
+    eta : float
+        Time per step (stability: η λ_max < 2 for the top eigenvalue of the kernel operator).
+    t_record : array_like
+        Non-decreasing times >= 0 at which the test loss is recorded (rounded to whole steps).
+    batch : int
+        Fresh samples per step, B >= 1.
+    seed : int or sequence of int
+        Seed of each network's data stream, ``numpy.random.default_rng(seed)``: one int for one
+        network, one per network for a sequence.  The angles of a step are the next row of
+        ``rng.random((steps, B)) * 2π``, so the numbers do not depend on ``block`` or ``workers``.
+    n_test : int
+        Held-out test angles (default 1024).
+    method : {"auto", "numpy", "numba"}
+        Code path; "auto" uses the compiled loop when numba is available.  Both run the same
+        algorithm (all gradients from the parameters before the step) and agree to round-off.
+    workers : int, optional
+        Sequence only: the most threads (default: the cores this process may use).
+    block : int
+        Steps whose angles are drawn at once (memory ``block × B`` floats; no effect on results).
+    max_steps : int
+        Cost limit: SGD steps ``rint(t_record[-1] / eta)`` summed over the networks; refused
+        before any work above it (default ``DEFAULT_MAX_ONLINE_STEPS`` = 10^7).
+
+    Returns
+    -------
+    Curve
+        ``t`` = steps × η (``t_unit="time"``), ``loss`` = test loss mean (f − y)² (``loss_factor=1``;
+        for a sequence the mean over networks, with ``seeds`` = the per-network losses (networks ×
+        times) and ``sem``).  ``meta``: ``family="kernel"``, ``model="mlp"``,
+        ``training="online SGD"``, ``eta``, ``batch``, ``width``, ``gamma0``, ``n_test``,
+        ``seed`` (the data seeds), ``method``.  ``extras``: ``params`` = the final
+        :class:`MLPParams` (a list for a sequence).
+
+    Raises
+    ------
+    ValueError
+        Bad inputs, before any work; :class:`~scalinglaws.errors.CostLimitError` (a ``ValueError``)
+        beyond ``max_steps``.
+    DivergenceError
+        A minibatch loss mean (f − y)² or a test loss that is non-finite or above 1e3 × the test
+        loss at t = 0.
+    """
+    import os
+
+    single = isinstance(p, MLPParams)
+    if single:
+        params = [_check_params(p)]
+        require(is_int(seed) and seed >= 0, "seed", seed, "an integer >= 0 (one network)")
+        seeds = [int(seed)]
+    else:
+        if isinstance(p, (str, bytes)) or not hasattr(p, "__iter__"):
+            _check_params(p)
+        params = list(p)
+        require(len(params) >= 1, "p", params, "an MLPParams or a non-empty sequence of MLPParams")
+        for i, pi in enumerate(params):
+            try:
+                _check_params(pi)
+            except ValueError as e:
+                raise type(e)(f"p[{i}]: {e}") from None
+        ok = (not isinstance(seed, (str, bytes)) and hasattr(seed, "__len__") and len(seed) == len(params)
+              and all(is_int(s) and s >= 0 for s in seed))
+        require(ok, "seed", _short(seed), f"a sequence of {len(params)} integers >= 0 (one per network)")
+        seeds = [int(s) for s in seed]
+    coef = _check_coef(coef)
+    eta = check_real("eta", eta, 0.0, lo_open=True)
+    batch = check_int("batch", batch, 1)
+    n_test = check_int("n_test", n_test, 4)
+    block = check_int("block", block, 1)
+    check_choice("method", method, ("auto", "numpy", "numba"))
+    require(method != "numba" or _numba is not None, "method", method, "'numpy' (numba not installed)")
+    check_int("workers", workers, 1, allow_none=True)
+    max_steps = check_int("max_steps", max_steps, 1)
+    tr = check_array("t_record", t_record, ndim=1, min_size=1)
+    require(bool(np.all(tr >= 0)) and bool(np.all(np.diff(tr) >= 0)), "t_record",
+            _short(tr.tolist()), "a non-empty non-decreasing 1-d array of finite times >= 0")
+    steps = np.rint(tr / eta).astype(np.int64)
+    check_cost("t_record", f"[..., {tr[-1]:.6g}]", float(steps[-1]) * len(params), max_steps,
+               what=f"SGD steps (t_record[-1]/eta = {tr[-1]:.4g}/{eta:.4g}, times {len(params)} networks)",
+               limit_name="max_steps")
+    path = "numba" if (method == "numba" or (method == "auto" and _numba is not None)) else "numpy"
+    th_t, Xt = held_out_grid(n_test)
+    yt = fourier_series(coef, th_t)
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if path == "numba":
+        _numba_online()                          # compile (or load) once, before any thread starts
+    from scalinglaws.progress import progress
+
+    total = int(steps[-1]) * len(params)
+    with progress(total=total, desc=f"online SGD, {len(params)} network(s)", unit="step") as bar:
+        def one(i):
+            return _online_one(params[i], coef, eta, steps, batch, seeds[i], Xt, yt, block, path, bar)
+        if workers == 1 or len(params) == 1:
+            out = [one(i) for i in range(len(params))]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(max_workers=min(int(workers), len(params))) as ex:
+                out = list(ex.map(one, range(len(params))))
+    Ls = np.array([o[0] for o in out])
+    gam = [q.gamma0 for q in params]
+    meta = {"family": "kernel", "model": "mlp", "training": "online SGD", "eta": eta, "batch": batch,
+            "width": params[0].N if len({q.N for q in params}) == 1 else [q.N for q in params],
+            "gamma0": gam[0] if len(set(gam)) == 1 else gam, "n_test": n_test,
+            "seed": seeds[0] if single else seeds, "method": path}
+    if single:
+        return Curve(t=steps * eta, loss=Ls[0], t_unit="time", loss_factor=1.0, meta=meta,
+                     extras={"params": out[0][1]})
+    return Curve(t=steps * eta, loss=Ls.mean(axis=0), t_unit="time", loss_factor=1.0, seeds=Ls, meta=meta,
+                 extras={"params": [o[1] for o in out]})
+
+
+def lazy_loss_online(t, lam: np.ndarray, power: np.ndarray, eta: float, batch: int | None) -> np.ndarray:
+    """Expected test loss of lazy (N = ∞) online SGD on the uniform circle, exact.
+
+    In the kernel limit the network function moves by f ← f − (η/B) Σ_b K(·, x_b) r(x_b) with
+    the infinite-width NTK K(x, x') = Σ_k λ_k e_k(x) e_k(x') (orthonormal modes 1, √2 cos kθ,
+    √2 sin kθ of the uniform measure; λ_k the eigenvalues of the integral operator, e.g.
+    :func:`ntk_mode_spectrum` on a fine grid for k well below its Nyquist mode) and residual
+    r = f − y.  A mode's coefficient v moves by −ηλ_k (v + ξ) with minibatch noise ξ of variance
+    (E_x[e_k(x)² r(x)²] − v²)/B.  For the pair cos kθ, sin kθ the sum e² = 2 is constant, so the
+    power C_k = E[v_cos² + v_sin²] of mode k obeys, exactly,
+
+        C_k ← (1 − ηλ_k)² C_k + (η² λ_k² / B) (2 L − C_k),     k >= 1,
+        C_0 ← (1 − ηλ_0)² C_0 + (η² λ_0² / B) (L − C_0),       L = Σ_k C_k,
+
+    per step from C_k = ``power`` (c_k²/2, k = 1..len(power); 0 elsewhere), t = steps × η.  The
+    noise feeds every mode k = 0..len(lam)−1, also those without target power; ``batch=None``
+    (B = ∞) is population gradient descent, :func:`lazy_loss_infinite` with the same ``lam``.
+
+    Parameters
+    ----------
+    t : array_like
+        Non-decreasing times >= 0 (rounded to whole steps).
+    lam : array_like
+        λ_k for k = 0..K (K >= len(power)), positive.
+    power : array_like
+        Target power c_k²/2 for k = 1..len(power).
+    eta : float
+        Time per step, with 0 < η λ_k < 2.
+    batch : int or None
+        Minibatch size B >= 1; None for B = ∞.
+
+    Returns
+    -------
+    ndarray
+        The expected test loss E[mean (f − y)²] (no ½) at ``t``.
+    """
+    t = check_array("t", t, ndim=1, min_size=1)
+    require(bool(np.all(t >= 0)) and bool(np.all(np.diff(t) >= 0)), "t", _short(t.tolist()),
+            "a non-decreasing 1-d array of finite times >= 0")
+    lam = check_array("lam", lam, ndim=1, min_size=2)
+    require(bool(np.all(lam > 0)), "lam", "not positive", "positive eigenvalues λ_0..λ_K")
+    power = check_array("power", power, ndim=1, min_size=1)
+    require(power.size < lam.size, "power.size", power.size, f"< lam.size = {lam.size}")
+    eta = check_real("eta", eta, 0.0, lo_open=True)
+    require(bool(np.all(np.abs(1 - eta * lam) < 1)), "eta", eta, "0 < eta*lambda_k < 2 for every k")
+    if batch is None:
+        return lazy_loss_infinite(t, lam, power, eta)
+    batch = check_int("batch", batch, 1)
+    steps = np.rint(t / eta).astype(np.int64)
+    C = np.zeros(lam.size)
+    C[1:power.size + 1] = power
+    decay = (1 - eta * lam) ** 2
+    inj = eta ** 2 * lam ** 2 / batch
+    mult = np.full(lam.size, 2.0)
+    mult[0] = 1.0
+    out = np.empty(steps.size)
+    s, j = 0, 0
+    while j < steps.size:
+        L = C.sum()
+        while j < steps.size and steps[j] == s:
+            out[j] = L
+            j += 1
+        C = decay * C + inj * (mult * L - C)
+        s += 1
+    return out
