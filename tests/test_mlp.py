@@ -457,3 +457,25 @@ def test_lazy_loss_online_is_exact_for_kernel_sgd():
         mlp.lazy_loss_online(t, lam, power, 5.0, 2)
     with pytest.raises(ValueError, match="power.size"):
         mlp.lazy_loss_online(t, lam, np.ones(7), eta, 2)
+
+
+def test_exponent_gap_statistics_and_must_fail():
+    """The pre-registered rule of section 4.5 is gap >= 3 s.e.: equal exponents fail it, a real
+    speed-up passes; the s.e. shrinks like 1/sqrt(n); paired differences cancel a shared offset."""
+    rng = np.random.default_rng(0)
+    lazy = 0.5
+    equal = lazy + 0.02 * rng.standard_normal(16)
+    gap, se, n = mlp.exponent_gap(equal, lazy)
+    assert n == 16 and se == pytest.approx(equal.std(ddof=1) / 4) and not gap >= 3 * se
+    faster = 0.62 + 0.02 * rng.standard_normal(16)
+    gap, se, _ = mlp.exponent_gap(faster, lazy)
+    assert gap >= 3 * se
+    shared = 0.3 * rng.standard_normal(16)                       # seed-to-seed offsets of both runs
+    g_p, se_p, _ = mlp.exponent_gap(0.6 + shared + 0.01 * rng.standard_normal(16), 0.5 + shared)
+    assert g_p == pytest.approx(0.1, abs=0.01) and se_p < 0.01
+    with pytest.raises(ValueError, match="chi"):
+        mlp.exponent_gap([0.6], 0.5)
+    with pytest.raises(ValueError, match="chi_ref"):
+        mlp.exponent_gap([0.6, 0.7], [0.5, 0.5, 0.5])
+    with pytest.raises(ValueError, match="chi_ref"):
+        mlp.exponent_gap([0.6, 0.7], np.nan)

@@ -48,7 +48,7 @@ __all__ = ["MLPParams", "init_params", "circle_grid", "forward", "loss", "gradie
            "train_gd", "lazy_loss_infinite", "fit_window_from_modes", "neuron_mode_spectra",
            "gap_exceeds_spread", "agree_within_spread", "lazy_fit_window", "record_times", "window_exponent",
            "lazy_loss_linearised", "target_coefficients", "fourier_series", "held_out_grid", "train_online",
-           "lazy_loss_online"]
+           "lazy_loss_online", "exponent_gap"]
 
 
 @dataclass
@@ -1021,3 +1021,24 @@ def lazy_loss_online(t, lam: np.ndarray, power: np.ndarray, eta: float, batch: i
         C = decay * C + inj * (mult * L - C)
         s += 1
     return out
+
+
+def exponent_gap(chi, chi_ref) -> tuple[float, float, int]:
+    """Mean gap between per-seed fitted exponents and a reference, with its standard error: the
+    statistic of section 4.5's pre-registered checks.
+
+    ``chi``: per-seed exponents (>= 2 finite values).  ``chi_ref``: a scalar (e.g. the exact lazy
+    N = ∞ exponent, no spread): gap = mean(χ) − χ_ref, s.e. = s.d.(χ)/√n; or per-seed exponents of
+    the same seeds (paired): d = χ − χ_ref per seed, gap = mean(d), s.e. = s.d.(d)/√n (sample s.d.,
+    ddof = 1).  Returns ``(gap, se, n)``.  Unlike :func:`gap_exceeds_spread`, whose spread does not
+    shrink with more seeds, a rule "gap >= 3 s.e." tightens with n.
+    """
+    chi = _seed_exponents(chi, "chi")
+    if np.ndim(chi_ref) == 0:
+        require(bool(np.isfinite(chi_ref)), "chi_ref", chi_ref, "a finite scalar or per-seed exponents")
+        d = chi - float(chi_ref)
+    else:
+        ref = _seed_exponents(chi_ref, "chi_ref")
+        require(ref.shape == chi.shape, "chi_ref", ref.shape, f"a scalar or one exponent per seed {chi.shape}")
+        d = chi - ref
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size)), int(d.size)
