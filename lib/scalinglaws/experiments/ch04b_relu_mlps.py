@@ -234,7 +234,7 @@ def plot_training(setup: dict, panels: list, *, N: int):
             ax.plot(x + jit, c, "o", ms=2.5, mfc="none", color=plotting.color(i + 1))
             ax.errorbar([x + 0.35], [c.mean()], yerr=[3 * c.std(ddof=1) / np.sqrt(c.size)], fmt="s", ms=4,
                         color=plotting.color(i + 1), capsize=2)
-            ticks.append((x, f"{title.split(',')[0]}\nγ₀={g:g}"))
+            ticks.append((x, f"{title.split()[0]} {title.split(', ')[-1].split()[0]}\nγ₀={g:g}"))
             x += 1
         x += 0.5
     ax.set_xticks([p for p, _ in ticks], [s for _, s in ticks], fontsize=6)

@@ -16,6 +16,11 @@ all γ₀ and N, feature movement is O(γ₀): γ₀ -> 0 is the lazy (kernel) l
 In the lazy limit the grid residual obeys dr/dt = -(K/P) r, so mode k decays as exp(-λ_k t), with
 λ_k the eigenvalues of the circulant K/P (Fourier modes, `ntk_mode_spectrum`).
 
+Online SGD (:func:`train_online`, section 4.5): each step draws B fresh angles θ_b ~ U[0, 2π)
+and descends ½ (1/B) Σ_b (f(x_b) - y(θ_b))² with the same mean-field step; the loss is measured
+on held-out test angles (:func:`held_out_grid`).  Its lazy (N = ∞) expected test loss is exact
+(:func:`lazy_loss_online`).
+
 Loss convention: L = mean_grid (f - y)² (no ½), as in chapter 4.
 """
 
