@@ -176,3 +176,59 @@ def test_sgd_batch_excess_late_window_and_shapes():
         fl.sgd_batch_excess(pop, {4: np.ones((3, 3))}, t)
     with pytest.raises(ValueError, match="loss_pop"):
         fl.sgd_batch_excess(np.ones((1, 3)), sgd, t)
+
+
+# ------------------------------------------------------------- finite-width theory (deterministic equivalent)
+def test_instance_modes_reproduce_the_instance_exactly():
+    """The exact N-mode reduction: the full-G map on one instance's modes is that instance's run."""
+    lam, w2 = spectra.source_task(300, 2.0, 0.5)
+    t = np.geomspace(1.0, 50.0, 6)
+    for g in (0.0, 3.0):
+        sim = fl.simulate_projected_reduced(lam, w2, 12, g, t, eta=0.05, seeds=2, seed=7)
+        for r in range(2):
+            th = fl.finite_width_theory(lam, w2, 12, g, t, eta=0.05, modes=fl.instance_modes(lam, w2, 12, seed=7, r=r))
+            np.testing.assert_allclose(th.loss, sim.seeds[r], rtol=1e-10)
+
+
+def test_width_modes_conserve_power_and_match_lazy_dmft():
+    from scalinglaws.kernel import dmft
+    lam, w2 = spectra.source_task(1000, 2.0, 0.5)
+    t = np.geomspace(1.0, 300.0, 8)
+    for N in (16, 64):
+        sig, p, floor = fl.width_modes(lam, w2, N)
+        assert sig.size == N and np.all(np.diff(sig) < 0) and np.all(p >= 0)
+        assert abs(p.sum() + floor - lam @ w2) < 1e-3 * (lam @ w2)
+        gf = floor + p @ np.exp(-2 * np.outer(sig, t))
+        ref = dmft.dmft_loss(t, lam, w2, N, np.inf, n=24, bias=False).loss
+        assert np.max(np.abs(gf / ref - 1)) < 0.5 / N        # binning error O(1/N) (1.2 % at N = 32 in ch. 4)
+    # the deterministic floor against the mean floor of random instances (N = 64: a few per cent)
+    floors = fl.width_floor(lam, w2, 64, draws=16, seed=3)
+    assert abs(fl.width_floor_de(lam, w2, 64) / floors.mean() - 1) < 3 * floors.std(ddof=1) / 4 / floors.mean() + 0.03
+
+
+def test_finite_width_theory_lazy_is_the_exact_gd_sum():
+    lam, w2 = spectra.source_task(400, 2.0, 0.5)
+    t = np.array([1.0, 10.0, 100.0])
+    modes = fl.width_modes(lam, w2, 20)
+    sig, p, floor = modes
+    th = fl.finite_width_theory(lam, w2, 20, 0.0, t, eta=0.05, modes=modes)
+    steps = np.round(t / 0.05)
+    np.testing.assert_allclose(th.loss, floor + p @ (1 - 0.05 * sig[:, None]) ** (2 * steps), rtol=1e-10)
+    assert th.meta["solver"] == "finite-width-de" and th.meta["width"] == 20
+
+
+def test_finite_width_theory_bad_inputs():
+    lam, w2 = spectra.source_task(100, 2.0, 0.5)
+    t = [1.0, 2.0]
+    with pytest.raises(ValueError, match="N"):
+        fl.width_modes(lam, w2, 100)                          # N must be < M
+    with pytest.raises(ValueError, match="N"):
+        fl.width_modes(lam, w2, 0)
+    with pytest.raises(ValueError, match="eps"):
+        fl.width_modes(lam, w2, 10, eps=0.0)
+    with pytest.raises(ValueError, match="lam"):
+        fl.width_modes(np.r_[lam[:-1], np.nan], w2, 10)
+    with pytest.raises(ValueError, match="modes"):
+        fl.finite_width_theory(lam, w2, 10, 1.0, t, modes=fl.width_modes(lam, w2, 12))
+    with pytest.raises(ValueError, match="gamma"):
+        fl.finite_width_theory(lam, w2, 10, -1.0, t)

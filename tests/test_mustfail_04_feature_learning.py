@@ -220,3 +220,17 @@ def test_early_stopping_exponent_checks_reject_no_P_dependence():
 def test_weight_decay_suppression_check_rejects_no_suppression():
     # theory ratio L(t_end; kappa)/L(t_end; 0) about 0.23; s.e. of the simulated ratio about 0.01
     assert not passes("abs", 0.23, 1.0, 3 * 0.01)[0]
+
+
+def test_finite_width_theory_check_rejects_its_alternatives():
+    """Check 'finite-width theory vs mean of instances' (max over times of |Δ|/s.e. <= 3): on a small
+    version (M = 600, N = 24, 24 instances, γ = 3) the theory passes, while the infinite-width
+    theory and the same-N theory without feature learning fail."""
+    lam, w2 = spectra.source_task(600, 2.0, 0.5)
+    t = np.geomspace(1.0, 100.0, 9)
+    sim = fl.simulate_projected_reduced(lam, w2, 24, 3.0, t, eta=0.05, seeds=24, seed=4242)
+    modes = fl.width_modes(lam, w2, 24)
+    z = lambda th: float(np.max(np.abs(th - sim.loss) / sim.sem))      # noqa: E731
+    assert z(fl.finite_width_theory(lam, w2, 24, 3.0, t, modes=modes).loss) <= 3.0
+    assert z(fl.finite_width_theory(lam, w2, 24, 0.0, t, modes=modes).loss) > 3.0
+    assert z(fl.infinite_width_diagonal(lam, w2, 3.0, sim.t).loss) > 3.0

@@ -26,7 +26,7 @@ from scalinglaws.kernel import randomfeatures as rf
 
 __all__ = ["kernel_limit", "scaling_exponents", "lazy_frontier", "early_stopping", "langevin",
            "noisy_predictions", "jackknife_optimum_exponents", "plot_noisy_predictions",
-           "finite_width", "sgd_transient", "time_exponents", "rich_frontier",
+           "finite_width", "finite_width_de", "plot_finite_width_de", "sgd_transient", "time_exponents", "rich_frontier",
            "plot_kernel_limit", "plot_bias_variance", "plot_scaling_exponents", "plot_lazy_frontier",
            "plot_early_stopping", "plot_langevin", "plot_finite_width", "plot_sgd_transient",
            "plot_time_exponents", "plot_phase_diagrams", "plot_gamma_curves", "plot_rich_frontier"]
@@ -435,6 +435,61 @@ def finite_width(*, M_sim: int, alpha: float, t_sim_max: float, N_sim: list, see
     diag_dev = np.max(np.abs(fw_diag[1.0].loss / fw_th[1.0].loss - 1))
     return dict(fw_th=fw_th, fw_diag=fw_diag, fw_sim=fw_sim, allow=allow, z_fw=z_fw, z_fw_alt=z_fw_alt,
                 dev_fw=dev_fw, diag_dev=diag_dev)
+
+
+def finite_width_de(*, M_de: int, alpha: float, beta_de: float, N_de: list, gammas_de: list, seeds_de: int,
+                    eta_de: float, t_de_max: float, seed_de: int, n_talbot: int) -> dict:
+    """The deterministic-equivalent finite-width theory (:func:`~scalinglaws.kernel.featurelearning.finite_width_theory`)
+    against averages over ``seeds_de`` random instances of the projected model
+    (:func:`~scalinglaws.kernel.featurelearning.simulate_projected_reduced`, seed ``seed_de`` + width
+    index, the same A(0) draws for every γ) at the widths ``N_de`` and strengths ``gammas_de``.
+
+    Returns ``t``; ``th``, ``sim`` ({(γ, N): Curve}); ``z`` ({(γ, N): max over times of
+    |theory − mean|/s.e.}); the same for two alternatives, ``z_inf`` (the infinite-width
+    mode-diagonal theory: no width effect) and ``z_other`` (the theory at the same N with
+    γ → 0 for rich runs and γ = ``max(gammas_de)`` for lazy ones: feature learning absent /
+    present); ``binning`` ({N: largest relative deviation of the binned lazy gradient-flow loss
+    from the Talbot-inverted lazy DMFT of paper (B)}); ``modes`` ({N: (σ, p, floor)})."""
+    lam, w2 = spectra.source_task(M_de, alpha, beta_de)
+    t = np.geomspace(1.0, t_de_max, 11)
+    modes = {N: fl.width_modes(lam, w2, int(N)) for N in N_de}
+    th, sim, z, z_inf, z_other = {}, {}, {}, {}, {}
+    for j, N in enumerate(N_de):
+        for g in gammas_de:
+            th[g, N] = fl.finite_width_theory(lam, w2, int(N), g, t, eta=eta_de, modes=modes[N])
+            sim[g, N] = fl.simulate_projected_reduced(lam, w2, int(N), g, t, eta=eta_de, seeds=seeds_de,
+                                                      seed=seed_de + j)
+    inf_th = {g: fl.infinite_width_diagonal(lam, w2, g, th[g, N_de[0]].t) for g in gammas_de}
+    zmax = lambda a, c: float(np.max(np.abs(a - c.loss) / c.sem))        # noqa: E731
+    for g in gammas_de:
+        other = max(gammas_de) if g == 0 else 0.0
+        for N in N_de:
+            z[g, N] = zmax(th[g, N].loss, sim[g, N])
+            z_inf[g, N] = zmax(inf_th[g].loss, sim[g, N])
+            z_other[g, N] = zmax(th[other, N].loss, sim[g, N])
+    tg = th[gammas_de[0], N_de[0]].t
+    binning = {}
+    for N in N_de:
+        s_, p_, f_ = modes[N]
+        ref = dmft.dmft_loss(tg, lam, w2, int(N), inf, n=n_talbot, bias=False).loss
+        binning[N] = float(np.max(np.abs((f_ + p_ @ np.exp(-2 * np.outer(s_, tg))) / ref - 1)))
+    return dict(t=tg, th=th, sim=sim, z=z, z_inf=z_inf, z_other=z_other, binning=binning, modes=modes,
+                inf_th=inf_th)
+
+
+def plot_finite_width_de(res: dict, *, N_de: list, gammas_de: list, M_de: int, beta_de: float):
+    """Figure 'finite-width theory': per γ a panel with the deterministic-equivalent theory (lines)
+    and the instance means ± s.e. (markers) at every width, and the infinite-width theory (dotted)."""
+    fig, axs = plotting.figure(ncols=len(gammas_de), width=4.3)
+    for ax, g in zip(axs[0], gammas_de):
+        for i, N in enumerate(N_de):
+            c = res["sim"][g, N]
+            plotting.theory(ax, res["th"][g, N].t, res["th"][g, N].loss, label=f"N = {N}", i=i)
+            plotting.simulation(ax, c.t, c.loss, c.sem, i=i)
+        ax.plot(res["t"], res["inf_th"][g].loss, "k:", lw=1, label="N = ∞")
+        plotting.loglog(ax, "time t = steps × η", "test loss", f"γ = {g:g}, M = {M_de}, β = {beta_de:g}")
+        ax.legend(fontsize=8)
+    return fig
 
 
 def plot_finite_width(res: dict, *, N_sim: list, M_sim: int, alpha: float):
