@@ -18,6 +18,7 @@ import numpy as np
 
 from scalinglaws import spectra
 from scalinglaws.analysis.fits import fit_power_law
+from scalinglaws.analysis.allocation import allocation_curve, optimal_allocation, window_exponents
 from scalinglaws.analysis.frontier import compute_frontier, compute_optimal_exponent
 from scalinglaws.book import plotting
 from scalinglaws.kernel import dmft
@@ -635,40 +636,53 @@ def plot_gamma_curves(res: dict, *, gammas: list, betas_gamma: list):
 
 def rich_frontier(*, M_cs: int, alpha: float, beta: float, N_cs: list, seeds_cs: int, C_cs_max: float,
                   gamma: float, eta_cs: float, t_min: float) -> dict:
-    """Compute-optimal frontier of the projected model at feature-learning strength ``gamma`` from
-    finite-width simulations (:func:`~scalinglaws.kernel.featurelearning.simulate_projected_reduced`,
-    seed 900 shared by all widths) up to C = N t = ``C_cs_max``, and its exponent by the a-priori
-    window rule (:func:`~scalinglaws.analysis.frontier.compute_optimal_exponent`, optimal times
-    C/N* >= ``t_min``, jackknife over seeds).
+    """Compute-optimal frontier and split of the projected model at feature-learning strength
+    ``gamma`` from finite-width simulations
+    (:func:`~scalinglaws.kernel.featurelearning.simulate_projected_reduced`, seed 900 shared by all
+    widths and all γ, so lazy and rich runs are paired), up to C = N t = ``C_cs_max``.
 
-    Returns ``t`` and ``L`` (per width: times and per-seed losses, seeds × times) and ``fit``."""
+    Returns ``t`` and ``L`` (per width: times and per-seed losses, seeds × times); ``fit``: the
+    grid envelope and its exponent (:func:`~scalinglaws.analysis.frontier.compute_optimal_exponent`);
+    ``alloc``: the interpolated optimal width, time and loss with jackknife errors
+    (:func:`~scalinglaws.analysis.allocation.optimal_allocation`, optimal times C/N* >= ``t_min``);
+    ``th_L`` (per width: the deterministic finite-width theory on the same times), ``th_alloc``
+    ((N*, L*) of the theory's surface on ``alloc.C``) and ``th_exp`` (its width and loss exponents
+    on the simulations' window)."""
     lam_cs, w2_cs = spectra.source_task(M_cs, alpha, beta)
     C_cs = np.geomspace(10.0, C_cs_max, 41)
-    ts, Ls = [], []
+    ts, Ls, th = [], [], []
     for N in N_cs:
-        r = fl.simulate_projected_reduced(lam_cs, w2_cs, int(N), gamma, np.geomspace(1.0, C_cs_max / N, 40),
-                                          eta=eta_cs, seeds=seeds_cs, seed=900)
+        tt = np.geomspace(1.0, C_cs_max / N, 40)
+        r = fl.simulate_projected_reduced(lam_cs, w2_cs, int(N), gamma, tt, eta=eta_cs, seeds=seeds_cs, seed=900)
         ts.append(r.t); Ls.append(r.seeds)
-    return dict(t=ts, L=Ls, fit=compute_optimal_exponent(N_cs, ts, Ls, C_cs, t_min=t_min))
+        th.append(fl.finite_width_theory(lam_cs, w2_cs, int(N), gamma, tt, eta=eta_cs).loss)
+    al = optimal_allocation(N_cs, ts, Ls, C_cs, t_min=t_min)
+    th_alloc = allocation_curve(N_cs, ts, th, C_cs)
+    return dict(t=ts, L=Ls, fit=compute_optimal_exponent(N_cs, ts, Ls, C_cs, t_min=t_min), alloc=al,
+                th_L=th, th_alloc=th_alloc, th_exp=window_exponents(C_cs, *th_alloc, al.window))
 
 
-def plot_rich_frontier(cs: dict, *, N_cs: list, alpha: float, co_lazy_table: float, co_rich_table: float):
-    """Figure 'the rich compute-optimal frontier': per γ of ``cs`` ({γ: rich_frontier result}) the
-    seed-mean loss curves against C (grey), the simulated frontier, its fit and the table's slope."""
+def plot_rich_frontier(cs: dict, *, N_cs: list, alpha: float, tables: dict):
+    """Figure 'the compute-optimal split': for each γ of ``cs`` ({γ: rich_frontier result}) the
+    frontier L*(C), the optimal width N*(C) and time t*(C) = C/N* of the simulations (markers, on
+    the fit window filled) and of the finite-width theory (lines); ``tables`` ({γ: (width exponent,
+    loss exponent)}) draws the tables' slopes (dotted) through the window's first point."""
     fig, axs = plotting.figure(ncols=3, width=4.3)
-    for ax, (g, d) in zip(axs[0], cs.items()):
-        f = d["fit"]
-        for i, N in enumerate(N_cs):
-            ax.plot(N * d["t"][i], d["L"][i].mean(axis=0), color="0.75", lw=0.8)
-        ax.plot(f.C, f.loss, "o", color=plotting.color(1), mfc="white", ms=4, label="simulated frontier")
-        m = (f.C >= f.window[0]) & (f.C <= f.window[1])
-        amp = np.exp(np.mean(np.log(f.loss[m]) + f.exponent * np.log(f.C[m])))
-        ax.plot(f.C[m], amp * f.C[m] ** -f.exponent, "-", color=plotting.color(0), lw=2,
-                label=f"fit {f.exponent:.3f} ± {f.exponent_se:.3f}")
-        ref = co_rich_table if g > 0 else co_lazy_table
-        ax.plot(f.C[m], 1.3 * amp * f.C[m] ** -ref, "k:", lw=1, label=f"table: C^-{ref:.3f}")
-        plotting.loglog(ax, "compute C = N t", "test loss (mean over seeds)",
-                        ("rich, γ = " + f"{g:g}" if g > 0 else "lazy, γ = 0") + f", α = {alpha:g}, β = 0.5")
-        ax.set_ylim(f.loss.min() / 2, 1.0)
-        ax.legend(fontsize=8)
+    for i, (g, d) in enumerate(cs.items()):
+        al = d["alloc"]
+        m = (al.C >= al.window[0]) & (al.C <= al.window[1])
+        lab = "rich, γ = " + f"{g:g}" if g > 0 else "lazy, γ = 0"
+        aN, aL = tables[g]
+        for ax, y, yth, slope in ((axs[0, 0], al.loss, d["th_alloc"][1], -aL),
+                                  (axs[0, 1], al.n_opt, d["th_alloc"][0], aN),
+                                  (axs[0, 2], al.C / al.n_opt, al.C / d["th_alloc"][0], 1 - aN)):
+            plotting.theory(ax, al.C, yth, i=i, label=f"{lab}: finite-width theory")
+            ax.plot(al.C, y, "o", color=plotting.color(i), mfc="white", ms=4)
+            ax.plot(al.C[m], y[m], "o", color=plotting.color(i), ms=4, label=f"{lab}: simulations (window filled)")
+            c0 = al.C[m][0]
+            ax.plot(al.C[m], y[m][0] * (al.C[m] / c0) ** slope, "k:", lw=1)
+    plotting.loglog(axs[0, 0], "compute C = N t", "optimal loss L*", f"frontier, α = {alpha:g}, β = 0.5")
+    plotting.loglog(axs[0, 1], "compute C = N t", "optimal width N*", "width (tables dotted)")
+    plotting.loglog(axs[0, 2], "compute C = N t", "optimal time t* = C/N*", "time (tables dotted)")
+    axs[0, 0].legend(fontsize=7)
     return fig
