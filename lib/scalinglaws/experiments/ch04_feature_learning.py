@@ -647,7 +647,8 @@ def rich_frontier(*, M_cs: int, alpha: float, beta: float, N_cs: list, seeds_cs:
     (:func:`~scalinglaws.analysis.allocation.optimal_allocation`, optimal times C/N* >= ``t_min``);
     ``th_L`` (per width: the deterministic finite-width theory on the same times), ``th_alloc``
     ((N*, L*) of the theory's surface on ``alloc.C``) and ``th_exp`` (its width and loss exponents
-    on the simulations' window)."""
+    on the simulations' window; NaN where the theory's optimum leaves the width grid there, which
+    fails the chapter's checks that use it)."""
     lam_cs, w2_cs = spectra.source_task(M_cs, alpha, beta)
     C_cs = np.geomspace(10.0, C_cs_max, 41)
     ts, Ls, th = [], [], []
@@ -658,8 +659,12 @@ def rich_frontier(*, M_cs: int, alpha: float, beta: float, N_cs: list, seeds_cs:
         th.append(fl.finite_width_theory(lam_cs, w2_cs, int(N), gamma, tt, eta=eta_cs).loss)
     al = optimal_allocation(N_cs, ts, Ls, C_cs, t_min=t_min)
     th_alloc = allocation_curve(N_cs, ts, th, C_cs)
+    try:
+        th_exp = window_exponents(C_cs, *th_alloc, al.window)
+    except ValueError:                                   # the theory's optimum leaves the grid on the window
+        th_exp = (float("nan"), float("nan"))
     return dict(t=ts, L=Ls, fit=compute_optimal_exponent(N_cs, ts, Ls, C_cs, t_min=t_min), alloc=al,
-                th_L=th, th_alloc=th_alloc, th_exp=window_exponents(C_cs, *th_alloc, al.window))
+                th_L=th, th_alloc=th_alloc, th_exp=th_exp)
 
 
 def plot_rich_frontier(cs: dict, *, N_cs: list, alpha: float, tables: dict):
