@@ -16,6 +16,12 @@ isotropic inputs, eta = 0.5) and S = 1 and 32 seeds it prints
 
 Ratios: ``vs floor`` = (floor rate on the same number of cores) / (rate); ``vs naive`` =
 rate / naive rate.  One recording time only, so the cost is the dynamics itself.
+
+``--k40`` (issue: SGD at K = M = 40, N = 512 within 1.5x of the flop and input-drawing floor):
+the compiled path for 1 and 10 seeds on one core, against a floor measured in the same run = the
+time to draw the inputs (blocks of 256 x N) + the step's flops (4KN for the fused student update
+and next preactivations, 2MN for the teacher) at the one-core dgemm rate of this machine
+(a 512^3 matrix product, the best the core does).
 """
 
 from __future__ import annotations
@@ -83,11 +89,38 @@ def sim_rate(setup: Setup, N: int, S: int, n_steps: int, method: str, n_jobs: in
     return S * n_steps / (time.perf_counter() - t0)
 
 
+def k40(repeat: int) -> None:
+    K = M = 40
+    N = 512
+    setup = Setup(K, M, 0.5, "erf", conventions="saad-solla")
+    n_draw = 64
+    draw = best(lambda: floor_rate(N, 1, n_draw * 256, 1), repeat)          # steps/s
+    A = np.random.default_rng(0).random((512, 512))
+    t0 = time.perf_counter()
+    for _ in range(10):
+        A @ A
+    gflops = 10 * 2 * 512 ** 3 / (time.perf_counter() - t0)
+    flop_s = (4 * K * N + 2 * M * N) / gflops
+    floor = 1.0 / (1.0 / draw + flop_s)
+    print(f"K=M={K}, N={N}: draw floor {1e6 / draw:.2f} us/step, one-core dgemm {gflops / 1e9:.1f} GFLOP/s "
+          f"-> flops {1e6 * flop_s:.2f} us/step; floor (draw + flops) {1e6 / floor:.2f} us/step")
+    print(f"{'S':>4}{'path':>8}{'seed*steps/s':>15}{'us/step':>10}{'vs floor':>10}{'vs draw':>10}")
+    for S, n_steps in ((1, 16384), (10, 4096)):
+        r = best(lambda: sim_rate(setup, N, S, n_steps, "numba", 1), repeat)
+        print(f"{S:>4}{'numba1':>8}{r:>15.4g}{1e6 / r:>10.2f}{floor / r:>10.2f}{draw / r:>10.2f}")
+    print("# vs floor: (draw + flop) floor rate / rate on one core (target <= 1.5); vs draw: the input "
+          "drawing alone")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer steps (noisier)")
+    ap.add_argument("--k40", action="store_true", help="only the K = M = 40, N = 512 case against its floor")
     ap.add_argument("--repeat", type=int, default=3, help="best of this many runs (default 3)")
     args = ap.parse_args(argv)
+    if args.k40:
+        k40(args.repeat)
+        return
     cores = os.cpu_count() or 1
     scale = 0.25 if args.quick else 1.0
     try:

@@ -129,8 +129,10 @@ TINY = dict(
     sgd_transient=dict(M_sim=16, alpha=2.0, t_sim_max=5.0, N_sgd=16, seeds_sgd=3, B_sgd=[4, 16], eta_sim=0.05),
     time_exponents=dict(M_fl=1000, alpha=2.0, betas=[0.5, 1.5], fit_window=[10.0, 300.0], gammas=[0.0, 0.1, 1.0],
                         betas_gamma=[0.5]),
-    rich_frontier=dict(M_cs=128, alpha=2.0, beta=0.5, N_cs=[8, 16, 32, 64], seeds_cs=2, C_cs_max=3000.0,
-                       gamma=1.0, eta_cs=0.05, t_min=10.0),
+    rich_frontier=dict(M_cs=128, alpha=2.0, beta=0.5, N_cs=[4, 6, 8, 11, 16, 23, 32, 45, 64], seeds_cs=3,
+                       C_cs_max=3000.0, gamma=1.0, eta_cs=0.05, t_min=10.0),
+    finite_width_de=dict(M_de=200, alpha=2.0, beta_de=0.5, N_de=[8, 16], gammas_de=[0.0, 1.0], seeds_de=4,
+                         eta_de=0.05, t_de_max=20.0, seed_de=1300, n_talbot=12),
 )
 
 
@@ -200,8 +202,14 @@ def test_feature_learning_results(results):
     assert set(te["chi"]) == {(b, g) for b in (0.5, 1.5) for g in (0.0, 1.0)}
     assert set(te["curves"]) == set(te["chi"]) | {(0.5, 0.1)}
     assert te["chi"][0.5, 1.0][0] > te["chi"][0.5, 0.0][0]      # rich is faster on the hard task
-    assert len(rc["t"]) == len(rc["L"]) == 4 and rc["L"][0].shape == (2, 40)
-    assert np.isfinite(rc["fit"].exponent)
+    assert len(rc["t"]) == len(rc["L"]) == len(rc["th_L"]) == 9 and rc["L"][0].shape == (3, 40)
+    assert np.isfinite(rc["fit"].exponent) and np.isfinite(rc["alloc"].width_exponent)
+    assert rc["alloc"].jackknife.shape == (3, 2) and len(rc["th_exp"]) == 2
+    de = results[1]["finite_width_de"]
+    keys = {(g, N) for g in (0.0, 1.0) for N in (8, 16)}
+    assert set(de["z"]) == set(de["z_inf"]) == set(de["z_other"]) == set(de["th"]) == set(de["sim"]) == keys
+    assert set(de["binning"]) == {8, 16} and all(v >= 0 for v in de["binning"].values())
+    assert de["sim"][1.0, 16].seeds.shape == (4, 11) and de["th"][1.0, 16].meta["solver"] == "finite-width-de"
 
 
 def test_plots_return_figures(results):
@@ -221,7 +229,8 @@ def test_plots_return_figures(results):
                                  alpha=2.0),
         ch04.plot_gamma_curves(out["time_exponents"], gammas=[0.0, 0.1, 1.0], betas_gamma=[0.5]),
         ch04.plot_rich_frontier({1.0: out["rich_frontier"]}, N_cs=T["rich_frontier"]["N_cs"], alpha=2.0,
-                                co_lazy_table=1 / 3, co_rich_table=0.4),
+                                tables={1.0: (0.4, 0.4)}),
+        ch04.plot_finite_width_de(out["finite_width_de"], N_de=[8, 16], gammas_de=[0.0, 1.0], M_de=200, beta_de=0.5),
     ]
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figs)
     plt.close("all")

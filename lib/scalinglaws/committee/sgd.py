@@ -268,14 +268,16 @@ def _make_kernel():
     nb = _numba
 
     @nb.njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
-    def kernel(J, B, Xi, noise, start, stop, a, decay, c_s, c_t, sigma, act, x, yt, coef
+    def kernel(J, Yt, Xi, noise, start, stop, a, decay, c_s, c_t, sigma, act, x, coef
                ):  # pragma: no cover - jit
-        """Advance J (K, N) in place over samples start..stop-1 of the block Xi (block, N), teacher
-        B (M, N), label noise ``noise`` (block,).  a = eta c_s / sqrt(N); decay = 1 - eta kappa/N;
-        act 0 = erf, 1 = linear.  The update of sample t is fused with the student preactivations
-        of sample t+1 (one pass over J per step).  Returns False if the error became non-finite."""
+        """Advance J (K, N) in place over samples start..stop-1 of the block Xi (block, N), with the
+        teacher preactivations Yt (block, M) of the whole block precomputed by one BLAS product
+        (:meth:`_Block.refill`), label noise ``noise`` (block,).  a = eta c_s / sqrt(N);
+        decay = 1 - eta kappa/N; act 0 = erf, 1 = linear.  The update of sample t is fused with the
+        student preactivations of sample t+1 (one pass over J per step).  Returns False if the
+        error became non-finite."""
         K, N = J.shape
-        M = B.shape[0]
+        M = Yt.shape[1]
         inv_sqrt_n = 1.0 / math.sqrt(N)
         for i in range(K):
             s = 0.0
@@ -283,23 +285,18 @@ def _make_kernel():
                 s += J[i, j] * Xi[start, j]
             x[i] = s * inv_sqrt_n
         for t in range(start, stop):
-            for n in range(M):
-                s = 0.0
-                for j in range(N):
-                    s += B[n, j] * Xi[t, j]
-                yt[n] = s * inv_sqrt_n
             yhat = 0.0
             y = 0.0
             if act == 0:
                 for i in range(K):
                     yhat += math.erf(x[i] * 0.7071067811865476)
                 for n in range(M):
-                    y += math.erf(yt[n] * 0.7071067811865476)
+                    y += math.erf(Yt[t, n] * 0.7071067811865476)
             else:
                 for i in range(K):
                     yhat += x[i]
                 for n in range(M):
-                    y += yt[n]
+                    y += Yt[t, n]
             err = c_t * y + sigma * noise[t] - c_s * yhat
             if not math.isfinite(err):
                 return False
@@ -342,7 +339,9 @@ def _kernel():
 # the simulator
 # ----------------------------------------------------------------------------------------------
 class _Block:
-    """Per-seed buffer of training samples drawn ``size`` at a time from one generator."""
+    """Per-seed buffer of training samples drawn ``size`` at a time from one generator, with the
+    teacher preactivations of the whole block (one matrix product, so the compiled loop only runs
+    the inherently sequential student updates)."""
 
     def __init__(self, rng, size, N, sqrt_lam, B, setup):
         self.rng, self.size, self.N = rng, size, N
@@ -360,20 +359,20 @@ class _Block:
         Z = self.rng.standard_normal((self.size, self.N))
         noise = (self.rng.standard_normal(self.size) if self.setup.sigma > 0
                  else np.zeros(self.size))
-        return (Z if self.sqrt_lam is None else Z * self.sqrt_lam), noise
+        Z = Z if self.sqrt_lam is None else Z * self.sqrt_lam
+        return Z, noise, Z @ self.B.T / math.sqrt(self.N)       # teacher preactivations (size, M), one GEMM
 
     def refill(self, labels: bool = True) -> None:
         """Draw the next block: z (size, N), then the label noise (size,) if sigma > 0.  With
         ``labels`` also compute the labels y = c_t sum_n g(y_n) + sigma eps (NumPy path)."""
         s = self.setup
         if self.future is not None:
-            self.Xi, self.noise = self.future.result()
+            self.Xi, self.noise, self.Yt = self.future.result()
         else:
-            self.Xi, self.noise = self._draw()
+            self.Xi, self.noise, self.Yt = self._draw()
         self.future = self.pool.submit(self._draw) if self.pool is not None else None
         if labels:
-            yb = self.Xi @ self.B.T / math.sqrt(self.N)                  # (size, M)
-            self.Y = s.c_t * s.activation.g(yb).sum(axis=1) + s.sigma * self.noise
+            self.Y = s.c_t * s.activation.g(self.Yt).sum(axis=1) + s.sigma * self.noise
         self.pos = 0
 
 
@@ -666,17 +665,15 @@ def _run_numba(J, bufs, steps, record, setup, a, decay, N, bar, n_jobs) -> None:
     def run_seed(s):
         b = bufs[s]
         Js = J[s]
-        Bs = np.ascontiguousarray(b.B)
         x = np.empty(K)
-        yt = np.empty(Bs.shape[0])
         coef = np.empty(K)
         for k, n in _segments(steps):
             while n > 0:
                 if b.pos >= b.size:
                     b.refill(labels=False)
                 m = min(n, b.size - b.pos)
-                ok = kern(Js, Bs, b.Xi, b.noise, b.pos, b.pos + m, a, decay, c_s, c_t, sigma, act,
-                          x, yt, coef)
+                ok = kern(Js, b.Yt, b.Xi, b.noise, b.pos, b.pos + m, a, decay, c_s, c_t, sigma, act,
+                          x, coef)
                 if not ok or not np.all(np.isfinite(x)):
                     raise DivergenceError(_stability_message(setup, (int(steps[k]) - n + m) / N,
                                                              "non-finite preactivations"))

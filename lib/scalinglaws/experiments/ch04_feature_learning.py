@@ -689,5 +689,5 @@ def plot_rich_frontier(cs: dict, *, N_cs: list, alpha: float, tables: dict):
     plotting.loglog(axs[0, 0], "compute C = N t", "optimal loss L*", f"frontier, α = {alpha:g}, β = 0.5")
     plotting.loglog(axs[0, 1], "compute C = N t", "optimal width N*", "width (tables dotted)")
     plotting.loglog(axs[0, 2], "compute C = N t", "optimal time t* = C/N*", "time (tables dotted)")
-    axs[0, 0].legend(fontsize=7)
+    axs[0, 0].legend(fontsize=7, loc="lower left")
     return fig
