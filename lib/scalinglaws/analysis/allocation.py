@@ -48,7 +48,8 @@ class AllocationFit:
 
     @property
     def time_exponent(self) -> float:
-        """Exponent of t* = C/N*: 1 − ``width_exponent`` (same standard error)."""
+        """The exponent of the optimal time t* = C/N*, equal to 1 − ``width_exponent`` (same
+        standard error)."""
         return 1.0 - self.width_exponent
 
 

@@ -445,8 +445,9 @@ def finite_width_de(*, M_de: int, alpha: float, beta_de: float, N_de: list, gamm
     (:func:`~scalinglaws.kernel.featurelearning.simulate_projected_reduced`, seed ``seed_de`` + width
     index, the same A(0) draws for every γ) at the widths ``N_de`` and strengths ``gammas_de``.
 
-    Returns ``t``; ``th``, ``sim`` ({(γ, N): Curve}); ``z`` ({(γ, N): max over times of
-    |theory − mean|/s.e.}); the same for two alternatives, ``z_inf`` (the infinite-width
+    Returns ``t``; ``th``, ``sim`` ({(γ, N): Curve}); ``z`` ({(γ, N): the largest absolute deviation
+    of the theory from the instance mean over the times, in standard errors}); the same for two
+    alternatives, ``z_inf`` (the infinite-width
     mode-diagonal theory: no width effect) and ``z_other`` (the theory at the same N with
     γ → 0 for rich runs and γ = ``max(gammas_de)`` for lazy ones: feature learning absent /
     present); ``binning`` ({N: largest relative deviation of the binned lazy gradient-flow loss
