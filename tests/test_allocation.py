@@ -17,24 +17,24 @@ def _surfaces(chi, ab=1.0, seeds=4):
 def test_two_term_law_exponents(chi, ab):
     """L = t^-chi + N^-ab: N* ~ C^(1/(1+ab/chi)), L* ~ C^-(ab/(1+ab/chi)) (the balance argument)."""
     C = np.geomspace(100.0, 1e5, 31)
-    f = allocation.optimal_allocation(*_surfaces(chi, ab), C, t_min=10.0)
+    Ns, ts, Ls = _surfaces(chi, ab)
+    f = allocation.optimal_allocation(Ns, ts, Ls, C, t_min=10.0)
     aN = 1 / (1 + ab / chi)
     assert abs(f.width_exponent - aN) < 0.01
     assert abs(f.time_exponent - (1 - aN)) < 0.01
     assert abs(f.loss_exponent - ab * aN) < 0.01
     assert f.width_exponent_se == 0.0 and f.jackknife.shape == (4, 2)      # identical seeds
-    n, L = allocation.allocation_curve(f_N := _surfaces(chi, ab)[0], _surfaces(chi, ab)[1],
-                                       [x[0] for x in _surfaces(chi, ab)[2]], C)
+    n, L = allocation.allocation_curve(Ns, ts, [x[0] for x in Ls], C)      # one seed = the mean here
     np.testing.assert_allclose(n[np.isfinite(f.n_opt)], f.n_opt[np.isfinite(f.n_opt)])
     assert allocation.window_exponents(C, n, L, f.window)[0] == pytest.approx(f.width_exponent)
-    assert f_N.size == 19
+    assert Ns.size == 19
 
 
 def test_vertex_between_grid_points():
     """The parabola vertex recovers an optimum that lies between two grid widths."""
     Ns = np.array([10.0, 20.0, 40.0, 80.0])
     logN = np.log(Ns)
-    S = ((logN - np.log(27.0)) ** 2)[:, None] + np.zeros((1, 1))
+    S = ((logN - np.log(27.0)) ** 2)[:, None]                    # one compute value
     v = allocation._vertex(logN, S)
     assert np.exp(v[0, 0]) == pytest.approx(27.0)
 
