@@ -727,6 +727,18 @@ def _flp(ov, fn=fl.simulate_projected):
     return fn(kw.pop("lam"), kw.pop("w2"), kw.pop("N"), kw.pop("gamma"), kw.pop("t"), **kw)
 
 
+def _flw(ov):
+    """fl.simulate_projected_widths on a 4-mode spectrum, overriding any argument."""
+    kw = {"lam": LAM4, "w2": np.ones(4), "widths": [2, 3], "gamma": 1.0, "times": [np.array([1.0, 2.0])] * 2,
+          "show_progress": False, **ov}
+    return fl.simulate_projected_widths(kw.pop("lam"), kw.pop("w2"), kw.pop("widths"), kw.pop("gamma"),
+                                        kw.pop("times"), **kw)
+
+
+def _fwt(modes, N=2):
+    return fl.finite_width_theory(LAM4, np.ones(4), N, 1.0, np.array([1.0]), modes=modes)
+
+
 def _pgd(ov, fn=em.population_gd):
     kw = {"m": 2, "d": 16, "a": A2, "steps": 100, "show_progress": False, **ov}
     return fn(kw.pop("m"), kw.pop("d"), kw.pop("a"), **kw)
@@ -946,6 +958,34 @@ MODEL_CASES = [
     ("fl reduced cost", lambda: _flp({"t": np.array([1.0, 1e9])}, fl.simulate_projected_reduced),
      C, "t="),
     ("fl width_floor N >= M", lambda: fl.width_floor(LAM2, np.ones(2), 2), V, "N=2"),
+    ("fl width_floor memory", lambda: fl.width_floor(LAM4, np.ones(4), 2, max_memory=100.0), C, "N=2"),
+    ("fl instance_modes memory", lambda: fl.instance_modes(LAM4, np.ones(4), 2, max_memory=100.0), C, "N=2"),
+    ("fl instance_modes N >= M", lambda: fl.instance_modes(LAM4, np.ones(4), 4), V, "N=4"),
+    ("fl width_modes memory", lambda: fl.width_modes(LAM4, np.ones(4), 2, max_memory=1e3), C, "n_line=300"),
+    ("fl width_modes max_memory nan", lambda: fl.width_modes(LAM4, np.ones(4), 2, max_memory=float("nan")), V,
+     "max_memory=nan"),
+    ("fl theory modes not a tuple", lambda: _fwt([np.ones(2), np.ones(2), 0.0]), V, "modes="),
+    ("fl theory modes wrong N", lambda: _fwt((np.ones(3), np.ones(3), 0.0)), V, "modes="),
+    ("fl theory modes p short", lambda: _fwt((np.ones(2), np.ones(1), 0.0)), V, "modes="),
+    ("fl theory modes p nan", lambda: _fwt((np.ones(2), np.array([1.0, np.nan]), 0.0)), V, "modes[1]"),
+    ("fl theory modes p negative", lambda: _fwt((np.ones(2), np.array([1.0, -1.0]), 0.0)), V, "modes[1]"),
+    ("fl theory modes sigma zero", lambda: _fwt((np.array([1.0, 0.0]), np.ones(2), 0.0)), V, "modes[0]"),
+    ("fl theory modes floor inf", lambda: _fwt((np.ones(2), np.ones(2), float("inf"))), V, "modes[2]=inf"),
+    ("fl theory modes floor negative", lambda: _fwt((np.ones(2), np.ones(2), -1.0)), V, "modes[2]=-1.0"),
+    ("fl widths empty", lambda: _flw({"widths": [], "times": []}), V, "widths=[]"),
+    ("fl widths N >= M", lambda: _flw({"widths": [2, 4]}), V, "widths[i]=4"),
+    ("fl widths N float", lambda: _flw({"widths": [2, 3.0]}), T, "widths[i]=3.0"),
+    ("fl widths repeated", lambda: _flw({"widths": [2, 2]}), V, "widths=[2, 2]"),
+    ("fl widths times count", lambda: _flw({"times": [np.array([1.0])]}), V, "times="),
+    ("fl widths times decreasing", lambda: _flw({"times": [np.array([1.0]), np.array([2.0, 1.0])]}), V,
+     "times[1]="),
+    ("fl widths times nan", lambda: _flw({"times": [np.array([1.0]), np.array([np.nan])]}), V, "times[1]="),
+    ("fl widths gamma -1", lambda: _flw({"gamma": -1.0}), V, "gamma=-1.0"),
+    ("fl widths eta 0", lambda: _flw({"eta": 0.0}), V, "eta=0.0"),
+    ("fl widths seeds 0", lambda: _flw({"seeds": 0}), V, "seeds=0"),
+    ("fl widths cost", lambda: _flw({"times": [np.array([1.0, 1e9])] * 2}), C, "times="),
+    ("fl widths memory", lambda: _flw({"max_memory": 100.0}), C, "widths=3"),
+    ("fl widths show_progress", lambda: _flw({"show_progress": 1}), T, "show_progress=1"),
     ("fl width_floor w2 negative", lambda: fl.width_floor(LAM4, _with(np.ones(4), 3, -1.0), 2), V,
      "w2[3]=-1.0"),
     ("fl source_task alpha", lambda: spectra.source_task(10, 0.0, 0.5), V, "alpha=0.0"),

@@ -91,6 +91,28 @@ def test_reduced_map_equals_direct_simulation():
         np.testing.assert_array_equal(r.t, d.t)
 
 
+def test_widths_driver_equals_reduced_map_at_every_width():
+    """The compiled multi-width driver: the same instances (first N rows of the widest draw) and the
+    same GD map as simulate_projected_reduced, to round-off, lazy and rich, with repeated steps."""
+    lam, w2 = spectra.source_task(200, 2.0, 0.5)
+    Ns = [5, 12, 30]
+    ts = [np.array([0.05, 0.06, 1.0, 7.0]), np.array([2.0, 9.0]), np.geomspace(0.5, 20.0, 5)]
+    for gamma in (0.0, 3.0):
+        got = fl.simulate_projected_widths(lam, w2, Ns, gamma, ts, eta=0.1, seeds=3, seed=11, show_progress=False)
+        for N, t, c in zip(Ns, ts, got):
+            ref = fl.simulate_projected_reduced(lam, w2, N, gamma, t, eta=0.1, seeds=3, seed=11)
+            np.testing.assert_allclose(c.seeds, ref.seeds, rtol=1e-11)
+            np.testing.assert_array_equal(c.t, ref.t)
+            assert c.meta["width"] == N and c.meta["solver"] == "projected-reduced"
+
+
+def test_widths_driver_raises_on_divergence():
+    lam, w2 = spectra.source_task(50, 2.0, 0.5)
+    with pytest.raises(DivergenceError, match="diverged"):
+        fl.simulate_projected_widths(lam, w2, [4], 0.0, [np.array([3000.0])], eta=30.0, seeds=1,
+                                     show_progress=False)
+
+
 def _lazy_sgd_second_moment(lam, w2, A0, eta, batch, steps):
     """Exact E[L] of lazy online SGD for fixed A0: V ← (I−ηFΛ)V(I−ηΛF) + (η²/B) F(ΛVΛ + Λ tr ΛV)F."""
     N = A0.shape[0]

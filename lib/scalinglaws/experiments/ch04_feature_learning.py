@@ -636,11 +636,13 @@ def plot_gamma_curves(res: dict, *, gammas: list, betas_gamma: list):
 
 
 def rich_frontier(*, M_cs: int, alpha: float, beta: float, N_cs: list, seeds_cs: int, C_cs_max: float,
-                  gamma: float, eta_cs: float, t_min: float) -> dict:
+                  gamma: float, eta_cs: float, t_min: float, seed_cs: int = 900) -> dict:
     """Compute-optimal frontier and split of the projected model at feature-learning strength
     ``gamma`` from finite-width simulations
-    (:func:`~scalinglaws.kernel.featurelearning.simulate_projected_reduced`, seed 900 shared by all
-    widths and all γ, so lazy and rich runs are paired), up to C = N t = ``C_cs_max``.
+    (:func:`~scalinglaws.kernel.featurelearning.simulate_projected_widths`: the instances of
+    :func:`~scalinglaws.kernel.featurelearning.simulate_projected_reduced` with seed ``seed_cs``,
+    nested across widths and shared by all γ, so lazy and rich runs are paired), up to
+    C = N t = ``C_cs_max``.
 
     Returns ``t`` and ``L`` (per width: times and per-seed losses, seeds × times); ``fit``: the
     grid envelope and its exponent (:func:`~scalinglaws.analysis.frontier.compute_optimal_exponent`);
@@ -652,12 +654,11 @@ def rich_frontier(*, M_cs: int, alpha: float, beta: float, N_cs: list, seeds_cs:
     fails the chapter's checks that use it)."""
     lam_cs, w2_cs = spectra.source_task(M_cs, alpha, beta)
     C_cs = np.geomspace(10.0, C_cs_max, 41)
-    ts, Ls, th = [], [], []
-    for N in N_cs:
-        tt = np.geomspace(1.0, C_cs_max / N, 40)
-        r = fl.simulate_projected_reduced(lam_cs, w2_cs, int(N), gamma, tt, eta=eta_cs, seeds=seeds_cs, seed=900)
-        ts.append(r.t); Ls.append(r.seeds)
-        th.append(fl.finite_width_theory(lam_cs, w2_cs, int(N), gamma, tt, eta=eta_cs).loss)
+    ts = [np.geomspace(1.0, C_cs_max / N, 40) for N in N_cs]
+    runs = fl.simulate_projected_widths(lam_cs, w2_cs, [int(N) for N in N_cs], gamma, ts, eta=eta_cs,
+                                        seeds=seeds_cs, seed=seed_cs, max_steps=10 ** 10, show_progress=False)
+    ts, Ls = [r.t for r in runs], [r.seeds for r in runs]
+    th = [fl.finite_width_theory(lam_cs, w2_cs, int(N), gamma, tt, eta=eta_cs).loss for N, tt in zip(N_cs, ts)]
     al = optimal_allocation(N_cs, ts, Ls, C_cs, t_min=t_min)
     th_alloc = allocation_curve(N_cs, ts, th, C_cs)
     try:

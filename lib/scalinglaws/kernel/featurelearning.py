@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from scalinglaws.kernel.dmft import _check_spectrum
-from scalinglaws.errors import DivergenceError, check_array, check_cost, check_int, check_real, require
+from scalinglaws.errors import (DivergenceError, check_array, check_bool, check_cost, check_int, check_real,
+                                require)
 from scalinglaws.progress import progress
 from scalinglaws.result import Curve
 
@@ -34,8 +35,13 @@ from scalinglaws.result import Curve
 #: simulations; raise it with ``max_steps=``.
 DEFAULT_MAX_GD_STEPS = 10 ** 7
 
+#: Default memory limit (bytes) of the functions that draw or hold M-dimensional random projections
+#: or M-wide work arrays (:func:`width_floor`, :func:`instance_modes`, :func:`width_modes`,
+#: :func:`simulate_projected_widths`); raise it with ``max_memory=``.
+DEFAULT_MAX_MEMORY = 4e9
+
 __all__ = ["infinite_width_diagonal", "infinite_width_full",
-           "simulate_projected", "simulate_projected_reduced", "width_floor",
+           "simulate_projected", "simulate_projected_reduced", "simulate_projected_widths", "width_floor",
            "instance_modes", "width_floor_de", "width_modes", "finite_width_theory",
            "sgd_batch_excess", "row_space_leak", "chi_map", "compute_map", "compute_exponent_two_term"]
 
@@ -48,6 +54,14 @@ def _curve(t, loss, meta: dict) -> Curve:
     if loss.ndim == 2:
         return Curve(t=t, loss=loss.mean(axis=0), t_unit="time", loss_factor=1.0, seeds=loss, meta=meta)
     return Curve(t=t, loss=loss, t_unit="time", loss_factor=1.0, meta=meta)
+
+
+def _check_memory(name: str, value, estimate: float, max_memory, sizes: str) -> None:
+    """The memory limit of the functions that hold M-wide arrays (``max_memory`` bytes); ``name``,
+    ``value``: the input that drives the size."""
+    max_memory = check_real("max_memory", max_memory, 0.0, lo_open=True, finite=False)
+    check_cost(name, value, estimate, max_memory, what=f"of memory ({sizes})", limit_name="max_memory",
+               memory=True)
 
 
 def _check_common(lam, w2, gamma, t):
@@ -242,18 +256,21 @@ def simulate_projected(lam, w2, N: int, gamma: float, t, *, eta: float = 0.05, s
                    "seed": seed, "batch": batch})
 
 
-def width_floor(lam, w2, N: int, *, draws: int = 8, seed: int = 0) -> np.ndarray:
+def width_floor(lam, w2, N: int, *, draws: int = 8, seed: int = 0,
+                max_memory: float = DEFAULT_MAX_MEMORY) -> np.ndarray:
     """Best loss reachable in the row space of A(0): min_u (w* − A0ᵀu)ᵀ Λ (w* − A0ᵀu), per draw.
 
     The projected update keeps the row space of A(t) equal to that of A(0) for every γ, so this is
     the t → ∞ loss of both the lazy and the rich model at width N (population gradients):
-    L_floor = w*ᵀΛw* − bᵀ K⁻¹ b with K = A0 Λ A0ᵀ, b = A0 Λ w*.
+    L_floor = w*ᵀΛw* − bᵀ K⁻¹ b with K = A0 Λ A0ᵀ, b = A0 Λ w*. Memory: two N×M arrays per draw
+    (``max_memory`` bytes, checked before any work).
     """
     lam, w2 = _check_spectrum(lam, w2)
     check_int("N", N, 1)
     require(N < lam.size, "N", N, f"an integer in [1, M) with M = {lam.size}")
     check_int("draws", draws, 1)
     check_int("seed", seed, 0)
+    _check_memory("N", N, 16.0 * N * lam.size + 8.0 * N * N, max_memory, f"N={N}, M={lam.size}")
     from scipy import linalg
     rng = np.random.default_rng(seed)
     ws = np.sqrt(w2)
@@ -327,6 +344,132 @@ def simulate_projected_reduced(lam, w2, N: int, gamma: float, t, *, eta: float =
     return _curve(steps * eta, out,
                   {"solver": "projected-reduced", "gamma": gamma, "width": N, "eta": eta, "seeds": seeds,
                    "seed": seed})
+
+
+_REDUCED_KERNEL = None
+
+
+def _reduced_kernel():
+    """Compile (once) one seed's reduced GD loop (:func:`simulate_projected_widths`): the
+    recursion of :func:`simulate_projected_reduced` fused into one pass over Q' per step."""
+    global _REDUCED_KERNEL
+    if _REDUCED_KERNEL is None:
+        import numba as nb
+
+        @nb.njit(cache=True, nogil=True, fastmath=True)
+        def run(Qp, D, bp, L0, eta, c, steps, out, limit):  # pragma: no cover - compiled
+            n = D.size
+            w = np.zeros(n)
+            u = np.zeros(n)
+            r = np.empty(n)
+            s = 0
+            j = 0
+            while j < steps.size:
+                while j < steps.size and steps[j] == s:
+                    v = L0
+                    for k in range(n):
+                        v += u[k] * (D[k] * u[k] - 2.0 * bp[k])
+                    out[j] = v
+                    if not (abs(v) <= limit):            # non-finite or runaway: stop, the caller raises
+                        return j
+                    j += 1
+                if j == steps.size:
+                    break
+                for k in range(n):
+                    r[k] = bp[k] - D[k] * u[k]
+                    u[k] = 0.0
+                for i in range(n):                       # row i: (Q'r)_i, rank-1 update, u += w_i^new Q'_i
+                    acc = 0.0
+                    for k in range(n):
+                        acc += Qp[i, k] * r[k]
+                    cw = c * w[i]
+                    w[i] += eta * acc
+                    wi = w[i] / n
+                    for k in range(n):
+                        Qp[i, k] += cw * r[k]
+                        u[k] += wi * Qp[i, k]
+                s += 1
+            return j
+
+        _REDUCED_KERNEL = run
+    return _REDUCED_KERNEL
+
+
+def simulate_projected_widths(lam, w2, widths, gamma: float, times, *, eta: float = 0.05, seeds: int = 4,
+                              seed: int = 0, max_steps: int = DEFAULT_MAX_GD_STEPS,
+                              max_memory: float = DEFAULT_MAX_MEMORY, show_progress: bool = True) -> list[Curve]:
+    """:func:`simulate_projected_reduced` at several widths at once, compiled.
+
+    The draw of seed r, A(0) = ``default_rng([seed, r]).standard_normal((N, M))``, fills rows in
+    order, so the width-N instance is the first N rows of the widest one: K = A(0)ΛA(0)ᵀ and
+    b = A(0)Λw* are drawn and multiplied once per seed at the largest width and sliced (leading
+    block) for the others. Every width therefore sees exactly the instances of
+    :func:`simulate_projected_reduced` with the same ``seed`` (equal to round-off, unit-tested),
+    nested across widths. The GD recursion runs in a compiled loop (numba) that makes one pass over
+    the N×N state per step, O(N²).
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Distinct widths N, each in [1, M).
+    times : sequence of arrays
+        One increasing positive time grid per width (t = steps × η, rounded).
+    seeds, seed, eta, gamma : as :func:`simulate_projected_reduced`.
+    max_steps : int
+        Cost limit: GD steps summed over widths and seeds, refused before any work.
+    max_memory : float
+        Limit in bytes of the per-seed draw and kernel (16 M N_max + 24 N_max² bytes).
+
+    Returns
+    -------
+    list of Curve
+        One per width, in the order of ``widths``, as :func:`simulate_projected_reduced`
+        (``solver="projected-reduced"``; the loss is the same to round-off).
+    """
+    lam, w2 = _check_spectrum(lam, w2)
+    gamma = check_real("gamma", gamma, 0.0)
+    require(isinstance(widths, (list, tuple, np.ndarray)) and len(widths) >= 1, "widths", widths,
+            "a non-empty sequence of integers in [1, M)")
+    Ns = [check_int("widths[i]", N, 1, lam.size - 1) for N in widths]
+    require(len(set(Ns)) == len(Ns), "widths", list(Ns), "distinct widths")
+    require(isinstance(times, (list, tuple)) and len(times) == len(Ns), "times", f"{type(times).__name__}",
+            f"a list of {len(Ns)} time grids, one per width")
+    seeds = check_int("seeds", seeds, 1)
+    check_int("seed", seed, 0)
+    eta = check_real("eta", eta, 0.0, lo_open=True)
+    max_steps = check_int("max_steps", max_steps, 1)
+    show_progress = check_bool("show_progress", show_progress)
+    ts, steps = [], []
+    for i, t in enumerate(times):
+        t = np.atleast_1d(check_array(f"times[{i}]", t, ndim=(0, 1), min_size=1))
+        require(bool(np.all(np.diff(t) > 0)) and t[0] > 0, f"times[{i}]", "grid", "increasing positive finite times")
+        ts.append(t)
+        steps.append(np.maximum(1, np.round(t / eta)).astype(np.int64))
+    total = seeds * sum(int(st[-1]) for st in steps)
+    check_cost("times", "grids", total, max_steps, what=f"GD steps (summed over {len(Ns)} widths x {seeds} seeds)",
+               limit_name="max_steps")
+    n_max, M = max(Ns), lam.size
+    _check_memory("widths", n_max, 16.0 * M * n_max + 24.0 * n_max * n_max, max_memory, f"N_max={n_max}, M={M}")
+    run = _reduced_kernel()
+    ws = np.sqrt(w2)
+    L0 = float(ws @ (lam * ws))
+    out = [np.empty((seeds, t.size)) for t in ts]
+    for r in progress(range(seeds), desc=f"reduced GD, {len(Ns)} widths, gamma={gamma:g}",
+                      disable=None if show_progress else True):
+        A0 = np.random.default_rng([seed, r]).standard_normal((n_max, M))
+        B = A0 * lam
+        Kf, bf = B @ A0.T, B @ ws
+        del A0, B
+        for i, N in enumerate(Ns):
+            d, U = np.linalg.eigh(Kf[:N, :N])
+            Qp = np.ascontiguousarray(U)
+            k = run(Qp, d, U.T @ bf[:N], L0, eta, eta * gamma / N, steps[i], out[i][r], 1e6 * L0)
+            if k < steps[i].size:
+                raise DivergenceError(f"simulate_projected_widths diverged at t={steps[i][k] * eta:.3g} "
+                                      f"(N={N}, seed {r}); reduce eta={eta}")
+    return [_curve(st * eta, o, {"solver": "projected-reduced", "gamma": gamma, "width": N, "eta": eta,
+                                 "seeds": seeds, "seed": seed})
+            for N, st, o in zip(Ns, steps, out)]
 
 
 def sgd_batch_excess(loss_pop, loss_sgd: dict, t) -> tuple[dict, dict]:
@@ -419,18 +562,21 @@ def _de_fields(z, m, lam, w2):
     return np.stack([m, -(q @ (lam * w2)) / z, z * m])
 
 
-def instance_modes(lam, w2, N: int, *, seed: int = 0, r: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
+def instance_modes(lam, w2, N: int, *, seed: int = 0, r: int = 0,
+                   max_memory: float = DEFAULT_MAX_MEMORY) -> tuple[np.ndarray, np.ndarray, float]:
     """The exact N modes of one random instance: A(0) from ``default_rng([seed, r])`` (the draw of
     seed ``r`` of :func:`simulate_projected` and :func:`simulate_projected_reduced`).
 
     With K̃ = A(0)ΛA(0)ᵀ/N = U diag(σ) Uᵀ and b = A(0)Λw*: σ (decreasing), task powers
     p_i = (Uᵀb)_i²/(Nσ_i) and the floor L0 − Σp. :func:`finite_width_theory` with
-    ``modes=instance_modes(...)`` reproduces that instance's GD trajectory to round-off."""
+    ``modes=instance_modes(...)`` reproduces that instance's GD trajectory to round-off. Memory: two
+    N×M arrays (``max_memory`` bytes, checked before any work)."""
     lam, w2 = _check_spectrum(lam, w2)
     N = check_int("N", N, 1)
     require(N < lam.size, "N", N, f"an integer in [1, M) with M = {lam.size}")
     check_int("seed", seed, 0)
     check_int("r", r, 0)
+    _check_memory("N", N, 16.0 * N * lam.size + 16.0 * N * N, max_memory, f"N={N}, M={lam.size}")
     A0 = np.random.default_rng([seed, r]).standard_normal((N, lam.size))
     B = A0 * lam
     sig, U = np.linalg.eigh(B @ A0.T / N)
@@ -455,7 +601,7 @@ def width_floor_de(lam, w2, N: int) -> float:
 
 
 def width_modes(lam, w2, N: int, *, n_line: int = 300, eps: float = 0.08,
-                n_seg: int = 8) -> tuple[np.ndarray, np.ndarray, float]:
+                n_seg: int = 8, max_memory: float = DEFAULT_MAX_MEMORY) -> tuple[np.ndarray, np.ndarray, float]:
     """The width-N projected model's spectrum as N deterministic modes (σ_i, p_i) plus its floor.
 
     At width N the dynamics of the projected model lives in the N-dimensional row space of A(0):
@@ -475,6 +621,8 @@ def width_modes(lam, w2, N: int, *, n_line: int = 300, eps: float = 0.08,
     nodes), so narrow outliers (the top modes at large N) are integrated exactly by Cauchy's
     theorem. Cost O(n_line · n_seg · M), independent of time. The defaults move the loss by less
     than 1e-3 (relative) against n_line = 1500, n_seg = 20, ε = 0.05 at M = 4096, N = 32 and 256.
+    Memory: about four complex ``n_line`` × M work arrays (``max_memory`` bytes, checked before any
+    work).
 
     Returns
     -------
@@ -488,6 +636,7 @@ def width_modes(lam, w2, N: int, *, n_line: int = 300, eps: float = 0.08,
     n_line = check_int("n_line", n_line, 50, 100_000)
     eps = check_real("eps", eps, 0.0, 0.5, lo_open=True)
     n_seg = check_int("n_seg", n_seg, 2, 64)
+    _check_memory("n_line", n_line, 64.0 * n_line * lam.size, max_memory, f"n_line={n_line}, M={lam.size}")
     x = np.geomspace(0.05 * float(np.sort(lam)[::-1][N - 1]), 2 * (lam.max() + lam.sum() / N), n_line)[::-1]
     zl = x * (1 + 1j * eps)
     m = np.empty(n_line, dtype=complex)
@@ -539,11 +688,18 @@ def finite_width_theory(lam, w2, N: int, gamma: float, t, *, eta: float = 0.05, 
     lam, w2, gamma, t = _check_common(lam, w2, gamma, t)
     N = check_int("N", N, 1)
     eta = _check_gd(eta, t, max_steps)
-    sigma, p, floor = width_modes(lam, w2, N) if modes is None else modes
-    sigma = check_array("modes[0]", sigma, ndim=1, min_size=1)
-    require(sigma.size == N and np.all(sigma > 0), "modes", f"{sigma.size} modes",
-            f"the output of width_modes(lam, w2, N={N})")
-    core = infinite_width_full(sigma, np.asarray(p) / sigma, gamma, t, eta=eta, max_steps=max_steps)
+    if modes is None:
+        modes = width_modes(lam, w2, N)
+    require(isinstance(modes, tuple) and len(modes) == 3, "modes", type(modes).__name__,
+            f"the (sigma, p, floor) tuple of width_modes(lam, w2, N={N}) or instance_modes")
+    sigma = check_array("modes[0]", modes[0], ndim=1, min_size=1)
+    p = check_array("modes[1]", modes[1], ndim=1, min_size=1)
+    floor = check_real("modes[2]", modes[2], 0.0)
+    require(sigma.size == N and p.size == N, "modes", f"{sigma.size} eigenvalues, {p.size} task powers",
+            f"N={N} of each (the output of width_modes(lam, w2, N={N}))")
+    require(bool(np.all(sigma > 0)), "modes[0]", f"min {sigma.min():.3g}", "positive mode eigenvalues")
+    require(bool(np.all(p >= 0)), "modes[1]", f"min {p.min():.3g}", "non-negative task powers")
+    core = infinite_width_full(sigma, p / sigma, gamma, t, eta=eta, max_steps=max_steps)
     return _curve(core.t, core.loss + float(floor),
                   {"solver": "finite-width-de", "gamma": gamma, "width": N, "eta": eta})
 

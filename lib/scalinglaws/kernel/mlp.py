@@ -269,11 +269,34 @@ def circle_target(theta, lam: np.ndarray, beta: float, kmax: int, seed: int = 0,
 _NUMBA_KERNEL = None
 
 
+_NUMBA_FORWARD = None
+
+
+def _numba_forward():
+    """Compile (once) the network's forward pass f_q = Σ_i a_i ReLU(w_i·x_q + b_i) (written into
+    ``f``), shared by the compiled GD loop and the online test loss."""
+    global _NUMBA_FORWARD
+    if _NUMBA_FORWARD is None:
+        @_numba.njit(cache=True, nogil=True)
+        def forward(W, b, a, X, f):  # pragma: no cover - compiled
+            f[:] = 0.0
+            for i in range(a.shape[0]):
+                w0, w1, bi, ai = W[i, 0], W[i, 1], b[i], a[i]
+                for q in range(X.shape[0]):
+                    h = w0 * X[q, 0] + w1 * X[q, 1] + bi
+                    if h > 0.0:
+                        f[q] += ai * h
+
+        _NUMBA_FORWARD = forward
+    return _NUMBA_FORWARD
+
+
 def _numba_kernel():
     """Compile (once) the fused GD loop; the same algorithm as the NumPy path of `train_gd`."""
     global _NUMBA_KERNEL
     if _NUMBA_KERNEL is None:
         nb = _numba
+        forward = _numba_forward()
 
         @nb.njit(cache=True, nogil=True)
         def run(W, b, a, X, y, c, lr, steps, L):  # pragma: no cover - compiled
@@ -284,14 +307,7 @@ def _numba_kernel():
             s = 0
             L0 = -1.0
             while j < steps.size:
-                for q in range(P):
-                    f[q] = 0.0
-                for i in range(N):
-                    w0, w1, bi, ai = W[i, 0], W[i, 1], b[i], a[i]
-                    for q in range(P):
-                        h = w0 * X[q, 0] + w1 * X[q, 1] + bi
-                        if h > 0.0:
-                            f[q] += ai * h
+                forward(W, b, a, X, f)
                 Lnow = 0.0
                 for q in range(P):
                     r[q] = f[q] * c - y[q]
@@ -697,6 +713,7 @@ def _numba_online():
     global _NUMBA_ONLINE
     if _NUMBA_ONLINE is None:
         nb = _numba
+        forward = _numba_forward()
 
         @nb.njit(cache=True, nogil=True)
         def sgd_block(W, b, a, coef, th, c, lr, lim, H, Xb, yb, r):  # pragma: no cover - compiled
@@ -747,14 +764,9 @@ def _numba_online():
 
         @nb.njit(cache=True, nogil=True)
         def test_loss(W, b, a, X, y, c):  # pragma: no cover - compiled
-            n, N = X.shape[0], a.shape[0]
-            f = np.zeros(n)
-            for i in range(N):
-                w0, w1, bi, ai = W[i, 0], W[i, 1], b[i], a[i]
-                for q in range(n):
-                    h = w0 * X[q, 0] + w1 * X[q, 1] + bi
-                    if h > 0.0:
-                        f[q] += ai * h
+            n = X.shape[0]
+            f = np.empty(n)
+            forward(W, b, a, X, f)
             L = 0.0
             for q in range(n):
                 d = f[q] * c - y[q]
