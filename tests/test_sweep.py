@@ -87,6 +87,20 @@ def test_local_processes_equal_serial(tmp_path):
     assert all(np.array_equal(u["draw"], v["draw"]) and u["v"] == v["v"] for u, v in zip(a, b))
 
 
+def blas_threads(x):
+    """Test task: the BLAS thread counts this worker runs with."""
+    from threadpoolctl import threadpool_info
+    return [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+
+
+def test_local_workers_share_the_cores_between_their_blas_threads():
+    """workers x BLAS threads <= cores: oversubscribed BLAS threads spin against each other."""
+    cores = os.cpu_count() or 1
+    for workers in (1, 2):
+        for counts in sw.sweep(blas_threads, {"x": list(range(workers))}, max_workers=workers):
+            assert counts and max(counts) <= max(1, cores // workers)
+
+
 def test_killed_sweep_resumes(tmp_path):
     """Run a slow sweep in a subprocess, SIGKILL it after some points are cached, resume here:
     every point cached before the kill is not recomputed, and results are complete."""
