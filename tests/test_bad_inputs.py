@@ -943,6 +943,7 @@ MODEL_CASES = [
     ("fl diagonal rel_step", lambda: _fld({"rel_step": 0.5}), V, "rel_step=0.5"),
     ("fl full cost", lambda: _fld({"t": np.array([1.0, 1e9])}, fl.infinite_width_full), C, "t="),
     ("fl full eta 0", lambda: _fld({"eta": 0.0}, fl.infinite_width_full), V, "eta=0.0"),
+    ("fl full compiled int", lambda: _fld({"compiled": 1}, fl.infinite_width_full), T, "compiled=1"),
     ("fl full eta nan", lambda: _fld({"eta": float("nan")}, fl.infinite_width_full), V, "eta=nan"),
     ("fl full max_steps 0", lambda: _fld({"max_steps": 0}, fl.infinite_width_full), V,
      "max_steps=0"),

@@ -91,6 +91,21 @@ def test_reduced_map_equals_direct_simulation():
         np.testing.assert_array_equal(r.t, d.t)
 
 
+def test_full_map_compiled_equals_numpy_reference():
+    """The compiled (fused) GD loop of infinite_width_full is the NumPy map, to round-off, lazy and
+    rich, with repeated recording steps."""
+    lam, w2 = spectra.source_task(60, 2.0, 0.5)
+    t = np.array([0.05, 0.06, 0.5, 3.0, 20.0])
+    for gamma in (0.0, 0.7, 10.0):
+        a = fl.infinite_width_full(lam, w2, gamma, t, eta=0.05)
+        b = fl.infinite_width_full(lam, w2, gamma, t, eta=0.05, compiled=False)
+        np.testing.assert_allclose(a.loss, b.loss, rtol=1e-11)
+        np.testing.assert_array_equal(a.t, b.t)
+    for compiled in (True, False):
+        with pytest.raises(DivergenceError, match="diverged"):
+            fl.infinite_width_full(lam, w2, 1.0, [400.0], eta=4.0, compiled=compiled)
+
+
 def test_widths_driver_equals_reduced_map_at_every_width():
     """The compiled multi-width driver: the same instances (first N rows of the widest draw) and the
     same GD map as simulate_projected_reduced, to round-off, lazy and rich, with repeated steps."""

@@ -141,7 +141,8 @@ def infinite_width_diagonal(lam, w2, gamma: float, t, *, rel_step: float = 0.01)
 
 
 def _gd_map(bh, G, c, lam, ws, gamma, eta, F0=None):
-    """One exact population-GD step of the projected model in order parameters (any N, F_0)."""
+    """One exact population-GD step of the projected model in order parameters (any N, F_0; with
+    F_0 = I the NumPy reference of the compiled loop of :func:`infinite_width_full`)."""
     v = ws - bh
     Lv = lam * v
     u = Lv if F0 is None else F0 @ Lv
@@ -153,14 +154,76 @@ def _gd_map(bh, G, c, lam, ws, gamma, eta, F0=None):
     return bh_new, G_new, c_new
 
 
+_FULL_KERNEL = None
+
+
+def _full_kernel():
+    """Compile (once) the GD loop of :func:`infinite_width_full`: :func:`_gd_map` with the G update
+    fused into the pass that computes GΛv (one pass over G per step, no N×N temporaries)."""
+    global _FULL_KERNEL
+    if _FULL_KERNEL is None:
+        import numba as nb
+
+        @nb.njit(cache=True, nogil=True, fastmath=True)
+        def run(lam, ws, gamma, eta, steps, out, limit):  # pragma: no cover - compiled
+            n = lam.size
+            bh = np.zeros(n)
+            G = np.eye(n)
+            u = np.empty(n)
+            g = np.empty(n)
+            c = 0.0
+            a = eta * gamma
+            s_ = 0
+            j = 0
+            while j < steps.size:
+                while j < steps.size and steps[j] == s_:
+                    v = 0.0
+                    for k in range(n):
+                        d = ws[k] - bh[k]
+                        v += lam[k] * d * d
+                    out[j] = v
+                    if not (abs(v) <= limit):            # non-finite or runaway: the caller raises
+                        return j
+                    j += 1
+                if j == steps.size:
+                    break
+                s = 0.0
+                for k in range(n):
+                    u[k] = lam[k] * (ws[k] - bh[k])
+                    s += bh[k] * u[k]
+                q = 0.0
+                for i in range(n):                       # (G u)_i with the old row, then the row's update
+                    acc = 0.0
+                    for k in range(n):
+                        acc += G[i, k] * u[k]
+                    g[i] = acc
+                    q += u[i] * acc
+                    a1, a2 = a * u[i], a * bh[i] + a * a * c * u[i]
+                    for k in range(n):
+                        G[i, k] += a1 * bh[k] + a2 * u[k]
+                f = a * c + eta * a * s
+                for i in range(n):
+                    bh[i] += eta * g[i] + f * u[i]
+                c = c + 2.0 * eta * s + eta * eta * q
+                s_ += 1
+                if not (c < 1e12):
+                    return j
+            return j
+
+        _FULL_KERNEL = run
+    return _FULL_KERNEL
+
+
 def infinite_width_full(lam, w2, gamma: float, t, *, eta: float = 0.05,
-                        max_steps: int = DEFAULT_MAX_GD_STEPS) -> Curve:
+                        max_steps: int = DEFAULT_MAX_GD_STEPS, compiled: bool = True) -> Curve:
     """Infinite-width dynamics with the full M×M kernel G (chapter 4, Eq. eq-rich), discrete
     population GD.
 
     Exact image of the GD map of the projected model on (β̂, G, c) with F_0 = I (N = ∞):
     β̂ ← β̂ + η(G + γcI)Λv + η²γ(β̂ᵀΛv)Λv, G ← G + ηγ(Λvβ̂ᵀ + β̂vᵀΛ) + η²γ²c ΛvvᵀΛ,
-    c ← c + 2ηβ̂ᵀΛv + η² vᵀΛGΛv. Times are rounded to whole steps (t = steps × η). O(M²) per step.
+    c ← c + 2ηβ̂ᵀΛv + η² vᵀΛGΛv. Times are rounded to whole steps (t = steps × η). O(M²) per step,
+    in a compiled loop (numba) that makes one pass over G per step; ``compiled=False`` runs the
+    NumPy reference (same map, round-off differences only; for tests).
     Runs of more than ``max_steps`` steps (``rint(t[-1]/eta)``) are refused before any work.
 
     Returns
@@ -172,12 +235,20 @@ def infinite_width_full(lam, w2, gamma: float, t, *, eta: float = 0.05,
     """
     lam, w2, gamma, t = _check_common(lam, w2, gamma, t)
     eta = _check_gd(eta, t, max_steps)
+    compiled = check_bool("compiled", compiled)
     ws = np.sqrt(w2)
+    steps = np.maximum(1, np.round(t / eta).astype(np.int64))
+    out = np.empty(t.size)
+    L0 = float(w2 @ lam)
+    if compiled:
+        k = _full_kernel()(lam, ws, gamma, eta, steps, out, 1e6 * L0)
+        if k < steps.size:
+            raise DivergenceError(f"infinite_width_full diverged at t={steps[min(k, steps.size - 1)] * eta:.3g}; "
+                                  f"reduce eta={eta}")
+        return _curve(steps * eta, out, {"solver": "infinite-width-full", "gamma": gamma, "eta": eta})
     bh = np.zeros_like(lam)
     G = np.eye(lam.size)
     c = 0.0
-    steps = np.maximum(1, np.round(t / eta).astype(int))
-    out = np.empty(t.size)
     n = 0
     for i, ns in enumerate(steps):
         while n < ns:
@@ -187,7 +258,7 @@ def infinite_width_full(lam, w2, gamma: float, t, *, eta: float = 0.05,
                 raise DivergenceError(f"infinite_width_full diverged at t={n * eta:.3g}; reduce eta={eta}")
         v = ws - bh
         out[i] = v @ (lam * v)
-        if not np.isfinite(out[i]) or out[i] > 1e6 * (w2 @ lam):
+        if not np.isfinite(out[i]) or out[i] > 1e6 * L0:
             raise DivergenceError(f"infinite_width_full diverged at t={ns * eta:.3g}; reduce eta={eta}")
     return _curve(steps * eta, out,
                   {"solver": "infinite-width-full", "gamma": gamma, "eta": eta})
