@@ -11,7 +11,11 @@ Prints
   (2) the paper's Fig. 6 setting K = M = 40, L = N = 512, to alpha = 10^4 (--quick: 10^3): the
       exponential integrator's wall time (target: under 10 minutes on 2 cores), and the BDF path's
       cost extrapolated from (1) with the scaling the issue measured (K^4.3 at fixed L, linear in L),
-      next to its memory (L p^2 Jacobian entries, p = K(K+1)/2 + KM): the BDF path does not fit in 24 GB.
+      next to its memory (L p^2 Jacobian entries, p = K(K+1)/2 + KM): the BDF path does not fit in 24 GB;
+  (3) one frozen-coefficient propagation at K = M = 40, L = N = 512 (the integrator's inner step), A/B
+      in one run: the fused compiled kernel (``numerics.committee_exp.propagate_groups``) with BLAS held
+      to one thread, as ``integrate`` runs it; the same kernel with BLAS at its default threads; and
+      the batched NumPy path (``compiled=False``), with the largest difference of the results.
 Both integrators run at their defaults (BDF rtol 1e-7; exponential rtol 1e-4, which keeps eps_g
 within ~1e-4 relative of BDF).
 """
@@ -72,6 +76,30 @@ def main() -> None:
     print(f"  BDF path extrapolated from K = 8 (x (40/8)^4.3 x 512/64 x alpha range): {extrap / 3600:.0f} h "
           f"(ratio to exponential: {extrap / t_exp:.0f}); its Jacobian alone has L p^2 = {512 * p * p:.2e} entries "
           f"({512 * p * p * 8 / 1e9:.0f} GB), so it cannot run here at all")
+
+    print("(3) one propagation at K = M = 40, L = N = 512 (the inner step; ms, median of 15)")
+    from scalinglaws.committee.ode import _physical_C
+    Q, R, T = (np.ascontiguousarray(x, dtype=float) for x in (ov.Q, ov.R, ov.T))
+    fr = expode.coefficients(s, _physical_C(s, Q, R, T))
+
+    def med(f, n=15):
+        f()
+        ts = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            f()
+            ts.append(time.perf_counter() - t0)
+        return 1e3 * float(np.median(ts))
+
+    with expode._one_blas_thread():
+        t_one = med(lambda: expode.propagate(s, Q, R, T, fr, 50.0))
+    t_def = med(lambda: expode.propagate(s, Q, R, T, fr, 50.0))
+    t_np = med(lambda: expode.propagate(s, Q, R, T, fr, 50.0, compiled=False), n=5)
+    a, b = expode.propagate(s, Q, R, T, fr, 50.0), expode.propagate(s, Q, R, T, fr, 50.0, compiled=False)
+    dev = max(float(np.max(np.abs(x - y))) / float(np.max(np.abs(y))) for x, y in zip(a, b))
+    print(f"  fused, BLAS 1 thread: {t_one:.1f} ms; fused, BLAS default threads: {t_def:.1f} ms; batched NumPy: "
+          f"{t_np:.1f} ms -> {t_np / t_one:.1f}x (and {t_def / t_one:.1f}x from the BLAS limit); "
+          f"max difference {dev:.1e} of the largest entry")
 
 
 if __name__ == "__main__":

@@ -152,3 +152,38 @@ def test_sgd_ode_ratio_formula():
     se = np.array([0.1, 0.1]) / np.sqrt(2) * np.sqrt(2)      # std(ddof=1) = 0.1414, / sqrt(2) = 0.1
     expect = max(0.0 / (3 * 0.1 + 0.5 * 1.1), 0.1 / (3 * 0.1 + 0.5 * 2.0))
     assert ch03.sgd_ode_ratio(sgd, ref, K=1, N=2) == pytest.approx(expect)
+
+
+def test_specialised_phase_tiny_summary_and_plot():
+    import matplotlib.pyplot as plt
+    runs = [ch03.specialised_phase(K=3, L=16, N=64, eta=0.05, beta=1.0, seed=s, delta=0.3, t_max=300.0,
+                                   rtol=3e-3, seeds_sgd=2 if s == 1 else 0, t_max_sgd=20.0) for s in (1, 2)]
+    r = runs[0]
+    assert r["eps"].shape == r["lin"].shape == r["gap_min"].shape == r["t"].shape
+    assert r["sgd"].shape == (2, r["t_sgd"].size) and runs[1]["sgd"].shape == (0, r["t_sgd"].size)
+    assert np.array_equal(r["ode_sgd"], r["eps"][np.searchsorted(r["t"], r["t_sgd"])])
+    assert r["lin"][0] == pytest.approx(1.0) and r["gap_min"].min() > 0.5
+    sm = ch03.specialised_summary(runs, [10.0, 300.0])
+    assert sm["slopes"].shape == sm["lin_slopes"].shape == (2,)
+    assert sm["mean"] == pytest.approx(sm["slopes"].mean()) and sm["se"] > 0
+    assert sm["diff_mean"] == pytest.approx(sm["mean"] - sm["lin_mean"])
+    assert len(sm["local"]) == 2 and sm["local_dev_exp"] > sm["local_dev"]
+    plt.close(ch03.plot_specialised({1.0: runs}, {1.0: sm}, [10.0, 300.0], 3, 16))
+    with pytest.raises(ValueError, match="runs"):
+        ch03.specialised_summary(runs[:1], [10.0, 300.0])
+    with pytest.raises(ValueError, match="delta"):
+        ch03.specialised_phase(K=3, L=16, N=64, eta=0.05, beta=1.0, seed=1, delta=0.0, t_max=10.0, rtol=3e-3,
+                               seeds_sgd=0, t_max_sgd=5.0)
+
+
+def test_specialised_summary_local_slopes_of_known_curves():
+    """A pure power law has equal decade slopes (distance 0); an exponential with the same window slope
+    has decade slopes -r(b-a)/ln(b/a), the statistic's alternative."""
+    t = np.logspace(0, 4, 400)
+    runs = [dict(t=t, eps=c * t ** -0.6, lin=t ** -0.6, gap_min=np.ones_like(t)) for c in (1.0, 2.0)]
+    sm = ch03.specialised_summary(runs, [1e2, 1e4])
+    assert sm["mean"] == pytest.approx(-0.6, abs=1e-9) and sm["local_dev"] == pytest.approx(0.0, abs=1e-9)
+    r = 0.6 * np.log(100) / (1e4 - 1e2)
+    expect = max(abs(-r * (b - a) / np.log(b / a) + 0.6) for a, b in [(1e2, 1e3), (1e3, 1e4)])
+    assert sm["local_dev_exp"] == pytest.approx(expect, rel=1e-12)
+    assert ch03._decades([1e2, 5e3]) == [(1e2, 1e3), (1e3, 5e3)]

@@ -72,6 +72,22 @@ def test_compiled_group_updates_equal_numpy_references():
         assert kx.r_update(zR, Rt, P, a, h) == pytest.approx(kx.r_update_numpy(zR, Rt, P, a, h), rel=1e-12)
 
 
+@pytest.mark.skipif(not kx.HAVE_NUMBA, reason="numba missing")
+@pytest.mark.parametrize("K,M,L", [(3, 2, 5), (7, 7, 8)])
+def test_fused_propagation_equals_the_numpy_path(K, M, L):
+    sp_ = Spectrum.power_law(L, 1.0)
+    s = Setup(K, M, 0.1, spectrum=sp_)
+    J, B = draw_weights(s, 40, seed=3, sigma_J=0.5)
+    ov = Overlaps.from_weights(J, B, sp_)
+    Q, R, T = (np.ascontiguousarray(x, dtype=float) for x in (ov.Q, ov.R, ov.T))
+    fr = expode.coefficients(s, _physical_C(s, Q, R, T))
+    for h in (1e-3, 2.0, 500.0):
+        Qc, Rc = expode.propagate(s, Q, R, T, fr, h, compiled=True)
+        Qn, Rn = expode.propagate(s, Q, R, T, fr, h, compiled=False)
+        assert Qc == pytest.approx(Qn, rel=1e-10, abs=1e-13 * np.abs(Qn).max())
+        assert Rc == pytest.approx(Rn, rel=1e-10, abs=1e-13 * np.abs(Rn).max())
+
+
 def _draw(K, L, N=64, seed=0, sigma_J=0.3, eta=0.1, beta=1.0):
     sp = Spectrum.power_law(L, beta)
     s = Setup(K, K, eta, spectrum=sp)
@@ -173,3 +189,61 @@ def test_divergence_is_reported():
     J, B = draw_weights(s, 64, seed=0, sigma_J=0.5)
     with pytest.raises(DivergenceError):
         expode.integrate(s, Overlaps.from_weights(J, B, sp), t_max=1e3, show_progress=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# the linearised specialised phase (specialised_mode_sum)
+# ----------------------------------------------------------------------------------------------
+def _near(K=3, L=8, N=64, delta=0.2, seed=2, beta=1.0, eta=0.05):
+    sp_ = Spectrum.power_law(L, beta)
+    s = Setup(K, K, eta, spectrum=sp_)
+    xi, B = draw_weights(s, N, seed=seed, sigma_J=1.0)
+    return s, B, xi, Overlaps.from_weights(B + delta * xi, B, sp_)
+
+
+def test_specialised_mode_sum_equals_the_matrix_exponential_of_each_coordinate():
+    """Reference: evolve every coordinate's deviation u_j by expm(a_l G* t) and sum
+    lambda_l tr(-G* D_l(t)) directly (no eigen-decomposition)."""
+    from scipy.linalg import expm
+    s, B, xi, ov = _near()
+    K, L, N = 3, 8, 64
+    T = np.ascontiguousarray(ov.T)
+    G = expode.coefficients(s, _physical_C(s, T, T, T)).G
+    lam = s.spectrum.eigenvalues
+    sizes = s.spectrum.group_sizes(N)
+    edges = np.concatenate([[0], np.cumsum(sizes)])
+    u = 0.2 * xi
+    times = np.array([0.0, 0.5, 3.0, 40.0, 700.0])
+    ref = []
+    for t in times:
+        tot = 0.0
+        for l in range(L):
+            E = expm(s.eta * s.c_s * lam[l] * G * t)
+            Ul = E @ u[:, edges[l]:edges[l + 1]]
+            tot += lam[l] * np.trace(-G @ Ul @ Ul.T) / N
+        ref.append(tot)
+    ref = np.array(ref) / ref[0]
+    np.testing.assert_allclose(expode.specialised_mode_sum(s, ov, times), ref, rtol=1e-10)
+
+
+def test_specialised_mode_sum_decays_and_is_one_at_zero():
+    s, B, xi, ov = _near()
+    m = expode.specialised_mode_sum(s, ov, np.array([0.0, 1.0, 10.0, 100.0]))
+    assert m[0] == pytest.approx(1.0) and np.all(np.diff(m) < 0)
+
+
+def test_specialised_mode_sum_bad_inputs():
+    s, B, xi, ov = _near()
+    t = np.array([0.0, 1.0])
+    perm = Overlaps.from_weights((B + 0.2 * xi)[[1, 0, 2]], B, s.spectrum)       # students swapped
+    with pytest.raises(ValueError, match="student i on teacher i"):
+        expode.specialised_mode_sum(s, perm, t)
+    with pytest.raises(ValueError, match="times"):
+        expode.specialised_mode_sum(s, ov, np.array([1.0, 0.5]))
+    with pytest.raises(ValueError, match="max_memory"):
+        expode.specialised_mode_sum(s, ov, t, max_memory=10.0)
+    s2 = Setup(3, 2, 0.05, spectrum=s.spectrum)
+    with pytest.raises(ValueError, match="setup.K"):
+        expode.specialised_mode_sum(s2, ov, t)
+    with pytest.raises(TypeError):
+        expode.specialised_mode_sum(s, "overlaps", t)

@@ -97,3 +97,19 @@ def test_fig6_sgd_ode_rule_rejects_isotropic_inputs():
                   t_max_sgd=100.0)
     assert ch03.sgd_ode_ratio(r["sgd"], r["ode_sgd"], 4, 64) <= 1.0
     assert ch03.sgd_ode_ratio(r["sgd"], r["iso_sgd"], 4, 64) > 1.0
+
+
+def test_specialised_power_law_check_rejects_an_exponential():
+    """Decade-slope check (<= 0.15 from the window slope) on an exponential decay with the window slope
+    of the chapter's exploration (-0.5 on 1e2..1e4): rejected; on a power law: accepted."""
+    from scalinglaws.experiments import ch03_specialisation as ch03
+    t = np.logspace(0, 4, 400)
+    r = 0.5 * np.log(100) / (1e4 - 1e2)
+    for eps, ok in ((np.exp(-r * t), False), (t ** -0.5, True)):
+        runs = [dict(t=t, eps=eps, lin=eps, gap_min=np.ones_like(t))] * 2
+        assert passes("le", 0.0, ch03.specialised_summary(runs, [1e2, 1e4])["local_dev"], 0.15)[0] is ok
+
+
+def test_specialised_beta_dependence_check_rejects_no_dependence():
+    # check: (|a(beta_hi)| - |a(beta_lo)|)/combined SE >= 3; alternative: equal exponents (0)
+    assert not passes("ge", 3.0, 0.0, 0.0)[0]

@@ -45,7 +45,10 @@ changes by :math:`0.9\,\mathrm{err}^{-1/3}` (between 0.2 and 5).  A first-order 
 against one frozen step) was tried first: it was too pessimistic by one to two orders of magnitude
 in the slow late phase at K = 40 and forced steps of ~10 where ~200 are accurate.  Cost per step: 6
 exact propagations and 4 coefficient evaluations (compiled :math:`I_4` sums).  At K = M = 40,
-L = 512 one propagation takes about 30 ms and one :math:`I_4` sum about 20 ms on 2 cores.
+L = 512 one propagation takes about 11 ms (one fused compiled pass per group,
+:func:`scalinglaws.numerics.committee_exp.propagate_groups`, with BLAS held to one thread inside
+the kernel's threads; the batched NumPy form took about 50 ms, most of it temporaries of the full
+state) and one :math:`I_4` sum about 12 ms on 2 cores.
 Memory: a few copies of the state, :math:`8 L (K^2 + KM)` bytes each (6.6 MB at K = 40, L = 512),
 instead of the :math:`L p^2` block Jacobians of the implicit methods (:math:`p = K(K+1)/2 + KM`),
 which need about 24 GB there.
@@ -70,7 +73,8 @@ from scalinglaws.numerics import committee_exp as kx
 from scalinglaws.progress import progress
 from scalinglaws.result import Curve
 
-__all__ = ["Frozen", "coefficients", "propagate", "integrate", "memory_estimate", "DEFAULT_MAX_STEPS"]
+__all__ = ["Frozen", "coefficients", "propagate", "integrate", "memory_estimate", "specialised_mode_sum",
+           "DEFAULT_MAX_STEPS"]
 
 #: Default cost limit: accepted + rejected steps (checked while the integrator runs).
 DEFAULT_MAX_STEPS = 10 ** 6
@@ -109,6 +113,16 @@ def coefficients(setup: Setup, C: np.ndarray, compiled: bool = True) -> Frozen:
     return Frozen(0.5 * (G + G.T), H, F)
 
 
+def _one_blas_thread():
+    """Context limiting BLAS to one thread (threadpoolctl; a no-op without it)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a declared dependency
+        import contextlib
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _left(A, X):
     """A @ X_l for every group l: X (L, K, n) -> (L, K, n) as one matrix product."""
     return np.ascontiguousarray(np.tensordot(X, A, axes=([1], [1])).transpose(0, 2, 1))
@@ -128,19 +142,18 @@ def propagate(setup: Setup, Qg, Rg, Tg, fr: Frozen, h: float, compiled: bool = T
     d, V = np.linalg.eigh(fr.G)
     VT = np.ascontiguousarray(V.T)
     Ht = VT @ fr.H
+    Ft = VT @ fr.F @ V
+    if compiled and kx.HAVE_NUMBA:   # one fused pass per group (in cache); the NumPy path is the reference
+        return kx.propagate_groups(Qg, Rg, Tg, np.ascontiguousarray(V), d, np.ascontiguousarray(Ht),
+                                   np.ascontiguousarray(Ft), a, bq, float(h))
     Rt = _left(VT, Rg)
     P = np.ascontiguousarray(np.tensordot(Tg, Ht, axes=([1], [1])).transpose(0, 2, 1))   # Ht T_l
     Qt = _sandwich(VT, Qg)
-    Ft = VT @ fr.F @ V
     zR = np.ascontiguousarray((a * h)[:, None] * d[None, :])
     X1 = np.ascontiguousarray(np.tensordot(Rt, Ht, axes=([2], [1])).transpose(0, 2, 1))
     Y2 = np.ascontiguousarray(np.tensordot(P, Ht, axes=([2], [1])).transpose(0, 2, 1))
-    if compiled:
-        Rn = kx.r_update(zR, Rt, P, a, float(h))
-        Qn = kx.q_update(zR, Qt, X1, Y2, Ft, a, bq, float(h))
-    else:
-        Rn = kx.r_update_numpy(zR, Rt, P, a, float(h))
-        Qn = kx.q_update_numpy(zR, Qt, X1, Y2, Ft, a, bq, float(h))
+    Rn = kx.r_update_numpy(zR, Rt, P, a, float(h))
+    Qn = kx.q_update_numpy(zR, Qt, X1, Y2, Ft, a, bq, float(h))
     return _sandwich(V, Qn), _left(V, Rn)
 
 
@@ -247,46 +260,50 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
     bar = progress(total=100, desc=f"ODE (exponential, K={K}, L={setup.L})",
                    disable=None if show_progress else True)
     done = 0
-    while k < nt:
-        require(n_acc + n_rej < max_steps, "max_steps", max_steps,
-                f"enough for the run (reached at alpha={t:.4g} of {times[-1]:.4g}; raise max_steps)")
-        h = min(h, times[k] - t)
-        Q1, R1 = _midpoint(setup, Qg, Rg, Tg, fr0, h, compiled)
-        Qa, Ra = _midpoint(setup, Qg, Rg, Tg, fr0, 0.5 * h, compiled)
-        fra = coefficients(setup, _physical_C(setup, Qa, Ra, Tg), compiled)
-        Q2, R2 = _midpoint(setup, Qa, Ra, Tg, fra, 0.5 * h, compiled)
-        C1 = _physical_C(setup, Q1, R1, Tg)
-        C2 = _physical_C(setup, Q2, R2, Tg)
-        scale = float(np.max(np.abs(C2[:K, :K])))
-        sc = (atol if atol is not None else 1e-2 * rtol * scale) + rtol * np.abs(C2[:K])
-        err = float(np.max(np.abs(C2[:K] - C1[:K]) / sc)) / 3.0
-        if not math.isfinite(err):
-            err = math.inf
-        if err <= 1.0:
-            n_acc += 1
-            t += h
-            Qg, Rg = Q2 + (Q2 - Q1) / 3.0, R2 + (R2 - R1) / 3.0
-            C = _physical_C(setup, Qg, Rg, Tg)
-            if diverged(C[:K], divergence_limit):
-                raise DivergenceError(divergence_message(setup, t, "non-finite or runaway overlaps", "ODE"))
-            if abs(t - times[k]) <= 1e-12 * max(1.0, t):
-                t = float(times[k])
-                record(C)
-            fr0 = coefficients(setup, C, compiled)
-            h *= 5.0 if err == 0 else min(5.0, max(0.2, 0.9 * err ** (-1.0 / 3.0)))
-            pct = int(100 * t / times[-1])
-            if pct > done:
-                bar.update(pct - done)
-                done = pct
-        else:
-            n_rej += 1
-            h *= 0.1 if not math.isfinite(err) else max(0.1, 0.9 * err ** (-1.0 / 3.0))
-            if h < 1e-12 * max(1.0, t):
-                if diverged(C2[:K], divergence_limit):
-                    raise DivergenceError(divergence_message(setup, t, "non-finite trial state", "ODE"))
-                raise DivergenceError(f"exponential integrator: no step down to {h:.3g} meets rtol={rtol:g} "
-                                      f"at alpha={t:.4g} (the dynamics is singular or diverging; "
-                                      f"eta={setup.eta} too large?)")
+    # BLAS held to one thread for the whole run: the compiled kernels thread over groups and (i, k)
+    # pairs, and idle multi-threaded BLAS workers spinning after NumPy's small products took the
+    # cores from them (K = 40, L = 512, 2 cores: propagation + coefficients 54 ms -> 30 ms)
+    with _one_blas_thread():
+        while k < nt:
+            require(n_acc + n_rej < max_steps, "max_steps", max_steps,
+                    f"enough for the run (reached at alpha={t:.4g} of {times[-1]:.4g}; raise max_steps)")
+            h = min(h, times[k] - t)
+            Q1, R1 = _midpoint(setup, Qg, Rg, Tg, fr0, h, compiled)
+            Qa, Ra = _midpoint(setup, Qg, Rg, Tg, fr0, 0.5 * h, compiled)
+            fra = coefficients(setup, _physical_C(setup, Qa, Ra, Tg), compiled)
+            Q2, R2 = _midpoint(setup, Qa, Ra, Tg, fra, 0.5 * h, compiled)
+            C1 = _physical_C(setup, Q1, R1, Tg)
+            C2 = _physical_C(setup, Q2, R2, Tg)
+            scale = float(np.max(np.abs(C2[:K, :K])))
+            sc = (atol if atol is not None else 1e-2 * rtol * scale) + rtol * np.abs(C2[:K])
+            err = float(np.max(np.abs(C2[:K] - C1[:K]) / sc)) / 3.0
+            if not math.isfinite(err):
+                err = math.inf
+            if err <= 1.0:
+                n_acc += 1
+                t += h
+                Qg, Rg = Q2 + (Q2 - Q1) / 3.0, R2 + (R2 - R1) / 3.0
+                C = _physical_C(setup, Qg, Rg, Tg)
+                if diverged(C[:K], divergence_limit):
+                    raise DivergenceError(divergence_message(setup, t, "non-finite or runaway overlaps", "ODE"))
+                if abs(t - times[k]) <= 1e-12 * max(1.0, t):
+                    t = float(times[k])
+                    record(C)
+                fr0 = coefficients(setup, C, compiled)
+                h *= 5.0 if err == 0 else min(5.0, max(0.2, 0.9 * err ** (-1.0 / 3.0)))
+                pct = int(100 * t / times[-1])
+                if pct > done:
+                    bar.update(pct - done)
+                    done = pct
+            else:
+                n_rej += 1
+                h *= 0.1 if not math.isfinite(err) else max(0.1, 0.9 * err ** (-1.0 / 3.0))
+                if h < 1e-12 * max(1.0, t):
+                    if diverged(C2[:K], divergence_limit):
+                        raise DivergenceError(divergence_message(setup, t, "non-finite trial state", "ODE"))
+                    raise DivergenceError(f"exponential integrator: no step down to {h:.3g} meets rtol={rtol:g} "
+                                          f"at alpha={t:.4g} (the dynamics is singular or diverging; "
+                                          f"eta={setup.eta} too large?)")
     bar.close()
     Q = Cs[:, :K, :K]
     R = Cs[:, :K, K:]
@@ -294,3 +311,71 @@ def integrate(setup: Setup, init: Overlaps, t_max: float | None = None, times=No
     meta = dict(setup.describe(), method="exponential", source="ode", steps=n_acc, rejected=n_rej,
                 rtol=rtol)
     return trajectory(times.copy(), eps, Q, R, Cs[0, K:, K:], groups=G_out, meta=meta)
+
+
+def specialised_mode_sum(setup: Setup, init: Overlaps, times, *, max_memory: float = DEFAULT_MAX_MEMORY) -> np.ndarray:
+    r"""Linearised decay of :math:`\varepsilon_g` in the specialised phase, from the group overlaps
+    ``init`` of a state near the perfectly specialised one (K = M, student i on teacher i): the
+    shape of the mode sum, normalised to 1 at α = 0; its log-log slope is the prediction.
+
+    **Linearisation.**  Write the weights of coordinate j (eigen-group l) as :math:`J_j = B_j + u_j`
+    (u_j a K-vector).  With the coefficients frozen at the fixed point :math:`C^*` (Q = R = T) the
+    group equations of this module move every coordinate by the same K x K operator,
+    :math:`\dot u_j = a_l G^* u_j` with :math:`a_l = \eta c_s\lambda_l` (:func:`coefficients`;
+    :math:`G^*` symmetric, eigenpairs :math:`(d_a, v_a)`, :math:`d_a < 0`).  For gradient flow this
+    operator is minus the K x K factor of the Hessian :math:`\Sigma\otimes H_K` of
+    :math:`\varepsilon_g` in weight space, so :math:`\varepsilon_g \propto \sum_l \lambda_l
+    \mathrm{tr}(-G^* D_l)` with the deviation overlaps :math:`D_l = Q_l - R_l - R_l^T + T_l =
+    \sum_{j\in l} u_j u_j^T/N`, and
+
+    .. math::
+
+       \varepsilon_{\rm lin}(\alpha) \propto \sum_l \lambda_l \sum_a |d_a|\,
+       (v_a^T D_l v_a)\, e^{2 a_l d_a \alpha}.
+
+    The rates :math:`2\eta c_s\lambda_l|d_a|` combine the data spectrum with the committee's own
+    spectrum :math:`d_a`, whose soft modes (units with similar teachers) stretch the power law.
+    Neglected: the coupling of the deviations through the coefficients (the collective
+    combinations :math:`\sum_l \lambda_l B_l u_l^T`), the :math:`\eta^2` SGD-noise forcing and
+    terms of second order in u; how much they matter is measured against the ODE in the
+    specialisation chapter.
+
+    Raises ``ValueError`` before any work for K != M, a non-erf/linear activation, overlaps that do
+    not match the setup or whose students are not matched to their own teachers (the largest
+    teacher coefficient of student i, :func:`~scalinglaws.committee.specialisation.teacher_coefficients`,
+    must be teacher i), bad ``times``, and a memory need above ``max_memory``.
+    """
+    from scalinglaws.committee.specialisation import teacher_coefficients
+    if not isinstance(setup, Setup):
+        raise ParameterTypeError(f"setup must be a scalinglaws.committee.setup.Setup, got {type(setup).__name__}")
+    if not isinstance(init, Overlaps):
+        raise ParameterTypeError(f"init must be a scalinglaws.committee.setup.Overlaps, got {type(init).__name__}")
+    require(setup.K == setup.M, "setup.K", setup.K, f"equal to setup.M={setup.M} (a specialised state pairs units)")
+    require(setup.activation.name in ("erf", "linear"), "setup.activation", setup.activation.name,
+            "'erf' or 'linear'")
+    require((init.K, init.M, init.L) == (setup.K, setup.M, setup.L), "init",
+            f"K={init.K}, M={init.M}, L={init.L}", f"must match setup K={setup.K}, M={setup.M}, L={setup.L}")
+    init.validate(setup)
+    times = _validate_times(times, None)
+    max_memory = check_real("max_memory", max_memory, 0.0, lo_open=True, finite=False)
+    K, L = setup.K, setup.L
+    check_cost("times", times.size, 8.0 * times.size * L * K * 2, max_memory,
+               what=f"of memory (times x L x K = {times.size} x {L} x {K})", limit_name="max_memory",
+               memory=True)
+    C0 = init.physical(setup.spectrum)
+    A = np.abs(teacher_coefficients(C0[:K, K:], C0[K:, K:]))
+    matched = np.argmax(A, axis=1)
+    require(bool(np.all(matched == np.arange(K))), "init", f"students matched to teachers {matched.tolist()}",
+            "a state near the specialised one with student i on teacher i (largest teacher coefficient)")
+    T = np.ascontiguousarray(init.T, dtype=float)
+    Cs = _physical_C(setup, T, T, T)                    # the fixed point: Q = R = T
+    d, V = np.linalg.eigh(coefficients(setup, Cs).G)
+    require(bool(np.all(d < 0)), "init", f"largest eigenvalue of G* = {d.max():.3g}",
+            "a stable specialised fixed point (all eigenvalues of G* negative)")
+    D = init.Q - init.R - np.swapaxes(init.R, 1, 2) + init.T
+    w = np.einsum("ai,lij,ja->la", V.T, D, V)           # v_a^T D_l v_a
+    lam = setup.spectrum.eigenvalues
+    weight = (lam[:, None] * (-d)[None, :] * w).ravel()
+    rate = (2.0 * setup.eta * setup.c_s * lam[:, None] * d[None, :]).ravel()
+    out = np.exp(np.multiply.outer(times, rate)) @ weight
+    return out / weight.sum()

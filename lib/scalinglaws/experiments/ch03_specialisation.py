@@ -15,6 +15,11 @@ they are cached in the results store:
                            from the same draws
 :func:`crossover`          K = M = 1, one (L, β, draw): the ODE and the linearisation at the
                            specialised fixed point
+:func:`fig6`               the paper's Fig. 6 setting (K = M = 40, L = N = 512) from the paper's
+                           initialisation: the plateau approach, ODE and SGD
+:func:`specialised_phase`  the same setting started inside the specialised phase (one draw): the
+                           ODE, its linearisation and SGD; :func:`specialised_summary` fits the
+                           exponents over draws
 =========================  ======================================================================
 
 ``plot_*`` functions draw the chapter's figures from these results and return the figure;
@@ -32,7 +37,7 @@ from scalinglaws.committee.setup import Overlaps, Setup, draw_weights
 from scalinglaws.spectra import Spectrum
 
 __all__ = ["transition", "multi_plateau", "large_L", "crossover", "large_L_setting", "large_L_sizes", "fig6",
-           "sgd_ode_ratio", "plot_fig6",
+           "sgd_ode_ratio", "plot_fig6", "specialised_phase", "specialised_summary", "plot_specialised",
            "plot_transition", "plot_multi_plateau", "plot_large_L", "plot_crossover"]
 
 
@@ -357,4 +362,131 @@ def plot_fig6(r: dict, K: int, L: int, beta: float):
     ax.set_xlabel(r"$\alpha$")
     ax.set_ylabel("specialisation gap of each student unit")
     ax.set_ylim(-0.05, 1.05)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# the specialised phase at the Fig. 6 setting, started inside it
+# ----------------------------------------------------------------------------------------------
+def specialised_phase(K: int, L: int, N: int, eta: float, beta: float, seed: int, delta: float, t_max: float,
+                      rtol: float, seeds_sgd: int, t_max_sgd: float, n_times: int = 120) -> dict:
+    r"""The Fig. 6 setting (K = M = ``K``, power law (L, ``beta``) at input dimension N, η = ``eta``,
+    Gaussian teacher B) started inside the specialised phase: student :math:`J = B + \delta\,\xi`
+    with :math:`\xi_{ik}\sim N(0, 1)` (``delta``; for one ``seed``, B and ξ are the teacher and the
+    unscaled student of the paper's initialisation, which is :math:`J = \sigma_J\xi`).  Runs the ODE
+    (:mod:`scalinglaws.committee.expode`, ``rtol``) to ``t_max``, its linearisation at the specialised
+    fixed point (:func:`~scalinglaws.committee.expode.specialised_mode_sum`) and, for ``seeds_sgd`` > 0,
+    online SGD from the same weights over that many data streams to ``t_max_sgd``.
+
+    Returns ``t`` (``n_times`` log-spaced times from 1 to ``t_max``, plus 25 from 1 to ``t_max_sgd``, so
+    that draws with and without SGD share one grid), ``eps``,
+    ``lin`` (the linearised shape, normalised to 1 at α = 0), ``gap_min`` (per time, the smallest
+    per-unit specialisation gap), ``t_sgd``, ``sgd`` (streams × SGD times; empty without SGD),
+    ``ode_sgd`` (the ODE at the SGD times), ``steps``, ``rejected`` and ``seconds`` of the ODE."""
+    import time as _time
+    from scalinglaws.committee import expode, sgd
+    from scalinglaws.errors import check_int, check_real
+    seeds_sgd = check_int("seeds_sgd", seeds_sgd, 0)
+    delta = check_real("delta", delta, 0.0, lo_open=True, hi=1.0)
+    spec = Spectrum.power_law(L, beta)
+    s = Setup(K, K, eta, spectrum=spec)
+    xi, B = draw_weights(s, N, seed=seed, sigma_J=1.0)
+    J = B + delta * xi
+    init = Overlaps.from_weights(J, B, spec)
+    t_sgd = ode.log_times(t_max_sgd, n=25, t_min=1.0)      # on the ODE grid with or without SGD
+    times = np.union1d(ode.log_times(t_max, n=n_times, t_min=1.0), t_sgd)
+    t0 = _time.perf_counter()
+    o = expode.integrate(s, init, times=times, rtol=rtol, show_progress=False)
+    sec = _time.perf_counter() - t0
+    gap_min = sp.specialisation_gap(o.R, o.T, per_unit=True).min(axis=1)
+    out = dict(t=o.t, eps=o.loss, lin=expode.specialised_mode_sum(s, init, o.t), gap_min=gap_min, t_sgd=t_sgd,
+               sgd=np.zeros((0, t_sgd.size)), ode_sgd=o.loss[np.searchsorted(times, t_sgd)],
+               steps=int(o.meta["steps"]), rejected=int(o.meta["rejected"]), seconds=float(sec))
+    if seeds_sgd:
+        g = sgd.simulate(s, N, times=t_sgd, seeds=list(range(seeds_sgd)), J0=J, B0=B, n_jobs=2,
+                         show_progress=False)
+        out["sgd"] = g.seeds
+    return out
+
+
+def _decades(window) -> list:
+    """Consecutive one-decade sub-windows covering ``window`` (the last one may be shorter)."""
+    lo, hi = float(window[0]), float(window[1])
+    edges = [lo]
+    while edges[-1] * 10 < hi * (1 - 1e-12):
+        edges.append(edges[-1] * 10)
+    edges.append(hi)
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def specialised_summary(runs: list, window) -> dict:
+    r"""Exponents of the specialised phase from several :func:`specialised_phase` draws (same t).
+
+    Returns ``slopes`` and ``lin_slopes`` (per draw: the power-law slope of the ODE and of its
+    linearisation in ``window``), ``mean``/``se`` (over draws, ddof = 1), ``diff_mean``/``diff_se``
+    (the paired ODE − linearisation difference), ``gap_min`` (the smallest per-unit gap of any draw
+    in the window), ``local`` (the slopes of the draw-mean curve on each decade of the window),
+    ``local_dev`` (their largest distance from the window slope of the mean curve, ``slope_mean_curve``)
+    and ``local_dev_exp`` (the same statistic for an exponential with that window slope, the
+    alternative of the power-law test)."""
+    from scalinglaws.analysis import fits
+    from scalinglaws.errors import require
+    require(isinstance(runs, (list, tuple)) and len(runs) >= 2, "runs", type(runs).__name__,
+            "a list of at least 2 specialised_phase results")
+    t = runs[0]["t"]
+    require(all(np.array_equal(r["t"], t) for r in runs), "runs", "different time grids", "the same t")
+    w = (float(window[0]), float(window[1]))
+    fit = lambda y, win=w: fits.fit_power_law(t, y, window=win).slope  # noqa: E731
+    slopes = np.array([fit(r["eps"]) for r in runs])
+    lin = np.array([fit(r["lin"]) for r in runs])
+    n = len(runs)
+    diff = slopes - lin
+    mean_curve = np.mean([r["eps"] for r in runs], axis=0)
+    s_mean = fit(mean_curve)
+    local = [fit(mean_curve, d) for d in _decades(w)]
+    rate = -s_mean * np.log(w[1] / w[0]) / (w[1] - w[0])          # exp(-rate alpha): same window slope
+    local_exp = [-rate * (b - a) / np.log(b / a) for a, b in _decades(w)]
+    inside = (t >= w[0]) & (t <= w[1])
+    return dict(slopes=slopes, lin_slopes=lin, mean=float(slopes.mean()), se=float(slopes.std(ddof=1) / np.sqrt(n)),
+                lin_mean=float(lin.mean()), diff_mean=float(diff.mean()), diff_se=float(diff.std(ddof=1) / np.sqrt(n)),
+                gap_min=float(min(r["gap_min"][inside].min() for r in runs)), slope_mean_curve=float(s_mean),
+                local=local, local_dev=float(np.max(np.abs(np.array(local) - s_mean))),
+                local_dev_exp=float(np.max(np.abs(np.array(local_exp) - s_mean))))
+
+
+def plot_specialised(runs_by_beta: dict, summaries: dict, window, K: int, L: int):
+    """Left: the draw-mean ODE per β (lines), SGD of the first draw (markers, mean ± s.e. over
+    streams) with that draw's ODE (dashed), the linearisation (dotted, matched to the ODE at the
+    window start) and the window (shaded);
+    right: the fitted exponent against β with the linearisation and -β/(1+β)."""
+    from scalinglaws.book import plotting
+    fig, axs = plotting.figure(2, 1)
+    ax = axs[0, 0]
+    for i, (b, runs) in enumerate(sorted(runs_by_beta.items())):
+        t = runs[0]["t"]
+        pos = t > 0
+        E = np.mean([r["eps"] for r in runs], axis=0)
+        Lc = np.mean([r["lin"] for r in runs], axis=0)
+        k0 = int(np.searchsorted(t, window[0]))
+        plotting.theory(ax, t[pos], E[pos], label=f"β = {b}: ODE, mean of {len(runs)} draws", i=i)
+        ax.plot(t[pos], (Lc * E[k0] / Lc[k0])[pos], ":", color=plotting.color(i), lw=1)
+        S = runs[0]["sgd"]
+        if S.shape[0] > 1:
+            ax.plot(t[pos], runs[0]["eps"][pos], "--", color=plotting.color(i), lw=0.8)
+            plotting.simulation(ax, runs[0]["t_sgd"], S.mean(0), S.std(0, ddof=1) / np.sqrt(S.shape[0]),
+                                label=f"β = {b}: SGD, first draw, {S.shape[0]} streams", i=i)
+    ax.axvspan(window[0], window[1], color="0.92", zorder=0)
+    plotting.loglog(ax, r"$\alpha$", r"$\varepsilon_g$", f"specialised phase, K = M = {K}, L = N = {L}")
+    ax.legend(fontsize=7)
+    ax = axs[0, 1]
+    bs = np.array(sorted(summaries))
+    ax.errorbar(bs, [summaries[b]["mean"] for b in bs], yerr=[summaries[b]["se"] for b in bs], fmt="o",
+                color=plotting.color(0), label="ODE (mean ± s.e. over draws)")
+    ax.plot(bs, [summaries[b]["lin_mean"] for b in bs], "s", mfc="none", color=plotting.color(1),
+            label="linearisation (same draws)")
+    bb = np.linspace(bs.min() * 0.8, bs.max() * 1.1, 50)
+    ax.plot(bb, -bb / (1 + bb), "--", color="0.4", label=r"$-\beta/(1+\beta)$")
+    ax.set_xlabel(r"$\beta$")
+    ax.set_ylabel(f"exponent in {window[0]:g} ≤ α ≤ {window[1]:g}")
+    ax.legend(fontsize=7)
     return fig
