@@ -187,3 +187,18 @@ def test_specialised_summary_local_slopes_of_known_curves():
     expect = max(abs(-r * (b - a) / np.log(b / a) + 0.6) for a, b in [(1e2, 1e3), (1e3, 1e4)])
     assert sm["local_dev_exp"] == pytest.approx(expect, rel=1e-12)
     assert ch03._decades([1e2, 5e3]) == [(1e2, 1e3), (1e3, 5e3)]
+
+
+def test_specialised_phase_from_the_papers_initialisation_fits_after_every_unit_specialised():
+    """sigma_J given: the run starts at J = sigma_J xi; t_all is the first record with every gap >= 1/2,
+    the linearisation starts there (NaN before, 1 at t_all), and the summary's window starts there."""
+    runs = [ch03.specialised_phase(K=3, L=16, N=64, eta=0.1, beta=1.0, seed=s, delta=0.3, t_max=3e4, rtol=3e-3,
+                                   seeds_sgd=0, t_max_sgd=20.0, sigma_J=1e-3) for s in (1, 2)]
+    for r in runs:
+        k = int(np.searchsorted(r["t"], r["t_all"]))
+        assert 0 < r["t_all"] < 3e3 and r["gap_min"][k] >= 0.5 and r["gap_min"][k - 1] < 0.5
+        assert np.all(np.isnan(r["lin"][:k])) and r["lin"][k] == pytest.approx(1.0)
+    sm = ch03.specialised_summary(runs, [10.0, 3e4])
+    assert sm["window"] == (max(r["t_all"] for r in runs), 3e4)
+    with pytest.raises(ValueError, match="decade before"):
+        ch03.specialised_summary(runs, [10.0, 5e3])

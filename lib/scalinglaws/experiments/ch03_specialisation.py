@@ -369,29 +369,36 @@ def plot_fig6(r: dict, K: int, L: int, beta: float):
 # the specialised phase at the Fig. 6 setting, started inside it
 # ----------------------------------------------------------------------------------------------
 def specialised_phase(K: int, L: int, N: int, eta: float, beta: float, seed: int, delta: float, t_max: float,
-                      rtol: float, seeds_sgd: int, t_max_sgd: float, n_times: int = 120) -> dict:
+                      rtol: float, seeds_sgd: int, t_max_sgd: float, n_times: int = 120,
+                      sigma_J: float | None = None) -> dict:
     r"""The Fig. 6 setting (K = M = ``K``, power law (L, ``beta``) at input dimension N, η = ``eta``,
     Gaussian teacher B) started inside the specialised phase: student :math:`J = B + \delta\,\xi`
     with :math:`\xi_{ik}\sim N(0, 1)` (``delta``; for one ``seed``, B and ξ are the teacher and the
-    unscaled student of the paper's initialisation, which is :math:`J = \sigma_J\xi`).  Runs the ODE
+    unscaled student of the paper's initialisation).  With ``sigma_J`` given it starts from the
+    paper's initialisation :math:`J = \sigma_J\xi` instead (``delta`` unused), which reaches the
+    specialised phase only late (beyond α = 10^5 at the paper's K = 40, σ_J = 1e-6).  Runs the ODE
     (:mod:`scalinglaws.committee.expode`, ``rtol``) to ``t_max``, its linearisation at the specialised
-    fixed point (:func:`~scalinglaws.committee.expode.specialised_mode_sum`) and, for ``seeds_sgd`` > 0,
-    online SGD from the same weights over that many data streams to ``t_max_sgd``.
+    fixed point (:func:`~scalinglaws.committee.expode.specialised_mode_sum`, from the ODE state at
+    ``t_all``, students relabelled to their teachers) and, for ``seeds_sgd`` > 0, online SGD from the
+    same weights over that many data streams to ``t_max_sgd``.
 
     Returns ``t`` (``n_times`` log-spaced times from 1 to ``t_max``, plus 25 from 1 to ``t_max_sgd``, so
-    that draws with and without SGD share one grid), ``eps``,
-    ``lin`` (the linearised shape, normalised to 1 at α = 0), ``gap_min`` (per time, the smallest
-    per-unit specialisation gap), ``t_sgd``, ``sgd`` (streams × SGD times; empty without SGD),
+    that draws with and without SGD share one grid), ``eps``, ``gap_min`` (per time, the smallest
+    per-unit specialisation gap), ``t_all`` (the first record at which every unit's gap is at least ½:
+    0 for the specialised start, NaN if none by ``t_max``), ``lin`` (the linearised shape from
+    ``t_all`` on, 1 there, NaN before), ``t_sgd``, ``sgd`` (streams × SGD times; empty without SGD),
     ``ode_sgd`` (the ODE at the SGD times), ``steps``, ``rejected`` and ``seconds`` of the ODE."""
     import time as _time
     from scalinglaws.committee import expode, sgd
     from scalinglaws.errors import check_int, check_real
     seeds_sgd = check_int("seeds_sgd", seeds_sgd, 0)
-    delta = check_real("delta", delta, 0.0, lo_open=True, hi=1.0)
     spec = Spectrum.power_law(L, beta)
     s = Setup(K, K, eta, spectrum=spec)
     xi, B = draw_weights(s, N, seed=seed, sigma_J=1.0)
-    J = B + delta * xi
+    if sigma_J is None:
+        J = B + check_real("delta", delta, 0.0, lo_open=True, hi=1.0) * xi
+    else:
+        J = check_real("sigma_J", sigma_J, 0.0, lo_open=True) * xi
     init = Overlaps.from_weights(J, B, spec)
     t_sgd = ode.log_times(t_max_sgd, n=25, t_min=1.0)      # on the ODE grid with or without SGD
     times = np.union1d(ode.log_times(t_max, n=n_times, t_min=1.0), t_sgd)
@@ -399,7 +406,21 @@ def specialised_phase(K: int, L: int, N: int, eta: float, beta: float, seed: int
     o = expode.integrate(s, init, times=times, rtol=rtol, show_progress=False)
     sec = _time.perf_counter() - t0
     gap_min = sp.specialisation_gap(o.R, o.T, per_unit=True).min(axis=1)
-    out = dict(t=o.t, eps=o.loss, lin=expode.specialised_mode_sum(s, init, o.t), gap_min=gap_min, t_sgd=t_sgd,
+    lin = np.full(times.size, np.nan)
+    done = np.flatnonzero(gap_min >= 0.5)
+    t_all = float(times[done[0]]) if done.size else float("nan")
+    if done.size:
+        k = int(done[0])
+        if k == 0:
+            Qg, Rg = init.Q, init.R
+        else:                                                # the group state at t_all (one record kept)
+            g = expode.integrate(s, init, times=times[k:k + 1], rtol=rtol, keep_groups=True,
+                                 show_progress=False).groups
+            Qg, Rg = g["Q"][-1], g["R"][-1]
+        order = np.argsort(sp.assignment(o.R[k], o.T))       # student of teacher i first
+        st = Overlaps(Qg[:, order][:, :, order], Rg[:, order], init.T)
+        lin[k:] = expode.specialised_mode_sum(s, st, times[k:] - times[k])
+    out = dict(t=o.t, eps=o.loss, lin=lin, gap_min=gap_min, t_all=t_all, t_sgd=t_sgd,
                sgd=np.zeros((0, t_sgd.size)), ode_sgd=o.loss[np.searchsorted(times, t_sgd)],
                steps=int(o.meta["steps"]), rejected=int(o.meta["rejected"]), seconds=float(sec))
     if seeds_sgd:
@@ -420,9 +441,12 @@ def _decades(window) -> list:
 
 
 def specialised_summary(runs: list, window) -> dict:
-    r"""Exponents of the specialised phase from several :func:`specialised_phase` draws (same t).
+    r"""Exponents of the specialised phase from several :func:`specialised_phase` draws (same t), in
+    ``window`` with its lower edge raised to the latest ``t_all`` of the draws (the fit starts only
+    after every unit of every draw has specialised; a ``ValueError`` if that leaves less than a
+    decade).
 
-    Returns ``slopes`` and ``lin_slopes`` (per draw: the power-law slope of the ODE and of its
+    Returns ``window`` (the one used), ``slopes`` and ``lin_slopes`` (per draw: the power-law slope of the ODE and of its
     linearisation in ``window``), ``mean``/``se`` (over draws, ddof = 1), ``diff_mean``/``diff_se``
     (the paired ODE − linearisation difference), ``gap_min`` (the smallest per-unit gap of any draw
     in the window), ``local`` (the slopes of the draw-mean curve on each decade of the window),
@@ -435,7 +459,10 @@ def specialised_summary(runs: list, window) -> dict:
             "a list of at least 2 specialised_phase results")
     t = runs[0]["t"]
     require(all(np.array_equal(r["t"], t) for r in runs), "runs", "different time grids", "the same t")
-    w = (float(window[0]), float(window[1]))
+    t_all = max(float(r.get("t_all", 0.0)) for r in runs)
+    w = (max(float(window[0]), t_all), float(window[1]))
+    require(np.isfinite(t_all) and w[0] * 10 <= w[1], "runs", f"every unit of every draw specialised by alpha={t_all:.4g}",
+            f"a time at least a decade before the window's end {w[1]:g} (raise t_max and the window)")
     fit = lambda y, win=w: fits.fit_power_law(t, y, window=win).slope  # noqa: E731
     slopes = np.array([fit(r["eps"]) for r in runs])
     lin = np.array([fit(r["lin"]) for r in runs])
@@ -447,7 +474,7 @@ def specialised_summary(runs: list, window) -> dict:
     rate = -s_mean * np.log(w[1] / w[0]) / (w[1] - w[0])          # exp(-rate alpha): same window slope
     local_exp = [-rate * (b - a) / np.log(b / a) for a, b in _decades(w)]
     inside = (t >= w[0]) & (t <= w[1])
-    return dict(slopes=slopes, lin_slopes=lin, mean=float(slopes.mean()), se=float(slopes.std(ddof=1) / np.sqrt(n)),
+    return dict(window=w, slopes=slopes, lin_slopes=lin, mean=float(slopes.mean()), se=float(slopes.std(ddof=1) / np.sqrt(n)),
                 lin_mean=float(lin.mean()), diff_mean=float(diff.mean()), diff_se=float(diff.std(ddof=1) / np.sqrt(n)),
                 gap_min=float(min(r["gap_min"][inside].min() for r in runs)), slope_mean_curve=float(s_mean),
                 local=local, local_dev=float(np.max(np.abs(np.array(local) - s_mean))),
