@@ -286,6 +286,21 @@ def test_no_pointer_outside_the_repository():
     assert not bad, f"pointers outside the repository: {bad}"
 
 
+def test_printed_timings_are_sanitised():
+    """A wall-clock time printed by a chapter changes from run to run; nbval only tolerates it behind
+    one of the sanitiser's keywords (tests/nbval_sanitize.cfg), which masks the rest of the line.
+    (A fast-mode run once printed "ODE 0 s" and its re-run "ODE 1 s".)"""
+    cfg = SANITIZE.read_text(encoding="utf-8")
+    keywords = re.search(r"regex: \(([^)]*)\)\[\^\\n\]\*", cfg).group(1)
+    timing = re.compile(r"\[[\'\"](seconds|wall|elapsed)[\'\"]\]|perf_counter\(|time\.time\(")
+    bad = []
+    for nb in NOTEBOOKS:
+        for n, line in enumerate((ROOT / f"{nb}.md").read_text(encoding="utf-8").splitlines(), 1):
+            if timing.search(line) and "{" in line and not re.search(rf"({keywords})[^{{]*\{{", line):
+                bad.append(f"{Path(nb).name}:{n}: {line.strip()[:120]}")
+    assert not bad, f"timings printed without a sanitised keyword ({keywords}):\n" + "\n".join(bad)
+
+
 # ---------------------------------------------------------------------------------------------------
 # 3. determinism: nbval re-runs the executed copies
 
