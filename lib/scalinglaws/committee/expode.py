@@ -46,9 +46,12 @@ extrapolated :math:`y_{h/2} + (y_{h/2} - y_h)/3` (local extrapolation).  The ste
 groups sit at quasi-static values set by the coefficients frozen at the midpoint, not at the end of
 the step; measured at K = M = 10, L = 128, β = 2 from α = 300, the local error in C grows 3.4-4.8x
 per doubling of h, not 8x).  The previous rule, :math:`\mathrm{err}^{-1/3}` with growth up to 5,
-over-stretched steps: at the Fig. 6 setting (K = M = 40, L = N = 512, β = 2, rtol 3e-3, α ≤ 10^4)
-it rejected 89 of 348 steps and let ε_g drift 5.7 % from the rtol 3e-4 solution late in the run; this
-rule rejects 60 of 327, takes 8 % less time and stays within 0.75 %.  A first-order estimate (midpoint
+over-stretched steps: at the Fig. 6 setting (K = M = 40, L = N = 512, β = 2, rtol 3e-3, α ≤ 10^4,
+draw 1 of the specialisation chapter) it rejected 89 of 348 steps, and ε_g drifted 5.7 % from the
+rtol 3e-4 solution late in the run (window exponent off by 0.0011); this rule rejects 60 of 327 and
+stays within 0.75 % (exponent within 0.0003).  It buys accuracy, not speed: over the chapter's 15
+draws the ODE took 544 s against 517 s before (same box; the run-to-run spread is about 5 %).
+A first-order estimate (midpoint
 against one frozen step) was tried first: it was too pessimistic by one to two orders of magnitude
 in the slow late phase at K = 40 and forced steps of ~10 where ~200 are accurate.  Cost per step: 6
 exact propagations and 4 coefficient evaluations (compiled :math:`I_4` sums).  At K = M = 40,
