@@ -37,6 +37,13 @@ def fails_at_two(x, marker_dir=None):
     return x * 10
 
 
+def omp_task(x):
+    """Runs a parallel numba kernel (OpenMP threads) in the worker."""
+    import numpy as np
+    from scalinglaws.numerics import committee_exp as kx
+    return {"x": x, "pid": os.getpid(), "v": float(kx.i4_weighted(np.eye(8), 4, np.ones(4)).sum())}
+
+
 def _count(marker_dir, prefix: str) -> int:
     return sum(1 for p in Path(marker_dir).iterdir() if p.name.startswith(prefix))
 
@@ -68,13 +75,23 @@ def _wait(cond, timeout: float) -> bool:
     return cond()
 
 
-def _driver(marks, cache, grid_extra: str, workers: int = 2) -> subprocess.Popen:
+_START_OPENMP = """
+    import numpy as np
+    from scalinglaws.numerics import committee_exp as kx
+    from scalinglaws.book.sweep import _openmp_started
+    kx.i4_weighted(np.eye(8), 4, np.ones(4))      # a parallel numba kernel: OpenMP threads start
+    assert _openmp_started()
+"""
+
+
+def _driver(marks, cache, grid_extra: str, workers: int = 2, openmp: bool = False) -> subprocess.Popen:
     # the default Ctrl-C handler, also when this test runs under a shell that started it in the
     # background (bash then ignores SIGINT for the job, and Python keeps an inherited SIG_IGN)
     script = textwrap.dedent(f"""
         import signal, sys
         signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.path.insert(0, {str(HERE)!r})
+        {textwrap.dedent(_START_OPENMP).strip().replace(chr(10), chr(10) + 8 * " ") if openmp else ""}
         from test_sweep_robustness import napper
         from scalinglaws.book.sweep import sweep
         sweep(napper, [dict(x=x, marker_dir={str(marks)!r}, delay=d) for x, d in {grid_extra}],
@@ -85,10 +102,11 @@ def _driver(marks, cache, grid_extra: str, workers: int = 2) -> subprocess.Popen
 
 # ---- workers die with the driver -------------------------------------------------------------
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
-def test_sigkill_of_the_driver_leaves_no_orphaned_workers(tmp_path):
+@pytest.mark.parametrize("openmp", [False, True])
+def test_sigkill_of_the_driver_leaves_no_orphaned_workers(tmp_path, openmp):
     marks, cache = tmp_path / "m", tmp_path / "c"
     marks.mkdir()
-    proc = _driver(marks, cache, "[(0, 60.0), (1, 60.0)]")
+    proc = _driver(marks, cache, "[(0, 60.0), (1, 60.0)]", openmp=openmp)
     try:
         assert _wait(lambda: len(_pids(marks)) >= 2, 30), "workers did not start"
         workers = _pids(marks)
@@ -99,6 +117,61 @@ def test_sigkill_of_the_driver_leaves_no_orphaned_workers(tmp_path):
     # PR_SET_PDEATHSIG kills them at once; the watchdog thread within half a second
     assert _wait(lambda: not any(_running(p) for p in workers), 10), \
         f"orphaned workers still running: {[p for p in workers if _running(p)]}"
+
+
+# ---- workers after numba's OpenMP threads have started in the driver ------------------------
+def _openmp_script(body: str) -> subprocess.CompletedProcess:
+    script = textwrap.dedent(_START_OPENMP) + textwrap.dedent(body)
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240,
+                          cwd=HERE)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="GNU OpenMP and fork")
+def test_a_forked_pool_dies_once_openmp_runs():
+    """The hazard the sweep avoids: the workers of a plain fork-based pool are killed by GNU
+    OpenMP when their task runs a parallel kernel."""
+    r = _openmp_script("""
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+        from test_sweep_robustness import omp_task
+        with ProcessPoolExecutor(2, mp_context=mp.get_context("fork")) as ex:
+            print(list(ex.map(omp_task, [0, 1])))
+    """)
+    assert r.returncode != 0 and "BrokenProcessPool" in r.stderr, r.stderr[-2000:]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="GNU OpenMP and fork")
+def test_sweep_workers_run_after_openmp_started():
+    """With OpenMP threads running, the sweep starts its workers from a forkserver: tasks that run
+    parallel kernels are computed (in processes other than the driver)."""
+    r = _openmp_script("""
+        import os
+        from test_sweep_robustness import omp_task
+        from scalinglaws.book.sweep import sweep
+        out = sweep(omp_task, [dict(x=x) for x in range(3)], cache_dir=None,
+                    max_workers=2, code_hash="R", show_progress=False)
+        assert [o["x"] for o in out] == [0, 1, 2]
+        assert all(o["pid"] != os.getpid() for o in out)
+        print("ok")
+    """)
+    assert r.returncode == 0 and "ok" in r.stdout, r.stderr[-3000:]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="GNU OpenMP and fork")
+def test_sweep_refuses_a_main_function_once_openmp_started():
+    """A function of __main__ cannot reach forkserver workers: a ValueError naming the ways out,
+    before any work."""
+    r = _openmp_script("""
+        from scalinglaws.book.sweep import sweep
+        def task(x):
+            return x
+        try:
+            sweep(task, [dict(x=0), dict(x=1)], cache_dir=None, max_workers=2, code_hash="R",
+                  show_progress=False)
+        except ValueError as e:
+            print("refused:", e)
+    """)
+    assert r.returncode == 0 and "refused:" in r.stdout and "max_workers=0" in r.stdout, r.stdout + r.stderr[-2000:]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc")
@@ -261,3 +334,27 @@ def test_code_hash_is_the_same_in_a_fresh_process():
                           "plateau.escape_time_from_ode))"], capture_output=True, text=True,
                          check=True).stdout.split()
     assert tuple(out) == here
+
+
+def omp_threads(x):
+    """numba's thread count in the worker, after its first parallel kernel."""
+    import numba
+    omp_task(x)
+    return numba.get_num_threads()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="GNU OpenMP and fork")
+def test_forkserver_workers_keep_one_thread_per_core():
+    """Workers x threads must not exceed the cores: a forkserver worker loads numba only with its
+    task, after the initializer's threadpoolctl limit, so the limit also goes through the
+    environment."""
+    r = _openmp_script("""
+        import os
+        from test_sweep_robustness import omp_threads
+        from scalinglaws.book.sweep import sweep
+        out = sweep(omp_threads, [dict(x=x) for x in range(2)], cache_dir=None, max_workers=2,
+                    code_hash="R", show_progress=False)
+        print("threads", out, "cores", os.cpu_count())
+        assert all(t <= max(1, os.cpu_count() // 2) for t in out), out
+    """)
+    assert r.returncode == 0 and "threads" in r.stdout, r.stdout + r.stderr[-3000:]

@@ -542,6 +542,10 @@ def _worker_init(driver_pid: int, blas_threads: int | None = None) -> None:
     2-worker sweep of GEMM/eigh-heavy points ran 3-4x slower on 2 cores without the limit)."""
     global _THREAD_LIMIT
     if blas_threads is not None:
+        # the same limit for libraries loaded later in this worker (a forkserver worker imports
+        # numba, and so GNU OpenMP, only with its first task; threadpoolctl sees loaded ones only)
+        for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(int(blas_threads))
         try:
             from threadpoolctl import threadpool_limits
             _THREAD_LIMIT = threadpool_limits(limits=int(blas_threads))
@@ -564,10 +568,12 @@ def _worker_init(driver_pid: int, blas_threads: int | None = None) -> None:
         os._exit(1)                    # the driver died before prctl took effect
 
     def watch():
+        # re-parented (the driver died), or, for forkserver workers whose parent is the server,
+        # the driver itself gone
         import time
         while True:
             time.sleep(0.5)
-            if os.getppid() != parent:
+            if os.getppid() != parent or (driver_pid != parent and not _alive(driver_pid)):
                 os._exit(1)
 
     threading.Thread(target=watch, name="sweep-driver-watchdog", daemon=True).start()
@@ -732,10 +738,42 @@ def _harvest(futs: dict, done, is_ok) -> None:
             pass
 
 
+def _openmp_started() -> bool:
+    """Whether numba's OpenMP threading layer has started its threads in this process (after the
+    first ``parallel=True`` kernel).  GNU OpenMP then kills every ``fork()``-ed child that runs a
+    parallel kernel in turn ("fork() called from a process already using GNU OpenMP, this is
+    unsafe"), which a fork-based process pool only reports as ``BrokenProcessPool`` (measured: the
+    specialisation chapter's ODE draws in 2 workers)."""
+    nb = sys.modules.get("numba")
+    if nb is None:
+        return False
+    try:
+        from numba.np.ufunc import parallel
+        return bool(parallel._is_initialized) and nb.threading_layer() == "omp"
+    except Exception:  # pragma: no cover - numba internals moved: assume the unsafe case
+        return True
+
+
+def _pool_context(func):
+    """Start method of the local workers: the platform default (fork on Linux: cheap, and it can
+    run functions defined in ``__main__``, e.g. a notebook) unless OpenMP threads are running here
+    (:func:`_openmp_started`); then ``forkserver``, whose workers fork from a clean server process and
+    import ``func`` by name.  A ``__main__`` function cannot be imported there: ``ValueError`` before
+    any work, with the ways out."""
+    if not _openmp_started():
+        return None
+    import multiprocessing as mp
+    require(getattr(func, "__module__", "__main__") != "__main__", "func", getattr(func, "__qualname__", func),
+            "a function importable from a module once numba's OpenMP threads run in this process "
+            "(forked workers would be killed by GNU OpenMP): define it in a module, or pass "
+            "max_workers=0, a Dask client, or set NUMBA_THREADING_LAYER=workqueue before numba starts")
+    return mp.get_context("forkserver")
+
+
 def _run_local(func, points, todo, done, where, max_workers) -> None:
     cores = os.cpu_count() or 1
     workers = min(max_workers or cores, len(todo))
-    ex = ProcessPoolExecutor(max_workers=max_workers, initializer=_worker_init,
+    ex = ProcessPoolExecutor(max_workers=max_workers, mp_context=_pool_context(func), initializer=_worker_init,
                              initargs=(os.getpid(), max(1, cores // max(1, workers))))
     futs: dict = {}
     try:
