@@ -760,9 +760,9 @@ def _pool_context(func):
     (:func:`_openmp_started`); then ``forkserver``, whose workers fork from a clean server process and
     import ``func`` by name.  A ``__main__`` function cannot be imported there: ``ValueError`` before
     any work, with the ways out."""
-    if not _openmp_started():
-        return None
     import multiprocessing as mp
+    if not _openmp_started() or "forkserver" not in mp.get_all_start_methods():
+        return None                    # (no fork to fear where there is no forkserver: Windows spawns)
     require(getattr(func, "__module__", "__main__") != "__main__", "func", getattr(func, "__qualname__", func),
             "a function importable from a module once numba's OpenMP threads run in this process "
             "(forked workers would be killed by GNU OpenMP): define it in a module, or pass "
